@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+]
+
+let package = Package(
+    name: "llama-heartbeat",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "FakeUpstream", targets: ["FakeUpstream"]),
+        .executable(name: "harness", targets: ["harness"]),
+        .executable(name: "llama-proxy", targets: ["llama-proxy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Bytes both sides agree on: SSE framing, durations, byte escapes, the OpenAI error envelope.
+        .target(name: "Wire"),
+        .target(
+            name: "FakeUpstream",
+            dependencies: ["Wire", "Yams", .product(name: "Logging", package: "swift-log")] + nio
+        ),
+        .target(
+            name: "Proxy",
+            dependencies: ["Wire", "Yams", .product(name: "Logging", package: "swift-log")] + nio
+        ),
+        .executableTarget(
+            name: "harness",
+            dependencies: [
+                "FakeUpstream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "llama-proxy",
+            dependencies: [
+                "Proxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(
+            name: "FakeUpstreamTests",
+            dependencies: ["FakeUpstream", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio
+        ),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Wire"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
