@@ -1,0 +1,3 @@
+import FakeUpstream
+
+print("harness: not implemented yet")

@@ -1,0 +1,3 @@
+import Proxy
+
+print("llama-proxy \(ProxyInfo.version): the proxy is not implemented yet")

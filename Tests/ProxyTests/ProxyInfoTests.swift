@@ -1,0 +1,6 @@
+import Testing
+import Proxy
+
+@Test func versionIsSet() {
+    #expect(!ProxyInfo.version.isEmpty)
+}

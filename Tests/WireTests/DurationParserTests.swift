@@ -1,0 +1,22 @@
+import Testing
+import Wire
+
+@Suite struct DurationParserTests {
+    @Test(arguments: [
+        ("95", 95.0), ("0.5", 0.5), ("500ms", 0.5), ("10s", 10), ("2m", 120), ("1m30s", 90), ("1h", 3600),
+        ("250us", 0.00025), (" 3s ", 3),
+    ])
+    func parsesTextDurations(text: String, seconds: Double) throws {
+        let parsed = try DurationParser.duration(text)
+        #expect(abs(parsed.seconds - seconds) < 1e-9)
+    }
+
+    @Test(arguments: ["", "-1", "-5s", "10x", "s", "1.2.3s", "ms10"])
+    func refusesBadDurations(text: String) {
+        #expect(throws: DurationParser.Failure.self) { try DurationParser.duration(text) }
+    }
+
+    @Test func scalingMultipliesNanoseconds() {
+        #expect(Duration.seconds(95).scaled(by: 0.01) == .milliseconds(950))
+    }
+}
