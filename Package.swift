@@ -5,6 +5,7 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
     .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
 ]
 
 let package = Package(
@@ -54,7 +55,7 @@ let package = Package(
             name: "FakeUpstreamTests",
             dependencies: ["FakeUpstream", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio
         ),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Wire"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Wire"] + nio),
     ],
     swiftLanguageModes: [.v6]
 )
