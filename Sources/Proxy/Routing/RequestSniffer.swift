@@ -1,0 +1,113 @@
+import Foundation
+
+/// Reads what routing needs from a request without trusting its `Content-Type`: the model id and whether the
+/// client asked for a stream.
+///
+/// llama-swap reads the body's `model` only when the request says it is JSON, and users trip over clients that send
+/// JSON as `text/plain`; we look at the bytes instead. Order: JSON body `model`, multipart form field `model`, then
+/// the `?model=` query parameter. `stream` comes from the JSON body or `?stream=true`.
+public enum RequestSniffer {
+    /// What the request says about routing.
+    public struct Result: Sendable, Hashable {
+        /// The requested model id, if any.
+        public var model: String?
+        /// True when the client asked for a streamed (SSE) response.
+        public var stream: Bool
+        /// True when the body looked like JSON (starts with `{` after whitespace) but did not parse.
+        public var malformedJSON: Bool
+    }
+
+    /// Sniffs `body` (as received), the request's `Content-Type` (for the multipart boundary) and its query string.
+    public static func sniff(body: [UInt8], contentType: String?, query: String?) -> Result {
+        let queryItems = parseQuery(query)
+        var result = Result(model: nil, stream: queryItems["stream"].map(isTrue) ?? false, malformedJSON: false)
+
+        if looksLikeJSONObject(body) {
+            if let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] {
+                if let model = object["model"] as? String { result.model = model }
+                if let stream = object["stream"] as? Bool { result.stream = stream }
+            } else {
+                result.malformedJSON = true
+            }
+        } else if let boundary = multipartBoundary(contentType) {
+            result.model = multipartField(named: "model", in: body, boundary: boundary)
+        }
+        if result.model == nil, let model = queryItems["model"], !model.isEmpty { result.model = model }
+        return result
+    }
+
+    static func looksLikeJSONObject(_ body: [UInt8]) -> Bool {
+        body.first { !(($0 == 0x20) || ($0 == 0x09) || ($0 == 0x0A) || ($0 == 0x0D)) } == UInt8(ascii: "{")
+    }
+
+    static func isTrue(_ value: String) -> Bool {
+        ["true", "1", "yes"].contains(value.lowercased())
+    }
+
+    static func parseQuery(_ query: String?) -> [String: String] {
+        guard let query, !query.isEmpty else { return [:] }
+        var items: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = decode(String(parts[0]))
+            let value = parts.count > 1 ? decode(String(parts[1])) : ""
+            if items[name] == nil { items[name] = value }
+        }
+        return items
+    }
+
+    private static func decode(_ text: String) -> String {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+    }
+
+    static func multipartBoundary(_ contentType: String?) -> String? {
+        guard let contentType, contentType.lowercased().hasPrefix("multipart/form-data") else { return nil }
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else {
+                continue
+            }
+            var value = pair[1].trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            return value.isEmpty ? nil : value
+        }
+        return nil
+    }
+
+    /// The value of a simple (non-file) multipart field, as UTF-8 text.
+    static func multipartField(named name: String, in body: [UInt8], boundary: String) -> String? {
+        let delimiter = Array("--\(boundary)".utf8)
+        let headerEnd = Array("\r\n\r\n".utf8)
+        var searchFrom = 0
+        while let partStart = find(delimiter, in: body, from: searchFrom) {
+            let afterDelimiter = partStart + delimiter.count
+            guard let headersEnd = find(headerEnd, in: body, from: afterDelimiter) else { return nil }
+            let headers = String(decoding: body[afterDelimiter..<headersEnd], as: UTF8.self).lowercased()
+            let contentStart = headersEnd + headerEnd.count
+            guard let nextDelimiter = find(delimiter, in: body, from: contentStart) else { return nil }
+            if headers.contains("content-disposition"), headers.contains("name=\"\(name.lowercased())\""),
+                !headers.contains("filename=")
+            {
+                var contentEnd = nextDelimiter
+                if contentEnd >= contentStart + 2, body[contentEnd - 2] == 0x0D, body[contentEnd - 1] == 0x0A {
+                    contentEnd -= 2
+                }
+                return String(decoding: body[contentStart..<contentEnd], as: UTF8.self)
+            }
+            searchFrom = nextDelimiter
+        }
+        return nil
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else {
+            return nil
+        }
+        var index = start
+        while index <= haystack.count - needle.count {
+            if haystack[index] == needle[0], Array(haystack[index..<index + needle.count]) == needle { return index }
+            index += 1
+        }
+        return nil
+    }
+}
