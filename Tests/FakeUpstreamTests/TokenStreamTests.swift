@@ -122,7 +122,8 @@ private func plan(_ stream: TokenStream, path: String = "/v1/chat/completions", 
         let finish = try #require(ssePayloads(all[all.count - 2]).first)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(finish.utf8)) as? [String: Any])
         let timings = try #require(object["timings"] as? [String: Any])
-        #expect((timings["predicted_ms"] as? Double).map { abs($0 - 1000) < 1e-6 } == true)
+        #expect((timings["predicted_ms"] as? Double).map { abs($0 - 1100) < 1e-6 } == true)
+        #expect((timings["predicted_per_second"] as? Double).map { abs($0 - 10) < 1e-6 } == true)
         #expect((timings["prompt_ms"] as? Double).map { abs($0 - 250) < 1e-6 } == true)
         #expect(timings["predicted_n"] as? Int == 11)
     }

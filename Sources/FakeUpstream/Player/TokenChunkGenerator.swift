@@ -94,7 +94,12 @@ public struct TokenChunkGenerator: Sendable {
     /// What llama-server would report for this generation.
     public var timings: LlamaServerJSON.Timings {
         let offsets = tokenOffsets
-        let predictedMs = offsets.count > 1 ? (offsets[offsets.count - 1] - offsets[0]).seconds * 1e3 : 0
+        // n tokens span n - 1 intervals; count one more so per-second figures match `perSecond`.
+        var predictedMs = stream.perSecond > 0 && stream.perSecond.isFinite ? 1e3 / stream.perSecond : 0
+        if offsets.count > 1 {
+            predictedMs = (offsets[offsets.count - 1] - offsets[0]).seconds * 1e3 * Double(offsets.count)
+                / Double(offsets.count - 1)
+        }
         return LlamaServerJSON.Timings(
             promptN: promptTokens,
             promptMs: stream.firstTokenAfter.seconds * 1e3,
