@@ -69,6 +69,11 @@ private func plan(_ steps: [Step], scale: Double = 1, request: RequestContext = 
         #expect(result.ending == .close)
     }
 
+    @Test func emptyBytesAreNeverAChunk() {
+        #expect(HTTPWire.chunk([]).isEmpty)
+        #expect(HTTPWire.chunk([0x41]) == bytes("1\r\nA\r\n"))
+    }
+
     @Test func emptyWritesProduceNoChunk() {
         let result = plan([.head(textHead), .write([]), .write(bytes("a")), .write([])])
         #expect(result.writeTexts.dropFirst() == ["1\r\na\r\n", "0\r\n\r\n"])

@@ -49,10 +49,10 @@ public enum HTTPWire {
         return fields
     }
 
-    /// One HTTP chunk: lowercase hex size, CRLF, the bytes, CRLF. Never call it with no bytes: an empty chunk ends
-    /// the body.
+    /// One HTTP chunk: lowercase hex size, CRLF, the bytes, CRLF. No bytes give no chunk at all, because a
+    /// zero-length chunk would end the body.
     public static func chunk(_ bytes: [UInt8]) -> [UInt8] {
-        precondition(!bytes.isEmpty, "a zero-length chunk would end the body")
+        guard !bytes.isEmpty else { return [] }
         var out = Array(String(bytes.count, radix: 16).utf8)
         out.reserveCapacity(out.count + bytes.count + 4)
         out += [0x0D, 0x0A]

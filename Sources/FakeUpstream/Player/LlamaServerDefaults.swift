@@ -9,6 +9,7 @@ public struct LlamaServerDefaults: Sendable {
     public var model: String
     /// More ids for the model lists.
     public var models: [String]
+    /// `/health` over time, from the scenario.
     public var health: HealthScript
     /// Multiplies generation times and health durations.
     public var timeScale: Double
@@ -18,7 +19,13 @@ public struct LlamaServerDefaults: Sendable {
     /// Tokens generated when the request sets no `max_tokens` / `n_predict` (the reference captures used 16).
     public var defaultTokenCount: Int
 
-    public init(scenario: Scenario, timeScale: Double? = nil, tokensPerSecond: Double = 100, defaultTokenCount: Int = 16) {
+    /// The defaults of `scenario`'s model list and health script; `timeScale` replaces the scenario's when given.
+    public init(
+        scenario: Scenario,
+        timeScale: Double? = nil,
+        tokensPerSecond: Double = 100,
+        defaultTokenCount: Int = 16
+    ) {
         self.model = scenario.model
         self.models = scenario.models
         self.health = scenario.health

@@ -11,10 +11,13 @@ public enum LlamaServerJSON {
 
     /// Per-request numbers shared by the chunks and bodies of one response.
     public struct Envelope: Sendable, Hashable {
+        /// `chatcmpl-…`, the same in every chunk of one response.
         public var id: String
+        /// Unix seconds.
         public var created: Int
         public var model: String
 
+        /// Groups the three values every chunk of a response repeats.
         public init(id: String, created: Int, model: String) {
             self.id = id
             self.created = created
@@ -24,12 +27,18 @@ public enum LlamaServerJSON {
 
     /// llama-server's `timings` object.
     public struct Timings: Sendable, Hashable {
+        /// Prompt tokens served from the KV cache.
         public var cacheN: Int
+        /// Prompt tokens evaluated.
         public var promptN: Int
+        /// Prompt processing time.
         public var promptMs: Double
+        /// Tokens generated.
         public var predictedN: Int
+        /// Generation time.
         public var predictedMs: Double
 
+        /// The raw figures; rates are derived when rendering, as llama-server does.
         public init(cacheN: Int = 0, promptN: Int, promptMs: Double, predictedN: Int, predictedMs: Double) {
             self.cacheN = cacheN
             self.promptN = promptN
@@ -60,7 +69,8 @@ public enum LlamaServerJSON {
 
     // MARK: chat (`/v1/chat/completions`)
 
-    /// A `chat.completion.chunk`; `delta` is raw JSON; `tail` is raw `,"key":value` text appended last.
+    /// A `chat.completion.chunk`; `choices` is raw JSON; `tail` is raw `,"key":value` text appended last (the
+    /// finish chunk's `timings`, the usage event's `usage`).
     public static func chatChunk(
         choices: String,
         _ envelope: Envelope,
@@ -103,8 +113,8 @@ public enum LlamaServerJSON {
 
     // MARK: completion (`/v1/completions`)
 
-    /// A `text_completion` object (one chunk, or the whole non-streamed body); `tail` is raw text placed after
-    /// `object` (usage), before `id`; `timings` comes last when given.
+    /// A `text_completion` object (one chunk, or the whole non-streamed body); `usage` goes after `object` and
+    /// before `id`, `timings` last, as in completions_stream.raw.
     public static func textCompletion(
         text: String,
         finishReason: String?,

@@ -9,6 +9,7 @@ public struct ResponsePlanner: Sendable {
     /// Model written into generated chunks when the request names none (the scenario's `model`).
     public var model: String
 
+    /// A planner for one scenario; a scale that is negative or not finite counts as 1.
     public init(timeScale: Double = 1, model: String = Scenario.defaultModel) {
         self.timeScale = timeScale.isFinite && timeScale >= 0 ? timeScale : 1
         self.model = model
@@ -29,7 +30,7 @@ public struct ResponsePlanner: Sendable {
             if builder.ended { break }
             switch step {
             case .wait(let duration):
-                builder.cursor += duration
+                builder.cursor += max(duration, .zero)
             case .head(let head):
                 builder.head(head)
             case .write(let bytes):

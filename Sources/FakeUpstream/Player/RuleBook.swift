@@ -7,10 +7,12 @@ import Wire
 /// answers); else llama-server's default; else, in strict mode, a 500 naming the scenario. `/health` and the model
 /// lists fall back to defaults even in strict mode.
 public struct RuleBook: Sendable {
+    /// The scenario whose rules are consulted.
     public let scenario: Scenario
     /// How many responses each rule has given.
     public private(set) var answered: [Int]
 
+    /// A fresh book: every sequence at its first response.
     public init(scenario: Scenario) {
         self.scenario = scenario
         self.answered = Array(repeating: 0, count: scenario.rules.count)

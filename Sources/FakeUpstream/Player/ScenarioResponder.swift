@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 /// answers. Rule-book state (sequence positions) is shared by all connections, so it sits behind a lock; planning
 /// itself is pure and happens outside it.
 public final class ScenarioResponder: Responder {
+    /// The loaded scenarios; the first answers requests that name none.
     public let scenarios: [Scenario]
     /// `--time-scale`: replaces every scenario's `timeScale` when given.
     public let timeScaleOverride: Double?
@@ -14,6 +15,7 @@ public final class ScenarioResponder: Responder {
     /// The header a client sends to choose a scenario by name.
     public static let scenarioHeader = "X-Scenario"
 
+    /// A responder over `scenarios`, each starting with fresh sequences.
     public init(scenarios: [Scenario], timeScaleOverride: Double? = nil) {
         self.scenarios = scenarios
         self.timeScaleOverride = timeScaleOverride
@@ -31,6 +33,7 @@ public final class ScenarioResponder: Responder {
         return 0
     }
 
+    /// The chosen scenario's rule, else its defaults, else its strict-mode 500; with no scenario, plain defaults.
     public func respond(to request: RequestContext, uptime: Duration) -> ResponderDecision {
         guard let index = scenarioIndex(for: request) else {
             let fallback = Scenario(name: "default", description: "llama-server defaults")

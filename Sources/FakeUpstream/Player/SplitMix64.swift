@@ -6,6 +6,7 @@
 public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
     private var state: UInt64
 
+    /// A generator whose whole sequence is fixed by `seed`.
     public init(seed: UInt64) {
         self.state = seed
     }
@@ -24,9 +25,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
         Double(next() >> 11) * 0x1.0p-53
     }
 
-    /// A value in `0..<bound` (`bound` > 0); the modulo bias is negligible for the small bounds used here.
+    /// A value in `0..<bound` (0 when `bound` is not positive); the modulo bias is negligible for the small bounds
+    /// used here.
     public mutating func nextIndex(below bound: Int) -> Int {
-        precondition(bound > 0, "bound must be positive")
+        guard bound > 0 else { return 0 }
         return Int(next() % UInt64(bound))
     }
 }

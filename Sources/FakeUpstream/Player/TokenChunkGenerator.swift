@@ -4,6 +4,7 @@ public struct TimedBytes: Sendable, Hashable {
     public var at: Duration
     public var bytes: [UInt8]
 
+    /// Pairs bytes with their offset.
     public init(at: Duration, bytes: [UInt8]) {
         self.at = at
         self.bytes = bytes
@@ -19,7 +20,9 @@ public struct TimedBytes: Sendable, Hashable {
 /// token, the finish chunk with `usage` and `timings`, `data: [DONE]`. Native `/completion`: partial results,
 /// then the final `"stop":true` result; llama-server sends no `[DONE]` there.
 public struct TokenChunkGenerator: Sendable {
+    /// The scripted step: count, speed, jitter, seed, words.
     public var stream: TokenStream
+    /// Which endpoint's chunk shape to write.
     public var style: TokenStyle
     /// Model id written into the chunks.
     public var model: String
@@ -28,6 +31,7 @@ public struct TokenChunkGenerator: Sendable {
     /// The request's `stream_options.include_usage`: llama-server then adds a separate usage event.
     public var includeUsage: Bool
 
+    /// A generator for one `tokens` step of one request; a prompt size below 1 counts as 1.
     public init(
         stream: TokenStream,
         style: TokenStyle,
