@@ -128,6 +128,18 @@ private func plan(_ stream: TokenStream, path: String = "/v1/chat/completions", 
         #expect(timings["predicted_n"] as? Int == 11)
     }
 
+    @Test func absurdRatesSaturateInsteadOfTrapping() {
+        let glacial = TokenStream(count: 3, perSecond: 1e-12, firstTokenAfter: .seconds(5))
+        let offsets = TokenChunkGenerator(stream: glacial, style: .chat, model: "m").tokenOffsets
+        #expect(offsets.first == .seconds(5))
+        #expect(offsets.last == Duration.planHorizon)
+        let plan = ResponsePlanner(timeScale: 1e12).plan(
+            ResponseScript(steps: [.wait(.seconds(1_000_000)), .tokens(glacial)]), for: request("/v1/chat/completions")
+        )
+        #expect(plan.actions.allSatisfy { $0.at <= Duration.planHorizon })
+        #expect(plan.ending == .clean)
+    }
+
     private func chunks(_ plan: ResponsePlan) throws -> [[UInt8]] {
         try #require(try RawResponse(plan.allBytes).chunks)
     }

@@ -6,13 +6,14 @@ extension HealthScript {
     /// means ready.
     public func state(at uptime: Duration, timeScale: Double = 1) -> HealthState {
         guard let last = states.last else { return HealthState(status: 200) }
-        let durations = states.map { $0.duration?.scaled(by: timeScale) }
+        let durations = states.map { $0.duration?.saturatingScaled(by: timeScale) }
         var remaining = max(uptime, .zero)
         if repeats, durations.allSatisfy({ $0 != nil }) {
             let cycle = durations.reduce(Duration.zero) { $0 + ($1 ?? .zero) }
             guard cycle > .zero else { return last }
-            let cycleNanos = cycle.nanoseconds
-            remaining = .nanoseconds(remaining.nanoseconds % cycleNanos)
+            if remaining >= cycle {
+                remaining = .nanoseconds(remaining.nanoseconds % cycle.nanoseconds)
+            }
         }
         for (state, duration) in zip(states, durations) {
             guard let duration, remaining >= duration else { return state }

@@ -103,7 +103,7 @@ public struct LlamaServerDefaults: Sendable {
         )
         return Self.jsonPlan(
             status: 200, body: Array(generator.completeBody().utf8),
-            at: generator.finishOffset.scaled(by: timeScale)
+            at: generator.finishOffset.saturatingScaled(by: timeScale)
         )
     }
 

@@ -82,7 +82,7 @@ public struct ResponsePlanner: Sendable {
             self.timeScale = timeScale
         }
 
-        var now: Duration { cursor.scaled(by: timeScale) }
+        var now: Duration { cursor.saturatingScaled(by: timeScale) }
 
         mutating func append(_ action: PlannedAction) {
             actions.append(TimedAction(at: now, action))

@@ -58,6 +58,12 @@ public struct TokenChunkGenerator: Sendable {
         " harbor", " meadow", " copper", " violet", " echo",
     ]
 
+    /// The most tokens one step generates; larger counts are cut here so a typo cannot exhaust memory.
+    public static let maxTokenCount = 1_000_000
+
+    /// The number of tokens generated: `count`, within `0...maxTokenCount`.
+    public var tokenCount: Int { min(max(stream.count, 0), Self.maxTokenCount) }
+
     /// `chatcmpl-` and 32 letters or digits, from the seed.
     public var completionID: String {
         var random = SplitMix64(seed: stream.seed ^ 0x1D5E_ED00_0000_0001)
@@ -69,7 +75,7 @@ public struct TokenChunkGenerator: Sendable {
     public var tokenTexts: [String] {
         let words = stream.words.isEmpty ? Self.defaultWords : stream.words
         var random = SplitMix64(seed: stream.seed ^ 0x3011_D500_0000_0002)
-        return (0..<max(stream.count, 0)).map { _ in words[random.nextIndex(below: words.count)] }
+        return (0..<tokenCount).map { _ in words[random.nextIndex(below: words.count)] }
     }
 
     /// When each token is sent, from the step's start, unscaled: `firstTokenAfter`, then intervals of
@@ -80,12 +86,12 @@ public struct TokenChunkGenerator: Sendable {
         var random = SplitMix64(seed: stream.seed ^ 0x7151_7E50_0000_0003)
         var seconds = stream.firstTokenAfter.seconds
         var offsets: [Duration] = []
-        for index in 0..<max(stream.count, 0) {
+        for index in 0..<tokenCount {
             if index > 0 {
                 let stretch = jitter == 0 ? 1 : 1 + jitter * (2 * random.nextUnit() - 1)
                 seconds += interval * stretch
             }
-            offsets.append(.nanoseconds(Int64((seconds * 1e9).rounded())))
+            offsets.append(.saturating(seconds: seconds))
         }
         return offsets
     }
@@ -107,7 +113,7 @@ public struct TokenChunkGenerator: Sendable {
         return LlamaServerJSON.Timings(
             promptN: promptTokens,
             promptMs: stream.firstTokenAfter.seconds * 1e3,
-            predictedN: max(stream.count, 0),
+            predictedN: tokenCount,
             predictedMs: predictedMs
         )
     }
@@ -117,7 +123,7 @@ public struct TokenChunkGenerator: Sendable {
     }
 
     var usage: String {
-        LlamaServerJSON.usage(completionTokens: max(stream.count, 0), promptTokens: promptTokens)
+        LlamaServerJSON.usage(completionTokens: tokenCount, promptTokens: promptTokens)
     }
 
     /// The SSE writes of the stream, in order, each with its unscaled offset from the step's start.
@@ -174,7 +180,7 @@ public struct TokenChunkGenerator: Sendable {
             }
             if stream.finish {
                 let chunk = LlamaServerJSON.nativeFinal(
-                    content: "", model: model, tokensPredicted: max(stream.count, 0), tokensEvaluated: promptTokens,
+                    content: "", model: model, tokensPredicted: tokenCount, tokensEvaluated: promptTokens,
                     stream: true, seed: stream.seed, timings: timings
                 )
                 writes.append(TimedBytes(at: finishOffset, bytes: Array(event(chunk).utf8)))
@@ -197,7 +203,7 @@ public struct TokenChunkGenerator: Sendable {
             )
         case .native:
             return LlamaServerJSON.nativeFinal(
-                content: text, model: model, tokensPredicted: max(stream.count, 0), tokensEvaluated: promptTokens,
+                content: text, model: model, tokensPredicted: tokenCount, tokensEvaluated: promptTokens,
                 stream: false, seed: stream.seed, timings: timings
             )
         }
