@@ -82,6 +82,19 @@ private func expectSameStreamShape(_ plan: ResponsePlan, as captureName: String)
         #expect(plan.actions.allSatisfy { $0.at == .milliseconds(500) })
     }
 
+    @Test func sameRequestSameBytesOtherRequestOtherId() throws {
+        let a = post("/v1/chat/completions", #"{"stream":true,"messages":[{"role":"user","content":"a"}]}"#)
+        let b = post("/v1/chat/completions", #"{"stream":true,"messages":[{"role":"user","content":"b"}]}"#)
+        #expect(defaults.plan(for: a, uptime: .zero) == defaults.plan(for: a, uptime: .zero))
+        func id(_ request: RequestContext) throws -> String {
+            let text = String(decoding: defaults.plan(for: request, uptime: .zero).allBytes, as: UTF8.self)
+            let start = try #require(text.firstRange(of: "chatcmpl-"))
+            return String(text[start.lowerBound...].prefix(41))
+        }
+        #expect(try id(a).count == 41)
+        #expect(try id(a) != id(b))
+    }
+
     @Test func maxTokensSetsTheTokenCount() throws {
         let plan = defaults.plan(for: post("/v1/chat/completions", #"{"stream":true,"max_tokens":3}"#), uptime: .zero)
         let chunks = try #require(try RawResponse(plan.allBytes).chunks)

@@ -150,6 +150,24 @@ private func answer(_ book: inout RuleBook, _ request: RequestContext) -> String
         #expect(try RawResponse(health.plan.allBytes).statusLine == "HTTP/1.1 200 OK")
     }
 
+    @Test func concurrentRequestsEachGetADifferentSequenceEntry() async {
+        let count = 64
+        let scenario = Scenario(name: "seq", description: "d", rules: [
+            ResponseRule(responses: (0..<count).map { says("r\($0)") }, repeats: false),
+        ])
+        let responder = ScenarioResponder(scenarios: [scenario])
+        let answers = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    let plan = responder.respond(to: request(), uptime: .zero).plan
+                    return String(decoding: plan.writes.dropFirst().first ?? [], as: UTF8.self)
+                }
+            }
+            return await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(answers == Set((0..<count).map { "r\($0)" }))
+    }
+
     @Test func sequenceStateIsSharedAcrossCalls() {
         let scenario = Scenario(name: "seq", description: "d", rules: [
             ResponseRule(responses: [says("one"), says("two")], repeats: false),
