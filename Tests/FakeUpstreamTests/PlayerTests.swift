@@ -188,3 +188,50 @@ private func plan(_ steps: [Step], scale: Double = 1, request: RequestContext = 
         #expect(result.writeTexts[1] == "10\r\ndata: [DONE]\r\n\r\n\r\n")
     }
 }
+
+@Suite struct PlayerPropertyTests {
+    /// A random script of waits, writes, events, splits and gates (no head: the SSE head is inserted), and the body
+    /// bytes it scripts.
+    private func randomScript(_ random: inout SplitMix64) -> (steps: [Step], body: [UInt8]) {
+        var steps: [Step] = []
+        var body: [UInt8] = []
+        for _ in 0..<random.nextIndex(below: 12) {
+            let text = Array(String(repeating: "x", count: random.nextIndex(below: 40)).utf8)
+            switch random.nextIndex(below: 5) {
+            case 0: steps.append(.wait(.milliseconds(random.nextIndex(below: 1000))))
+            case 1:
+                steps.append(.write(text))
+                body += text
+            case 2:
+                let event = SSEEvent(data: text)
+                steps.append(.event(event))
+                body += event.wireBytes
+            case 3:
+                let cuts = (0..<random.nextIndex(below: 4)).map { _ in random.nextIndex(below: 50) }.sorted()
+                steps.append(.split(SplitWrite(bytes: text, offsets: cuts, gaps: [.milliseconds(10)])))
+                body += text
+            default: steps.append(.gate("g\(random.nextIndex(below: 3))"))
+            }
+        }
+        return (steps, body)
+    }
+
+    @Test func anyScriptGivesAWellFramedTimelyPlan() throws {
+        var random = SplitMix64(seed: 2024)
+        for _ in 0..<300 {
+            let (steps, body) = randomScript(&random)
+            let result = plan(steps, scale: 0.37)
+            #expect(result.actions.filter { if case .end = $0.action { true } else { false } }.count == 1)
+            #expect(result.ending == .clean)
+            var last = Duration.zero
+            for action in result.actions {
+                if case .gate = action.action { last = .zero; continue }
+                #expect(action.at >= last)
+                last = action.at
+            }
+            let response = try RawResponse(result.allBytes)
+            #expect(try #require(response.chunks).flatMap { $0 } == body)
+            #expect(response.terminated)
+        }
+    }
+}

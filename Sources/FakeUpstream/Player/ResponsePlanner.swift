@@ -112,7 +112,7 @@ public struct ResponsePlanner: Sendable {
             for piece in 0..<(bounds.count - 1) {
                 if piece > 0 {
                     let gap = piece - 1 < split.gaps.count ? split.gaps[piece - 1] : (split.gaps.last ?? .zero)
-                    cursor += gap
+                    cursor += max(gap, .zero)
                 }
                 body(Array(split.bytes[bounds[piece]..<bounds[piece + 1]]))
             }
