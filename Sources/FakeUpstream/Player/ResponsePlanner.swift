@@ -1,0 +1,144 @@
+/// Turns a response script into a `ResponsePlan`: every byte framed, every time computed, nothing left for the
+/// executor to decide.
+///
+/// Pure: no clock, no socket. Waits add up into absolute offsets from the epoch (request arrival, or the last gate's
+/// release) and every offset is scaled once, so times never drift however many steps there are.
+public struct ResponsePlanner: Sendable {
+    /// Multiplies every duration of the script.
+    public var timeScale: Double
+    /// Model written into generated chunks when the request names none (the scenario's `model`).
+    public var model: String
+
+    /// A planner for one scenario; a scale that is negative or not finite counts as 1.
+    public init(timeScale: Double = 1, model: String = Scenario.defaultModel) {
+        self.timeScale = timeScale.isFinite && timeScale >= 0 ? timeScale : 1
+        self.model = model
+    }
+
+    /// llama-server's head for a stream, sent when a script writes before any `status` step: 200, the header list
+    /// of chat_stream.raw, chunked.
+    public static let sseHead = ResponseHead(
+        status: 200,
+        headers: [HeaderField("X-Accel-Buffering", "no"), HeaderField("Content-Type", "text/event-stream")],
+        framing: .chunked
+    )
+
+    /// The plan for answering `request` with `script`.
+    public func plan(_ script: ResponseScript, for request: RequestContext) -> ResponsePlan {
+        var builder = Builder(timeScale: timeScale)
+        for step in script.steps {
+            if builder.ended { break }
+            switch step {
+            case .wait(let duration):
+                builder.cursor += max(duration, .zero)
+            case .head(let head):
+                builder.head(head)
+            case .write(let bytes):
+                builder.body(bytes)
+            case .event(let event):
+                builder.body(event.wireBytes)
+            case .split(let split):
+                builder.split(split)
+            case .tokens(let stream):
+                let generator = TokenChunkGenerator(
+                    stream: stream,
+                    style: stream.style ?? TokenChunkGenerator.style(forPath: request.path),
+                    model: request.model ?? model,
+                    promptTokens: Self.promptTokens(of: request),
+                    includeUsage: RequestBody.includeUsage(request.body)
+                )
+                let start = builder.cursor
+                for write in generator.writes() {
+                    builder.cursor = start + write.at
+                    builder.body(write.bytes)
+                }
+                builder.cursor = start + generator.finishOffset
+            case .gate(let name):
+                builder.append(.gate(name))
+                builder.cursor = .zero
+            case .end(let ending):
+                builder.end(ending)
+            }
+        }
+        if !builder.ended { builder.end(.clean) }
+        return builder.finish()
+    }
+
+    /// A stand-in for the prompt's token count: about four bytes of request body per token.
+    static func promptTokens(of request: RequestContext) -> Int {
+        max(1, request.body.count / 4)
+    }
+
+    /// Accumulates actions; heads are rendered at the end, once their body length is known.
+    private struct Builder {
+        let timeScale: Double
+        var cursor: Duration = .zero
+        var actions: [TimedAction] = []
+        var ended = false
+        /// Heads written so far: where their placeholder sits, and the body bytes counted after them.
+        var heads: [(index: Int, head: ResponseHead, bodyLength: Int)] = []
+
+        init(timeScale: Double) {
+            self.timeScale = timeScale
+        }
+
+        var now: Duration { cursor.saturatingScaled(by: timeScale) }
+
+        mutating func append(_ action: PlannedAction) {
+            actions.append(TimedAction(at: now, action))
+        }
+
+        mutating func head(_ head: ResponseHead) {
+            heads.append((actions.count, head, 0))
+            append(.write([]))
+        }
+
+        /// One body write, framed by the current head; an empty write sends nothing.
+        mutating func body(_ bytes: [UInt8]) {
+            if heads.isEmpty { head(ResponsePlanner.sseHead) }
+            guard !bytes.isEmpty else { return }
+            heads[heads.count - 1].bodyLength += bytes.count
+            switch heads[heads.count - 1].head.framing {
+            case .chunked: append(.write(HTTPWire.chunk(bytes)))
+            case .contentLength, .closeDelimited: append(.write(bytes))
+            }
+        }
+
+        mutating func split(_ split: SplitWrite) {
+            let cuts = split.offsets.filter { $0 > 0 && $0 < split.bytes.count }
+            var bounds = [0]
+            for cut in cuts where cut > bounds[bounds.count - 1] { bounds.append(cut) }
+            bounds.append(split.bytes.count)
+            for piece in 0..<(bounds.count - 1) {
+                if piece > 0 {
+                    let gap = piece - 1 < split.gaps.count ? split.gaps[piece - 1] : (split.gaps.last ?? .zero)
+                    cursor += max(gap, .zero)
+                }
+                body(Array(split.bytes[bounds[piece]..<bounds[piece + 1]]))
+            }
+        }
+
+        mutating func end(_ ending: Ending) {
+            var ending = ending
+            if ending == .clean || ending == .close {
+                if heads.isEmpty { head(ResponsePlanner.sseHead) }
+                switch heads[heads.count - 1].head.framing {
+                case .chunked: append(.write(HTTPWire.chunkTerminator))
+                case .contentLength: break
+                // Such a body only ends when the connection does.
+                case .closeDelimited: ending = .close
+                }
+            }
+            append(.end(ending))
+            ended = true
+        }
+
+        func finish() -> ResponsePlan {
+            var actions = self.actions
+            for head in heads {
+                actions[head.index].action = .write(HTTPWire.headBytes(head.head, bodyLength: head.bodyLength))
+            }
+            return ResponsePlan(actions: actions)
+        }
+    }
+}
