@@ -53,7 +53,8 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(
             name: "FakeUpstreamTests",
-            dependencies: ["FakeUpstream", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio
+            dependencies: ["FakeUpstream", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio,
+            exclude: ["Fixtures"]
         ),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Wire"] + nio),
     ],
