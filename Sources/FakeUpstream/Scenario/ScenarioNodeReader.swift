@@ -1,0 +1,292 @@
+import Foundation
+import Wire
+import Yams
+
+/// Reads typed values out of composed YAML nodes, one file at a time, turning every mistake into a `LocatedError`.
+///
+/// Scalars are read from their text as written, per the type the field expects, so YAML 1.1 surprises (`yes` as a
+/// boolean, `010` as octal, `1e3` as a number where a string was meant) never reach the model.
+struct ScenarioNodeReader {
+    let file: String
+
+    /// Where `node` starts, 1-based (Yams marks already count from 1).
+    func location(of node: Node) -> SourceLocation {
+        let mark = node.mark
+        return SourceLocation(file: file, line: max(1, mark?.line ?? 1), column: max(1, mark?.column ?? 1))
+    }
+
+    func error(_ message: String, at node: Node) -> LocatedError {
+        LocatedError(message, at: location(of: node))
+    }
+
+    /// A short, quoted rendering of what the user wrote, for "got …" in messages.
+    func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar):
+            if scalar.string.isEmpty { return scalar.style == .plain ? "nothing" : "an empty string" }
+            var text = scalar.string
+                .replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "\n", with: "\\n")
+                .replacingOccurrences(of: "\r", with: "\\r")
+                .replacingOccurrences(of: "\t", with: "\\t")
+            if text.count > 40 { text = String(text.prefix(37)) + "..." }
+            let quoted = "'\(text)'"
+            return scalar.style == .plain ? quoted : "the string \(quoted)"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    func mismatch(_ key: String, expected: String, got node: Node) -> LocatedError {
+        error("\(key): expected \(expected), got \(describe(node))", at: node)
+    }
+
+    // MARK: Mappings and lists
+
+    /// The entries of a mapping, with every key checked against `allowed`.
+    func fields(_ node: Node, _ section: String, allowed: [String]) throws(LocatedError) -> Fields {
+        guard case .mapping(let mapping) = node else {
+            throw mismatch(section, expected: "a mapping with keys \(allowed.joined(separator: ", "))", got: node)
+        }
+        var entries: [Fields.Entry] = []
+        for (keyNode, value) in mapping {
+            guard case .scalar(let keyScalar) = keyNode else {
+                throw error("\(section): expected a key name, got \(describe(keyNode))", at: keyNode)
+            }
+            let key = keyScalar.string
+            guard allowed.contains(key) else {
+                var message = "unknown key '\(key)' in \(section); expected one of: \(allowed.joined(separator: ", "))"
+                if let suggestion = KeySuggestion.closest(to: key, in: allowed) {
+                    message += "; did you mean '\(suggestion)'?"
+                }
+                throw error(message, at: keyNode)
+            }
+            entries.append(Fields.Entry(key: key, keyNode: keyNode, value: value))
+        }
+        return Fields(node: node, section: section, entries: entries)
+    }
+
+    func list(_ node: Node, _ key: String, of what: String) throws(LocatedError) -> [Node] {
+        guard case .sequence(let sequence) = node else { throw mismatch(key, expected: "a list of \(what)", got: node) }
+        return Array(sequence)
+    }
+
+    func nonEmptyList(_ node: Node, _ key: String, of what: String) throws(LocatedError) -> [Node] {
+        let items = try list(node, key, of: what)
+        if items.isEmpty { throw error("\(key): expected at least one of \(what), got an empty list", at: node) }
+        return items
+    }
+
+    // MARK: Scalars
+
+    /// The scalar's text as written, for fields that are strings whatever they look like (`id: 1`, `model: 010`).
+    func string(_ node: Node, _ key: String) throws(LocatedError) -> String {
+        guard case .scalar(let scalar) = node else { throw mismatch(key, expected: "a string", got: node) }
+        return scalar.string
+    }
+
+    /// A string that must be non-empty and fit on one line (names, labels, header values' neighbours).
+    func oneLine(_ node: Node, _ key: String, allowEmpty: Bool = false) throws(LocatedError) -> String {
+        let text = try string(node, key)
+        if !allowEmpty && text.isEmpty { throw mismatch(key, expected: "a non-empty string", got: node) }
+        if text.contains(where: { $0 == "\n" || $0 == "\r" }) {
+            throw mismatch(key, expected: "a single line", got: node)
+        }
+        return text
+    }
+
+    /// Plain (unquoted) scalar text, for numbers and booleans: `"200"` in quotes is a string, not a status.
+    private func plainText(_ node: Node, _ key: String, expected: String) throws(LocatedError) -> String {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, !scalar.string.isEmpty else {
+            throw mismatch(key, expected: expected, got: node)
+        }
+        return scalar.string
+    }
+
+    func bool(_ node: Node, _ key: String) throws(LocatedError) -> Bool {
+        switch try plainText(node, key, expected: "true or false") {
+        case "true": return true
+        case "false": return false
+        default: throw mismatch(key, expected: "true or false", got: node)
+        }
+    }
+
+    /// A decimal whole number in `range`, described as `expected` in errors.
+    func integer(_ node: Node, _ key: String, in range: ClosedRange<Int>, expected: String) throws(LocatedError)
+        -> Int
+    {
+        let text = try plainText(node, key, expected: expected)
+        let digits = text.hasPrefix("+") || text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text),
+            range.contains(value)
+        else { throw mismatch(key, expected: expected, got: node) }
+        return value
+    }
+
+    func unsigned(_ node: Node, _ key: String) throws(LocatedError) -> UInt64 {
+        let expected = "a whole number >= 0"
+        let text = try plainText(node, key, expected: expected)
+        guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(text) else {
+            throw mismatch(key, expected: expected, got: node)
+        }
+        return value
+    }
+
+    /// A finite decimal number accepted by `accept`, described as `expected` in errors.
+    func number(_ node: Node, _ key: String, expected: String, accept: (Double) -> Bool) throws(LocatedError)
+        -> Double
+    {
+        let text = try plainText(node, key, expected: expected)
+        guard text.allSatisfy({ "0123456789.eE+-".contains($0) }), let value = Double(text), value.isFinite,
+            accept(value)
+        else { throw mismatch(key, expected: expected, got: node) }
+        return value
+    }
+
+    /// The longest duration a scenario may hold; beyond it `Duration` arithmetic would overflow.
+    static let longestDuration: Double = 1_000_000_000
+
+    /// A duration per `DurationParser`: a number of seconds or text with units (`500ms`, `1m30s`).
+    func duration(_ node: Node, _ key: String) throws(LocatedError) -> Duration {
+        let expected = "a duration such as 500ms, 10s or 2m"
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+            throw mismatch(key, expected: expected, got: node)
+        }
+        if let bound = Self.upperBoundSeconds(scalar.string), bound > Self.longestDuration {
+            throw mismatch(key, expected: "a duration of at most \(Int(Self.longestDuration)) s", got: node)
+        }
+        do {
+            return try DurationParser.duration(scalar.string)
+        } catch {
+            throw self.error("\(key): \(error.description)", at: node)
+        }
+    }
+
+    /// An upper bound of the seconds in a duration text (every number times the unit that follows it, unknown units
+    /// counted as hours), so huge values are refused before `Duration` conversion could trap.
+    static func upperBoundSeconds(_ text: String) -> Double? {
+        var total = 0.0
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        if let plain = Double(rest) { return plain.isFinite ? abs(plain) : .infinity }
+        while !rest.isEmpty {
+            let numberEnd = rest.firstIndex { !($0.isNumber || $0 == ".") } ?? rest.endIndex
+            let unitEnd = rest[numberEnd...].firstIndex { $0.isNumber || $0 == "." } ?? rest.endIndex
+            guard let value = Double(rest[rest.startIndex..<numberEnd]) else { return nil }
+            let unit = rest[numberEnd..<unitEnd]
+            let scale: Double = switch unit {
+                case "ns": 1e-9
+                case "us", "µs": 1e-6
+                case "ms": 1e-3
+                case "s": 1
+                case "m": 60
+                default: 3600
+            }
+            total += value * scale
+            rest = rest[unitEnd...]
+        }
+        return total
+    }
+
+    /// One of a fixed set of words (`framing`, `style`, `end`, `lineEnding`).
+    func choice<T>(_ node: Node, _ key: String, _ options: KeyValuePairs<String, T>) throws(LocatedError) -> T {
+        let names = options.map(\.key)
+        let expected = names.count == 2 ? "\(names[0]) or \(names[1])" : "one of \(names.joined(separator: ", "))"
+        guard case .scalar(let scalar) = node, let match = options.first(where: { $0.key == scalar.string }) else {
+            throw mismatch(key, expected: expected, got: node)
+        }
+        return match.value
+    }
+
+    // MARK: Bytes
+
+    /// The most bytes one value may expand to (`repeat` × `count`), so a typo cannot exhaust memory.
+    static let largestBytes = 64 * 1024 * 1024
+
+    /// Bytes: a string (UTF-8) or a mapping with `hex`, `base64`, or `repeat` + `count`.
+    func bytes(_ node: Node, _ key: String) throws(LocatedError) -> [UInt8] {
+        switch node {
+        case .scalar(let scalar):
+            return Array(scalar.string.utf8)
+        case .mapping:
+            let form = try fields(node, "\(key) bytes", allowed: ScenarioParser.Keys.bytes)
+            let kinds = form.entries.filter { $0.key != "count" }
+            guard let kind = kinds.first else {
+                throw error(
+                    "\(key): expected a string or a mapping with one of hex, base64, or repeat + count, got \(form.entries.isEmpty ? "an empty mapping" : "only 'count'")",
+                    at: node)
+            }
+            if kinds.count > 1 {
+                throw error("\(key): use one of hex, base64 or repeat, got both '\(kind.key)' and '\(kinds[1].key)'",
+                    at: kinds[1].keyNode)
+            }
+            switch kind.key {
+            case "hex":
+                if let count = form.entry("count") { throw error("\(key): 'count' goes with 'repeat', not 'hex'", at: count.keyNode) }
+                return try hex(kind.value, "hex")
+            case "base64":
+                if let count = form.entry("count") { throw error("\(key): 'count' goes with 'repeat', not 'base64'", at: count.keyNode) }
+                let text = try string(kind.value, "base64").filter { !$0.isWhitespace }
+                guard let data = Data(base64Encoded: text) else {
+                    throw mismatch("base64", expected: "base64 text", got: kind.value)
+                }
+                return Array(data)
+            default:
+                let unit = Array(try string(kind.value, "repeat").utf8)
+                guard let countEntry = form.entry("count") else {
+                    throw error("\(key): 'repeat' needs 'count' (how many times)", at: kind.keyNode)
+                }
+                let count = try integer(countEntry.value, "count", in: 0...Int.max, expected: "a whole number >= 0")
+                let (total, overflow) = unit.count.multipliedReportingOverflow(by: count)
+                if overflow || total > Self.largestBytes {
+                    throw error("count: expected at most \(Self.largestBytes) bytes in total (64 MiB), got \(unit.count) × \(count)", at: countEntry.value)
+                }
+                var out: [UInt8] = []
+                out.reserveCapacity(total)
+                for _ in 0..<count { out += unit }
+                return out
+            }
+        default:
+            throw mismatch(key, expected: "a string or a mapping with hex, base64, or repeat + count", got: node)
+        }
+    }
+
+    private func hex(_ node: Node, _ key: String) throws(LocatedError) -> [UInt8] {
+        let digits = Array(try string(node, key).unicodeScalars.filter { !CharacterSet.whitespacesAndNewlines.contains($0) })
+        guard digits.allSatisfy({ $0.properties.isASCIIHexDigit }) else {
+            throw mismatch(key, expected: "hex digits (0-9, a-f) and spaces", got: node)
+        }
+        guard digits.count.isMultiple(of: 2) else {
+            throw mismatch(key, expected: "an even number of hex digits", got: node)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            out.append(UInt8(String(digits[index]) + String(digits[index + 1]), radix: 16)!)
+            index += 2
+        }
+        return out
+    }
+}
+
+/// A mapping's checked entries, in the order written.
+struct Fields {
+    struct Entry {
+        var key: String
+        var keyNode: Node
+        var value: Node
+    }
+
+    /// The mapping itself, where "missing key" errors point.
+    var node: Node
+    /// What the mapping is, for messages ("step", "match").
+    var section: String
+    var entries: [Entry]
+
+    func entry(_ key: String) -> Entry? { entries.first { $0.key == key } }
+
+    subscript(_ key: String) -> Node? { entry(key)?.value }
+
+    func has(_ key: String) -> Bool { entry(key) != nil }
+}
