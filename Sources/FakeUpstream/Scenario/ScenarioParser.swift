@@ -11,6 +11,8 @@ public enum ScenarioParser {
     /// Parses one scenario file's text. `file` is the path shown in errors; its stem becomes the scenario's name.
     public static func parse(yaml: String, file: String) throws(LocatedError) -> Scenario {
         let reader = ScenarioNodeReader(file: file)
+        // A byte-order mark is not content; editors do not count it as a column either.
+        let yaml = yaml.hasPrefix("\u{FEFF}") ? String(yaml.dropFirst()) : yaml
         let root: Node
         do {
             guard let composed = try Yams.compose(yaml: yaml) else {

@@ -23,11 +23,39 @@ enum YAMLSyntaxError {
         case .reader(let problem, let offset, _, _):
             return LocatedError("invalid text: \(problem)", at: location(ofByte: offset ?? 0, in: yaml, file: file))
         case .duplicatedKeysInMapping(let duplicates, let context):
+            let first = context.mark
+            let key = duplicates.first ?? ""
+            if let second = repetition(of: key, after: first, in: yaml) {
+                return LocatedError(
+                    "duplicate key '\(key)'; it is already set at \(first.line):\(first.column)",
+                    at: SourceLocation(file: file, line: second.line, column: second.column))
+            }
             let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return LocatedError("duplicate key \(names) in one mapping; each key may appear once", at: at(context.mark))
+            return LocatedError("duplicate key \(names) in one mapping; each key may appear once", at: at(first))
         default:
             return LocatedError("invalid YAML: \(yamlError)", at: SourceLocation(file: file, line: 1, column: 1))
         }
+    }
+
+    /// Where a block mapping repeats `key`: the next line, at the same column as the first, that starts with the key
+    /// and a colon. Yams reports only the first occurrence; the second is the one to delete. `nil` when not found
+    /// (flow mappings, quoted keys), and the error then points at the first.
+    static func repetition(of key: String, after first: Mark, in yaml: String) -> (line: Int, column: Int)? {
+        guard !key.isEmpty else { return nil }
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line < lines.count else { return nil }
+        for index in first.line..<lines.count {
+            let scalars = Array(lines[index].unicodeScalars)
+            let start = first.column - 1
+            guard start >= 0, scalars.count > start else { continue }
+            if scalars[..<start].contains(where: { $0 != " " && $0 != "-" }) { continue }
+            let rest = String(String.UnicodeScalarView(scalars[start...]))
+            guard rest.hasPrefix(key) else { continue }
+            if rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
+                return (index + 1, first.column)
+            }
+        }
+        return nil
     }
 
     /// 1-based line and column (in Unicode scalars, as libyaml counts) of a UTF-8 byte offset.
