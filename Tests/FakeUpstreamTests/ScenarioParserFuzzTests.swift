@@ -103,7 +103,7 @@ import Wire
     func mutationsNeverCrashAndErrorsPointInsideTheText(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)
         var errors = 0
-        for iteration in 0..<1000 {
+        for iteration in 0..<750 {
             var text = Self.validTexts[iteration % Self.validTexts.count]
             for _ in 0...random.next(below: 3) { text = Self.mutate(text, &random) }
             do {

@@ -62,15 +62,20 @@ extension ScenarioNodeReader {
     static let endings: KeyValuePairs<String, Ending> = [
         "clean": .clean, "close": .close, "fin": .fin, "rst": .rst, "half-close": .halfClose, "hang": .hang,
     ]
+    static let framings: KeyValuePairs<String, Framing> = [
+        "chunked": .chunked, "content-length": .contentLength(declared: nil), "close-delimited": .closeDelimited,
+    ]
+    static let lineEndings: KeyValuePairs<String, LineEnding> = ["lf": .lf, "crlf": .crlf, "cr": .cr]
+    static let styles: KeyValuePairs<String, TokenStyle> = [
+        "chat": .chat, "completion": .completion, "native": .native,
+    ]
 
     func head(_ step: Fields) throws(LocatedError) -> ResponseHead {
         var head = ResponseHead(status: try status(step["status"]!, "status"))
         if let node = step["reason"] { head.reason = try oneLine(node, "reason") }
         if let node = step["headers"] { head.headers = try headers(node) }
         if let node = step["framing"] {
-            head.framing = try choice(
-                node, "framing",
-                ["chunked": .chunked, "content-length": .contentLength(declared: nil), "close-delimited": .closeDelimited])
+            head.framing = try choice(node, "framing", Self.framings)
         }
         if let entry = step.entry("contentLength") {
             guard case .contentLength = head.framing, step.has("framing") else {
@@ -97,7 +102,7 @@ extension ScenarioNodeReader {
         }
         if let node = fields["data"] { event.data = try bytes(node, "data") }
         if let node = fields["lineEnding"] {
-            event.lineEnding = try choice(node, "lineEnding", ["lf": .lf, "crlf": .crlf, "cr": .cr])
+            event.lineEnding = try choice(node, "lineEnding", Self.lineEndings)
         }
         return event
     }
@@ -164,7 +169,7 @@ extension ScenarioNodeReader {
         }
         if let node = fields["seed"] { stream.seed = try unsigned(node, "seed") }
         if let node = fields["style"] {
-            stream.style = try choice(node, "style", ["chat": .chat, "completion": .completion, "native": .native])
+            stream.style = try choice(node, "style", Self.styles)
         }
         if let node = fields["finish"] { stream.finish = try bool(node, "finish") }
         if let node = fields["words"] {
