@@ -19,6 +19,7 @@ public enum ScenarioCheck {
 
         /// An error message for a file that did not parse or could not be read.
         public struct Problem: Error, Sendable, Hashable {
+            /// The whole line to print: `file:line:column: message`, or `path: why it cannot be read`.
             public var message: String
         }
 
@@ -30,6 +31,7 @@ public enum ScenarioCheck {
             }
         }
 
+        /// Whether the file parsed.
         public var isOK: Bool {
             if case .success = outcome { return true }
             return false
@@ -38,12 +40,13 @@ public enum ScenarioCheck {
 
     /// Everything `harness check` reports.
     public struct Report: Sendable, Hashable {
+        /// One result per file, in the order the paths were given (files of a directory sorted by path).
         public var results: [FileResult]
 
         /// The lines to print, in order.
         public var lines: [String] { results.map(\.line) }
 
-        /// 0 when every file parsed, 2 otherwise (the same code as any other usage error of the tools).
+        /// 0 when every file parsed, 2 otherwise (also when there was nothing to check), as the README promises.
         public var exitCode: Int32 { results.allSatisfy(\.isOK) && !results.isEmpty ? 0 : 2 }
     }
 

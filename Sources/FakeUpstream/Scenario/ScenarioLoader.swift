@@ -5,8 +5,10 @@ import Wire
 public enum ScenarioLoader {
     /// A file or directory that could not be read, said so a user knows what to fix.
     public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// `path: what is wrong`, printed as is.
         public var description: String
 
+        /// A failure with its whole message.
         public init(_ description: String) {
             self.description = description
         }
@@ -50,9 +52,7 @@ public enum ScenarioLoader {
     /// The file's text, or a `Failure` saying why it cannot be read.
     public static func read(_ file: String) throws(Failure) -> String {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw Failure(
-                FileManager.default.isReadableFile(atPath: file)
-                    ? "\(file): cannot read this file" : "\(file): cannot read this file (no permission, or it vanished)")
+            throw Failure("\(file): cannot read this file (no permission, or it vanished)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw Failure("\(file): not UTF-8 text; scenario files must be UTF-8")
