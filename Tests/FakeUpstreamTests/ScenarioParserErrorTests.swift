@@ -24,8 +24,9 @@ import Wire
         ),
         ("description:\n", "test.yaml:1:13: description: expected a non-empty string, got nothing"),
         ("description: \"two\\nlines\"\n", "test.yaml:1:14: description: expected a single line, got the string 'two\\nlines'"),
-        ("description: d\ntimeScale: 0\n", "test.yaml:2:12: timeScale: expected a number > 0, got '0'"),
-        ("description: d\ntimeScale: \"1\"\n", "test.yaml:2:12: timeScale: expected a number > 0, got the string '1'"),
+        ("description: d\ntimeScale: 0\n", "test.yaml:2:12: timeScale: expected a number > 0 and <= 1000, got '0'"),
+        ("description: d\ntimeScale: 1e4\n", "test.yaml:2:12: timeScale: expected a number > 0 and <= 1000, got '1e4'"),
+        ("description: d\ntimeScale: \"1\"\n", "test.yaml:2:12: timeScale: expected a number > 0 and <= 1000, got the string '1'"),
         ("description: d\nstrict: yes\n", "test.yaml:2:9: strict: expected true or false, got 'yes'"),
         ("description: d\nmodels: {a: b}\n", "test.yaml:2:9: models: expected a list of model ids, got a mapping"),
         ("description: d\ndescription: e\n", "test.yaml:2:1: duplicate key 'description'; it is already set at 1:1"),
@@ -48,7 +49,9 @@ import Wire
             "test.yaml:5:9: step after 'end' would never be played; 'end' must be the last step"
         ),
         (steps + "      - wait: abc\n", "test.yaml:4:15: wait: expected a duration such as 500ms, 10s or 2m, got 'abc'"),
-        (steps + "      - wait: 1e300\n", "test.yaml:4:15: wait: expected a duration of at most 1000000000 s, got '1e300'"),
+        (steps + "      - wait: 1e300\n", "test.yaml:4:15: wait: expected a duration of at most 1000000 s, got '1e300'"),
+        (steps + "      - wait: \"1e300\\n\"\n", "test.yaml:4:15: wait: expected a duration of at most 1000000 s, got the string '1e300\\n'"),
+        (steps + "      - wait: 278h\n", "test.yaml:4:15: wait: expected a duration of at most 1000000 s, got '278h'"),
         (
             steps + "      - split: {write: abcdef, at: [3, 3]}\n",
             "test.yaml:4:40: at: expected an offset > 3 and < 6 (the payload's byte count), got '3'"
@@ -92,8 +95,8 @@ import Wire
         (steps + "      - tokens: {count: 010.0}\n", 4, 25, "whole number"),
         (steps + "      - tokens: {count: 1e3}\n", 4, 25, "whole number"),
         (steps + "      - tokens: {count: -1}\n", 4, 25, "whole number"),
-        (steps + "      - tokens: {count: 1, perSecond: 0}\n", 4, 39, "> 0"),
-        (steps + "      - tokens: {count: 1, perSecond: .inf}\n", 4, 39, "> 0"),
+        (steps + "      - tokens: {count: 1, perSecond: 0}\n", 4, 39, ">= 0.001"),
+        (steps + "      - tokens: {count: 1, perSecond: .inf}\n", 4, 39, ">= 0.001"),
         (steps + "      - tokens: {count: 1, jitter: 1}\n", 4, 36, "< 1"),
         (steps + "      - tokens: {count: 1, seed: -3}\n", 4, 34, ">= 0"),
         (steps + "      - tokens: {perSecond: 3}\n", 4, 17, "missing key 'count'"),

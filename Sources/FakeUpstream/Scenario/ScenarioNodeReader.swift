@@ -144,8 +144,12 @@ struct ScenarioNodeReader {
         return value
     }
 
-    /// The longest duration a scenario may hold; beyond it `Duration` arithmetic would overflow.
-    static let longestDuration: Double = 1_000_000_000
+    /// The longest duration a scenario may hold (about 11.6 days): even scaled by the largest `timeScale` it stays
+    /// far inside `Duration`'s nanosecond range, so the player's arithmetic cannot trap. `hang` waits forever.
+    static let longestDuration: Double = 1_000_000
+
+    /// The largest `timeScale`: slowing a scenario down a thousandfold is plenty, and keeps scaled durations finite.
+    static let largestTimeScale: Double = 1000
 
     /// A duration per `DurationParser`: a number of seconds or text with units (`500ms`, `1m30s`).
     func duration(_ node: Node, _ key: String) throws(LocatedError) -> Duration {
@@ -167,7 +171,9 @@ struct ScenarioNodeReader {
     /// counted as hours), so huge values are refused before `Duration` conversion could trap.
     static func upperBoundSeconds(_ text: String) -> Double? {
         var total = 0.0
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(text)
+        while let first = rest.first, first.isWhitespace { rest.removeFirst() }
+        while let last = rest.last, last.isWhitespace { rest.removeLast() }
         if let plain = Double(rest) { return plain.isFinite ? abs(plain) : .infinity }
         while !rest.isEmpty {
             let numberEnd = rest.firstIndex { !($0.isNumber || $0 == ".") } ?? rest.endIndex

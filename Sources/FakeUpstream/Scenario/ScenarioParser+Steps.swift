@@ -161,7 +161,8 @@ extension ScenarioNodeReader {
         var stream = TokenStream(
             count: try integer(countNode, "count", in: 0...10_000_000, expected: "a whole number from 0 to 10000000"))
         if let node = fields["perSecond"] {
-            stream.perSecond = try number(node, "perSecond", expected: "a number > 0") { $0 > 0 }
+            // At least one token per 1000 s, so the interval stays a sane duration.
+            stream.perSecond = try number(node, "perSecond", expected: "a number >= 0.001") { $0 >= 0.001 }
         }
         if let node = fields["firstTokenAfter"] { stream.firstTokenAfter = try duration(node, "firstTokenAfter") }
         if let node = fields["jitter"] {

@@ -49,7 +49,9 @@ extension ScenarioNodeReader {
         }
         var scenario = Scenario(name: name, file: file, description: try oneLine(descriptionNode, "description"))
         if let node = top["timeScale"] {
-            scenario.timeScale = try number(node, "timeScale", expected: "a number > 0") { $0 > 0 }
+            scenario.timeScale = try number(node, "timeScale", expected: "a number > 0 and <= 1000") {
+                $0 > 0 && $0 <= Self.largestTimeScale
+            }
         }
         if let node = top["model"] { scenario.model = try oneLine(node, "model") }
         if let node = top["models"] {
