@@ -168,6 +168,9 @@ import Wire
         ("description: d\n---\ndescription: e\n", 2, 1, "another document"),
         ("description: d\n\tresponses: []\n", 2, 1, "tab"),
         ("description: \"unterminated\n", 2, 1, "invalid YAML"),
+        // Columns count characters, not UTF-8 bytes: é is one column.
+        ("description: d\nmodels: [é, {a: b}]\n", 2, 13, "models: expected a string, got a mapping"),
+        ("description: d\nmodels: [\"🦙\", 1, [x]]\n", 2, 18, "models: expected a string, got a list"),
     ])
     func location(yaml: String, line: Int, column: Int, fragment: String) throws {
         let message = try #require(parseError(yaml), "expected an error for \(yaml.debugDescription)")
