@@ -121,6 +121,14 @@ import Wire
         #expect(errors > 200)
     }
 
+    @Test(arguments: [(500, "models: expected a string, got a list"), (100_000, "Maximum nesting level")])
+    func deepNestingIsAnErrorNotAStackOverflow(depth: Int, fragment: String) throws {
+        let text = "description: d\nmodels: " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let message = try #require(parseError(text))
+        #expect(message.hasPrefix("test.yaml:2:10: "), "\(message)")
+        #expect(message.contains(fragment), "\(message)")
+    }
+
     static let alphabet: [Character] = Array(":-{}[],#&*!|>'\"%@`?~ \t\n\r\\") + Array("az09.e") + ["é", "\u{FEFF}", "😀"]
 
     static func mutate(_ text: String, _ random: inout SplitMix64) -> String {
