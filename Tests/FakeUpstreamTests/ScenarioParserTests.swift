@@ -133,6 +133,8 @@ func firstSteps(_ scenario: Scenario) throws -> [Step] {
                   - write: {base64: "aGVs bG8="}
                   - write: {repeat: "ab", count: 3}
                   - write: {repeat: "ab", count: 0}
+                  - write: {repeat: "", count: 9223372036854775807}
+                  - write: {repeat: "xyz", count: 5}
                   - write: |
                       line one
                       line two
@@ -144,7 +146,7 @@ func firstSteps(_ scenario: Scenario) throws -> [Step] {
         }
         #expect(
             writes == [
-                Array("data: é\r\n".utf8), [0xE2, 0x82, 0xAC, 0x0A], Array("hello".utf8), Array("ababab".utf8), [],
+                Array("data: é\r\n".utf8), [0xE2, 0x82, 0xAC, 0x0A], Array("hello".utf8), Array("ababab".utf8), [], [], Array("xyzxyzxyzxyzxyz".utf8),
                 Array("line one\nline two\n".utf8), [],
             ])
     }

@@ -41,9 +41,8 @@ public enum ScenarioLoader {
             guard relative.hasSuffix(".yaml") || relative.hasSuffix(".yml") else { continue }
             let full = base + "/" + relative
             var entryIsDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: full, isDirectory: &entryIsDirectory), !entryIsDirectory.boolValue {
-                found.append(full)
-            }
+            let exists = FileManager.default.fileExists(atPath: full, isDirectory: &entryIsDirectory)
+            if exists && !entryIsDirectory.boolValue { found.append(full) }
         }
         guard !found.isEmpty else { throw Failure("\(path): no *.yaml or *.yml files in this directory") }
         return found.sorted()

@@ -27,7 +27,9 @@ extension ScenarioParser {
         /// A `split:` step.
         public static let split = ["write", "event", "at", "gap", "gaps"]
         /// A `tokens:` step.
-        public static let tokens = ["count", "perSecond", "firstTokenAfter", "jitter", "seed", "style", "finish", "words"]
+        public static let tokens = [
+            "count", "perSecond", "firstTokenAfter", "jitter", "seed", "style", "finish", "words",
+        ]
         /// Bytes written as a mapping: one of the three forms `{hex}`, `{base64}`, `{repeat, count}`.
         public static let bytes = ["hex", "base64", "repeat", "count"]
     }

@@ -32,7 +32,8 @@ extension ScenarioNodeReader {
         }
         if kinds.count > 1 {
             throw error(
-                "a step has exactly one kind, got both '\(kind.key)' and '\(kinds[1].key)'; write each as its own list item",
+                "a step has exactly one kind, got both '\(kind.key)' and '\(kinds[1].key)'; "
+                    + "write each as its own list item",
                 at: kinds[1].keyNode)
         }
         if kind.key != "status", let option = step.entries.first(where: { $0.key != kind.key }) {
@@ -139,14 +140,16 @@ extension ScenarioNodeReader {
             let items = try list(many.value, "gaps", of: "durations")
             guard items.count == offsets.count else {
                 throw error(
-                    "gaps: expected one duration per offset in 'at' (\(offsets.count)), got \(items.count); use 'gap' for one gap between every piece",
+                    "gaps: expected one duration per offset in 'at' (\(offsets.count)), got \(items.count); "
+                        + "use 'gap' for one gap between every piece",
                     at: many.value)
             }
             gaps = []
             for item in items { gaps.append(try duration(item, "gaps")) }
         case (.some, .some):
             let later = split.entries.last { $0.key == "gap" || $0.key == "gaps" }!
-            throw error("split: use either 'gap' (one for every cut) or 'gaps' (one per cut), not both", at: later.keyNode)
+            throw error(
+                "split: use either 'gap' (one for every cut) or 'gaps' (one per cut), not both", at: later.keyNode)
         case (nil, nil):
             break
         }

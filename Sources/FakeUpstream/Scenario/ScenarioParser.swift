@@ -74,7 +74,8 @@ extension ScenarioNodeReader {
     func health(_ node: Node) throws(LocatedError) -> HealthScript {
         let health = try fields(node, "health", allowed: ScenarioParser.Keys.health)
         guard let statesNode = health["states"] else {
-            throw error("health: missing key 'states' (a list such as [{status: 503, for: 60s}, {status: 200}])", at: node)
+            throw error(
+                "health: missing key 'states' (a list such as [{status: 503, for: 60s}, {status: 200}])", at: node)
         }
         let items = try nonEmptyList(statesNode, "states", of: "health states")
         var states: [HealthState] = []
@@ -136,7 +137,8 @@ extension ScenarioNodeReader {
             }
             responses.append(try script(stepsNode, "steps"))
         }
-        return ResponseRule(name: name, match: match, responses: responses, repeats: false, location: location(of: node))
+        return ResponseRule(
+            name: name, match: match, responses: responses, repeats: false, location: location(of: node))
     }
 
     func match(_ node: Node) throws(LocatedError) -> RequestMatch {
