@@ -168,6 +168,10 @@ import Wire
         ("description: d\n---\ndescription: e\n", 2, 1, "another document"),
         ("description: d\n\tresponses: []\n", 2, 1, "tab"),
         ("description: \"unterminated\n", 2, 1, "invalid YAML"),
+        // Yams reports the first of two equal keys; the error points at the second, the one to delete.
+        (steps + "      - status: 200\n        status: 201\n", 5, 9, "duplicate key 'status'; it is already set at 4:9"),
+        (steps + "      - status: 200\n        headers:\n          X-A: 1\n          X-A: 2\n", 7, 11, "already set at 6:11"),
+        (steps + "      - {status: 200, status: 201}\n", 4, 10, "duplicate key 'status' in one mapping"),
         // Columns count characters, not UTF-8 bytes: é is one column.
         ("description: d\nmodels: [é, {a: b}]\n", 2, 13, "models: expected a string, got a mapping"),
         ("description: d\nmodels: [\"🦙\", 1, [x]]\n", 2, 18, "models: expected a string, got a list"),

@@ -64,7 +64,7 @@ struct ScenarioNodeReader {
             }
             entries.append(Fields.Entry(key: key, keyNode: keyNode, value: value))
         }
-        return Fields(node: node, section: section, entries: entries)
+        return Fields(entries: entries)
     }
 
     func list(_ node: Node, _ key: String, of what: String) throws(LocatedError) -> [Node] {
@@ -86,7 +86,7 @@ struct ScenarioNodeReader {
         return scalar.string
     }
 
-    /// A string that must be non-empty and fit on one line (names, labels, header values' neighbours).
+    /// Text that must fit on one line (names, ids, header values) and, unless `allowEmpty`, not be empty.
     func oneLine(_ node: Node, _ key: String, allowEmpty: Bool = false) throws(LocatedError) -> String {
         let text = try string(node, key)
         if !allowEmpty && text.isEmpty { throw mismatch(key, expected: "a non-empty string", got: node) }
@@ -213,10 +213,6 @@ struct Fields {
         var value: Node
     }
 
-    /// The mapping itself, where "missing key" errors point.
-    var node: Node
-    /// What the mapping is, for messages ("step", "match").
-    var section: String
     var entries: [Entry]
 
     func entry(_ key: String) -> Entry? { entries.first { $0.key == key } }
