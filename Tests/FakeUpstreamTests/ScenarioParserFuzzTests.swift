@@ -105,7 +105,7 @@ import Wire
         var errors = 0
         for iteration in 0..<750 {
             var text = Self.validTexts[iteration % Self.validTexts.count]
-            for _ in 0...random.next(below: 3) { text = Self.mutate(text, &random) }
+            for _ in 0...random.nextIndex(below: 3) { text = Self.mutate(text, &random) }
             do {
                 _ = try ScenarioParser.parse(yaml: text, file: "fuzz.yaml")
             } catch {
@@ -134,56 +134,37 @@ import Wire
     static func mutate(_ text: String, _ random: inout SplitMix64) -> String {
         var characters = Array(text)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        switch random.next(below: 8) {
+        switch random.nextIndex(below: 8) {
         case 0 where !characters.isEmpty:  // delete a run of characters
-            let start = random.next(below: characters.count)
-            characters.removeSubrange(start..<min(characters.count, start + 1 + random.next(below: 4)))
+            let start = random.nextIndex(below: characters.count)
+            characters.removeSubrange(start..<min(characters.count, start + 1 + random.nextIndex(below: 4)))
             return String(characters)
         case 1:  // insert characters
-            let at = random.next(below: characters.count + 1)
-            let inserted = (0...random.next(below: 3)).map { _ in alphabet[random.next(below: alphabet.count)] }
+            let at = random.nextIndex(below: characters.count + 1)
+            let inserted = (0...random.nextIndex(below: 3)).map { _ in alphabet[random.nextIndex(below: alphabet.count)] }
             characters.insert(contentsOf: inserted, at: at)
             return String(characters)
         case 2 where !characters.isEmpty:  // replace a character
-            characters[random.next(below: characters.count)] = alphabet[random.next(below: alphabet.count)]
+            characters[random.nextIndex(below: characters.count)] = alphabet[random.nextIndex(below: alphabet.count)]
             return String(characters)
         case 3:  // truncate
-            return String(characters.prefix(random.next(below: characters.count + 1)))
+            return String(characters.prefix(random.nextIndex(below: characters.count + 1)))
         case 4:  // duplicate a line
-            let index = random.next(below: lines.count)
+            let index = random.nextIndex(below: lines.count)
             lines.insert(lines[index], at: index)
             return lines.joined(separator: "\n")
         case 5 where lines.count > 1:  // swap two lines
-            lines.swapAt(random.next(below: lines.count), random.next(below: lines.count))
+            lines.swapAt(random.nextIndex(below: lines.count), random.nextIndex(below: lines.count))
             return lines.joined(separator: "\n")
         case 6:  // indent a line more
-            let index = random.next(below: lines.count)
-            lines[index] = String(repeating: " ", count: 1 + random.next(below: 4)) + lines[index]
+            let index = random.nextIndex(below: lines.count)
+            lines[index] = String(repeating: " ", count: 1 + random.nextIndex(below: 4)) + lines[index]
             return lines.joined(separator: "\n")
         default:  // indent a line less
-            let index = random.next(below: lines.count)
+            let index = random.nextIndex(below: lines.count)
             let leading = lines[index].prefix { $0 == " " }.count
             lines[index] = String(lines[index].dropFirst(min(2, leading)))
             return lines.joined(separator: "\n")
         }
-    }
-}
-
-/// A tiny deterministic generator (SplitMix64), so every run mutates the same way.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: Int) -> Int {
-        Int(next() % UInt64(bound))
     }
 }
