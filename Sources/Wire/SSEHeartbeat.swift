@@ -20,6 +20,9 @@ public struct SSEHeartbeat: Sendable, Hashable {
     /// The default comment. Not `ping`, which at least one client treats specially.
     public static let defaultComment = "keepalive"
 
+    /// The heartbeat with the default comment, `: keepalive`, for code that needs no configured text.
+    public static let keepalive = SSEHeartbeat(validComment: defaultComment)
+
     /// A heartbeat with `comment` as its text. Refuses a CR or LF, which would end the comment line early and turn
     /// the rest into a field; an empty comment gives `:\n\n`.
     public init(comment: String = SSEHeartbeat.defaultComment) throws(InvalidComment) {
@@ -28,6 +31,10 @@ public struct SSEHeartbeat: Sendable, Hashable {
                 description: "heartbeatComment must be one line of text without CR or LF, got \(JSONText.quote(comment))"
             )
         }
+        self.init(validComment: comment)
+    }
+
+    private init(validComment comment: String) {
         self.comment = comment
         let line = Array((comment.isEmpty ? ":" : ": " + comment).utf8)
         self.lineFeedBytes = line + [0x0A, 0x0A]

@@ -22,7 +22,7 @@ struct SimulatedRelay {
     /// The armed timer's deadline.
     var timer: Duration?
     var tracker = SSEBoundaryTracker()
-    let heartbeat = try! SSEHeartbeat()
+    let heartbeat = SSEHeartbeat.keepalive
     /// Everything written to the client, in order, with its time.
     var writes: [(at: Duration, write: ClientWrite)] = []
     /// The client's body bytes (heads aside).

@@ -11,6 +11,7 @@ import Wire
 
     @Test func defaultCommentIsKeepalive() throws {
         #expect(try SSEHeartbeat().lineFeedBytes == Array(": keepalive\n\n".utf8))
+        #expect(try SSEHeartbeat() == SSEHeartbeat.keepalive)
     }
 
     @Test(arguments: ["a\nb", "a\rb", "\n", "keep\r\nalive"])

@@ -18,6 +18,17 @@ import Wire
 /// - A non-streaming request, or an interval of zero (or less), disables heartbeats: the policy then only passes
 ///   the upstream's answer through, so the relay keeps a single path for every request.
 ///
+/// How a relay drives it, all on the client connection's event loop:
+/// ```swift
+/// var policy = HeartbeatPolicy(interval: model.heartbeatInterval, isStreamingRequest: request.stream)
+/// perform(policy.start(now: elapsed()))
+/// // upstream head:  perform(policy.upstreamHeadArrived(status:contentType:now:))
+/// // upstream body:  tracker.consume(bytes); write(bytes)
+/// //                 perform(policy.upstreamBodyForwarded(byteCount:endsAtEventBoundary: tracker.isAtEventBoundary, now:))
+/// // timer fired, client closed, upstream ended or failed: the matching input, then perform(...)
+/// ```
+/// where `perform` runs each ``HeartbeatAction`` and `elapsed()` is the time since the request arrived.
+///
 /// The timer is lazy: bytes sent only move the deadline, and when an armed timer fires early for the moved
 /// deadline, the policy re-arms it. A fast token stream thus costs one timer wake-up per interval, not one per
 /// chunk.
