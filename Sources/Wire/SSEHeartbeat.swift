@@ -28,7 +28,8 @@ public struct SSEHeartbeat: Sendable, Hashable {
     public init(comment: String = SSEHeartbeat.defaultComment) throws(InvalidComment) {
         if comment.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) {
             throw InvalidComment(
-                description: "heartbeatComment must be one line of text without CR or LF, got \(JSONText.quote(comment))"
+                description: "heartbeatComment must be one line of text without CR or LF, "
+                    + "got \(JSONText.quote(comment))"
             )
         }
         self.init(validComment: comment)

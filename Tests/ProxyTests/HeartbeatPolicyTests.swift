@@ -47,7 +47,8 @@ import Wire
         _ = policy.start(now: .zero)
         _ = policy.upstreamHeadArrived(status: 200, contentType: "text/event-stream", now: .milliseconds(10))
         for millisecond in stride(from: 20, through: 990, by: 10) {
-            #expect(policy.upstreamBodyForwarded(byteCount: 20, endsAtEventBoundary: true, now: .milliseconds(millisecond)) == [])
+            let now = Duration.milliseconds(millisecond)
+            #expect(policy.upstreamBodyForwarded(byteCount: 20, endsAtEventBoundary: true, now: now) == [])
         }
         // The old deadline fires; the moved one (990 ms + 1 s) is armed instead, with no heartbeat.
         #expect(policy.timerFired(now: .seconds(1)) == [.schedule(at: .milliseconds(1990))])
@@ -58,7 +59,8 @@ import Wire
     @Test func lateTimerCountsFromActualSend() {
         var policy = HeartbeatPolicy(interval: .seconds(1), isStreamingRequest: true)
         _ = policy.start(now: .zero)
-        #expect(policy.timerFired(now: .milliseconds(1030)) == [.commitHeadersAndHeartbeat, .schedule(at: .milliseconds(2030))])
+        let actions = policy.timerFired(now: .milliseconds(1030))
+        #expect(actions == [.commitHeadersAndHeartbeat, .schedule(at: .milliseconds(2030))])
     }
 
     // MARK: Rule 4: early commit, then the upstream's answer
@@ -77,7 +79,9 @@ import Wire
     }
 
     @Test func committedHeadIsAnUnbufferedEventStream() {
-        let headers = Dictionary(uniqueKeysWithValues: CommittedStreamHead.headers.map { ($0.name.lowercased(), $0.value) })
+        let headers = Dictionary(
+            uniqueKeysWithValues: CommittedStreamHead.headers.map { ($0.name.lowercased(), $0.value) }
+        )
         #expect(CommittedStreamHead.status == 200)
         #expect(headers["content-type"] == "text/event-stream")
         #expect(headers["cache-control"] == "no-cache, no-transform")
@@ -87,9 +91,18 @@ import Wire
     }
 
     @Test(arguments: [
-        (500, "{\"error\":{\"code\":500,\"message\":\"failed to decode\",\"type\":\"server_error\"}}", "failed to decode", "server_error"),
-        (400, "{\"error\":{\"message\":\"bad json\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":400}}", "bad json", "invalid_request_error"),
-        (503, "{\"error\":{\"code\":503,\"message\":\"Loading model\",\"type\":\"unavailable_error\"}}", "Loading model", "unavailable_error"),
+        (
+            500, #"{"error":{"code":500,"message":"failed to decode","type":"server_error"}}"#,
+            "failed to decode", "server_error"
+        ),
+        (
+            400, #"{"error":{"message":"bad json","type":"invalid_request_error","param":null,"code":400}}"#,
+            "bad json", "invalid_request_error"
+        ),
+        (
+            503, #"{"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}"#,
+            "Loading model", "unavailable_error"
+        ),
         (500, "Internal Server Error", "Internal Server Error", "server_error"),
         (422, "{\"detail\":\"field required\"}", "field required", "invalid_request_error"),
         (502, "", "upstream answered HTTP 502 with an empty body", "server_error"),
@@ -123,6 +136,22 @@ import Wire
         relay.advance(to: .seconds(10))
         #expect(relay.writes.map(\.write) == [.committedHead, .heartbeat, .inBandError(failure.openAIError), .finish])
         #expect(relay.timer == nil)
+    }
+
+    @Test func failureWhileCollectingAnErrorBodyKeepsTheUpstreamStatus() {
+        var relay = SimulatedRelay(interval: .seconds(1))
+        relay.advance(to: .milliseconds(1500))
+        relay.upstreamHead(status: 503, contentType: "application/json")
+        relay.upstreamBody("{\"error\":")
+        relay.upstreamFails()
+        guard case .inBandError(let error) = relay.writes.dropLast().last?.write else {
+            Issue.record("expected an in-band error, got \(relay.writes)")
+            return
+        }
+        #expect(error.code == 503)
+        #expect(error.type == "unavailable_error")
+        #expect(error.message.contains("503") && error.message.contains("closed the connection"))
+        #expect(relay.writes.last?.write == .finish)
     }
 
     @Test(arguments: failures)
@@ -226,10 +255,13 @@ import Wire
         #expect(relay.heartbeatTimes.isEmpty)
         relay.advance(to: .milliseconds(5500))
         #expect(relay.heartbeatTimes == [.milliseconds(5500)])
-        #expect(relay.clientBytesWithoutHeartbeats == Array(String(repeating: ": upstream keepalive\n\n", count: 5).utf8))
+        let upstream = String(repeating: ": upstream keepalive\n\n", count: 5)
+        #expect(relay.clientBytesWithoutHeartbeats == Array(upstream.utf8))
     }
 
-    @Test(arguments: [("data: x\r\r", ": keepalive\r\r"), ("data: x\r\n\r\n", ": keepalive\n\n"), ("data: x\n\n", ": keepalive\n\n")])
+    @Test(arguments: [
+        ("data: x\r\r", ": keepalive\r\r"), ("data: x\r\n\r\n", ": keepalive\n\n"), ("data: x\n\n", ": keepalive\n\n"),
+    ])
     func heartbeatMatchesTheBoundary(event: String, heartbeat: String) {
         var relay = SimulatedRelay(interval: .seconds(1))
         relay.upstreamHead()
@@ -258,7 +290,7 @@ import Wire
         relay.upstreamHead()
         relay.upstreamBody("data: 1\n\n")
         relay.advance(to: .seconds(2))
-        relay.perform(relay.policy.upstreamFailed(UpstreamFailure.connectionLost(model: "m").openAIError, now: relay.now))
+        relay.upstreamFails()
         #expect(relay.writes.map(\.write) == [.upstreamHead, .body, .heartbeat, .heartbeat, .abort])
         #expect(relay.timer == nil)
     }

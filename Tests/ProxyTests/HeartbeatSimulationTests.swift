@@ -128,7 +128,8 @@ struct SimulatedRelay {
         if collectedErrorStatus != nil { return }  // collected, not forwarded
         tracker.consume(bytes)
         write(.body, bytes: bytes)
-        perform(policy.upstreamBodyForwarded(byteCount: bytes.count, endsAtEventBoundary: tracker.isAtEventBoundary, now: now))
+        let boundary = tracker.isAtEventBoundary
+        perform(policy.upstreamBodyForwarded(byteCount: bytes.count, endsAtEventBoundary: boundary, now: now))
     }
 
     mutating func upstreamEnded() {
@@ -137,6 +138,10 @@ struct SimulatedRelay {
         } else {
             perform(policy.upstreamEnded(now: now))
         }
+    }
+
+    mutating func upstreamFails(_ failure: UpstreamFailure = .connectionLost(model: "m")) {
+        perform(policy.upstreamFailed(failure.openAIError, now: now))
     }
 
     mutating func clientCloses() {
@@ -207,7 +212,7 @@ struct SeededRandom: RandomNumberGenerator {
         relay.advance(by: randomPause())
         let outcome = random.int(in: 0...9)
         switch outcome {
-        case 0: relay.perform(relay.policy.upstreamFailed(UpstreamFailure.connectionLost(model: "m").openAIError, now: relay.now))
+        case 0: relay.upstreamFails()
         case 1:
             relay.upstreamHead(status: 500, contentType: "application/json")
             relay.advance(by: randomPause())
@@ -228,7 +233,7 @@ struct SeededRandom: RandomNumberGenerator {
             if outcome == 2 {
                 relay.clientCloses()
             } else if outcome == 3 {
-                relay.perform(relay.policy.upstreamFailed(UpstreamFailure.connectionLost(model: "m").openAIError, now: relay.now))
+                relay.upstreamFails()
             } else {
                 relay.upstreamEnded()
             }

@@ -278,7 +278,7 @@ struct SeededRandom: RandomNumberGenerator {
     /// Arbitrary bytes, heavy in CR, LF and field characters: the tracker's answers must not depend on splits even
     /// for streams no server would send.
     mutating func noisyBytes() -> [UInt8] {
-        let alphabet: [UInt8] = [0x0A, 0x0D, 0x0A, 0x0D, UInt8(ascii: "d"), UInt8(ascii: ":"), 0x20, 0xE2, 0x82, 0xAC, 0]
+        let alphabet: [UInt8] = [0x0A, 0x0D, 0x0A, 0x0D, UInt8(ascii: "d"), UInt8(ascii: ":"), 0x20, 0xE2, 0x82, 0xAC]
         return (0..<int(in: 0...200)).map { _ in pick(alphabet) }
     }
 }

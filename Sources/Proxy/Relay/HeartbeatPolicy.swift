@@ -10,7 +10,9 @@ import Wire
 ///   (upstream's, ours, loading messages) plus `interval`, never a fixed ticker. The clock starts at arrival.
 /// - Before the upstream's head, the first heartbeat commits `200` (``CommittedStreamHead``). A `2xx` event-stream
 ///   head that comes later is dropped and its body follows; any other answer, or a failure, becomes one in-band
-///   error event and a clean end. With nothing committed, answers and failures pass through with their real status.
+///   error event and a clean end. With nothing committed, answers and failures pass through with their real status;
+///   once the upstream's own head went out, a body that breaks off aborts the client connection, as it would
+///   without the proxy (whoever wrote the head owns the framing).
 /// - Heartbeats go only at event boundaries of the upstream's body; a deadline that passes inside an event is
 ///   withheld (and counted), and the next is one interval later. The bytes that complete the event restart the
 ///   interval, so a withheld heartbeat is not sent in a burst afterwards.
@@ -23,8 +25,8 @@ import Wire
 /// var policy = HeartbeatPolicy(interval: model.heartbeatInterval, isStreamingRequest: request.stream)
 /// perform(policy.start(now: elapsed()))
 /// // upstream head:  perform(policy.upstreamHeadArrived(status:contentType:now:))
-/// // upstream body:  tracker.consume(bytes); write(bytes)
-/// //                 perform(policy.upstreamBodyForwarded(byteCount:endsAtEventBoundary: tracker.isAtEventBoundary, now:))
+/// // upstream body:  tracker.consume(bytes); write(bytes); perform(policy.upstreamBodyForwarded(
+/// //                     byteCount: bytes.count, endsAtEventBoundary: tracker.isAtEventBoundary, now: elapsed()))
 /// // timer fired, client closed, upstream ended or failed: the matching input, then perform(...)
 /// ```
 /// where `perform` runs each ``HeartbeatAction`` and `elapsed()` is the time since the request arrived.
@@ -75,7 +77,8 @@ public struct HeartbeatPolicy: Sendable {
     }
 
     /// The request arrived (or the relay took it over `now` after its arrival): arms the first deadline, one
-    /// interval after arrival. Call once, before anything else.
+    /// interval after arrival, so a relay that starts late gets a deadline already past (fire at once). Call once,
+    /// before anything else.
     public mutating func start(now: Duration) -> [HeartbeatAction] {
         guard !started else { return [] }
         started = true
@@ -155,7 +158,10 @@ public struct HeartbeatPolicy: Sendable {
     }
 
     /// The upstream's error body (after ``HeartbeatAction/collectUpstreamErrorBody(status:)``) is complete.
-    public mutating func upstreamErrorBodyCollected(_ body: some Collection<UInt8>, now: Duration) -> [HeartbeatAction] {
+    public mutating func upstreamErrorBodyCollected(
+        _ body: some Collection<UInt8>,
+        now: Duration
+    ) -> [HeartbeatAction] {
         guard case .collectingErrorBody(let status) = phase else { return [] }
         return endWithInBandError(OpenAIError(upstreamStatus: status, body: body))
     }
@@ -186,8 +192,12 @@ public struct HeartbeatPolicy: Sendable {
         case .awaitingUpstreamHead:
             phase = .finished
             return disarm() + [.passThroughError(error)]
-        case .committedAwaitingUpstreamHead, .collectingErrorBody:
+        case .committedAwaitingUpstreamHead:
             return endWithInBandError(error)
+        case .collectingErrorBody(let status):
+            let message = "upstream answered HTTP \(status), then: \(error.message)"
+            let type = OpenAIError.type(forStatus: status)
+            return endWithInBandError(OpenAIError(message: message, type: type, code: status))
         case .streaming where proxyCommitted:
             return endWithInBandError(error)
         case .streaming, .passingThrough:
