@@ -8,13 +8,15 @@
 ///
 /// **A trailing CR.** When the last byte seen is a CR that ended a blank line, the event is complete (a WHATWG
 /// parser dispatches it at the CR), but the next byte may be an LF that belongs to the same line ending. Bytes
-/// inserted between that CR and LF would turn the LF into an extra blank line, which some clients (openai-python,
-/// once an `id:` was seen) turn into an empty event. So this position counts as a boundary, but a distinct one:
-/// ``position`` is ``Position/betweenEventsAfterCarriageReturn``, and inserted bytes must end in a lone CR, not an
-/// LF (`: keepalive\r\r`): a following upstream LF then completes *our* CRLF instead of forming a blank line, and
-/// any other byte follows a CR-ended line. ``SSEHeartbeat`` renders the right bytes for each position. Treating
-/// the position as "not yet a boundary" instead would be safe too, but would never let a heartbeat through to a
-/// client of an upstream that ends its lines with CR alone while that upstream stalls between events.
+/// inserted between that CR and LF would turn the LF into an extra blank line. A spec parser dispatches nothing
+/// on it, but parsers that dispatch on every blank line would see an empty event. So this position counts as a
+/// boundary, but a distinct one: ``position`` is ``Position/betweenEventsAfterCarriageReturn``, and inserted bytes
+/// must end in a lone CR, not an LF (`: keepalive\r\r`). A following upstream LF then completes *our* CRLF, and any
+/// other byte follows a CR-ended line: the client's lines are exactly the upstream's plus our two.
+/// (openai-python's chunker, which cuts at `\r\r`, reads that LF as a blank line whatever we send; that only
+/// matters to it once an `id:` was seen, which llama-server never sends.) Treating the position as "not yet a boundary" would be safe
+/// too, but an upstream that ends lines with CR alone would then never let a heartbeat through while it stalls
+/// between events.
 ///
 /// The tracker only reads; it never buffers bytes, so feeding it costs a few comparisons per byte.
 public struct SSEBoundaryTracker: Sendable, Hashable {
