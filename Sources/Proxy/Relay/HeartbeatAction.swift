@@ -1,0 +1,62 @@
+import Wire
+
+/// What the relay must do next for one client, as decided by ``HeartbeatPolicy``.
+///
+/// The relay performs a returned list in order, on the client connection's event loop, and reports what happened
+/// back to the policy. Writing bytes the policy asked for needs no report: the policy counts its own actions as
+/// bytes sent.
+public enum HeartbeatAction: Sendable, Hashable {
+    /// Arm the request's single heartbeat timer to call ``HeartbeatPolicy/timerFired(now:)`` at this time since the
+    /// request arrived, replacing any armed one. A time already past means: fire at once.
+    case schedule(at: Duration)
+    /// Disarm the heartbeat timer; the policy will not need it again.
+    case cancelTimer
+    /// Nothing was sent yet and the client has been silent for an interval: write the ``CommittedStreamHead``
+    /// (`200`, `text/event-stream`, chunked) and then one heartbeat. From now on the proxy owns the response head.
+    case commitHeadersAndHeartbeat
+    /// Write one heartbeat (``SSEHeartbeat/bytes(after:)`` with the relay's boundary tracker).
+    case sendHeartbeat
+    /// A heartbeat was due but the upstream stopped inside an event; nothing is written. Log it.
+    case withhold
+    /// Write the upstream's status line and headers as they are: the client gets the upstream's real answer.
+    case forwardUpstreamHead
+    /// The proxy already committed a `200` event stream: drop the upstream's head and forward only its body.
+    case discardUpstreamHead
+    /// The upstream answered with an error status after the proxy committed `200`: do not forward its body; collect
+    /// it (bounded; the start is enough for the message) and report it with
+    /// ``HeartbeatPolicy/upstreamErrorBodyCollected(_:now:)`` when the upstream ends.
+    case collectUpstreamErrorBody(status: Int)
+    /// Write `error` as one SSE event (``OpenAIError/sseEvent``), preceded by the boundary tracker's
+    /// ``SSEBoundaryTracker/bytesClosingCurrentEvent`` so that it never merges with a partial upstream event.
+    case sendInBandError(OpenAIError)
+    /// Nothing was committed: answer with `error.code` as the status and ``OpenAIError/json`` as the body.
+    case passThroughError(OpenAIError)
+    /// End the client response cleanly (the terminating chunk), keeping the connection if the client wants it.
+    case finish
+    /// The upstream's own head went out and its body broke off: close the client connection without ending the
+    /// body, so that the client sees the truncation exactly as it would from the upstream itself.
+    case abortClient
+    /// Close the upstream connection: its answer is no longer wanted (the client left, or it cannot be forwarded).
+    case closeUpstream
+}
+
+/// The head the proxy sends when it commits a response before the upstream answered.
+///
+/// `no-transform` and `X-Accel-Buffering: no` keep proxies in front of us from buffering or compressing the stream;
+/// the body is chunked because its length is unknown.
+public enum CommittedStreamHead {
+    public static let status = 200
+    public static let headers: [(name: String, value: String)] = [
+        ("Content-Type", "text/event-stream"),
+        ("Cache-Control", "no-cache, no-transform"),
+        ("X-Accel-Buffering", "no"),
+        ("Transfer-Encoding", "chunked"),
+    ]
+
+    /// Whether a `Content-Type` value names an SSE body (`text/event-stream`, parameters and case ignored).
+    public static func isEventStream(contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        return mediaType.filter { $0 != " " && $0 != "\t" }.lowercased() == "text/event-stream"
+    }
+}

@@ -1,0 +1,288 @@
+import Wire
+
+/// Decides, for one request, when the client gets a heartbeat, who owns the response head, and how upstream
+/// errors reach the client. A value with no IO and no clock: the relay reports what happened, with times as
+/// `Duration` since the request arrived, and performs the returned ``HeartbeatAction``s in order on the client
+/// connection's event loop. So every rule is testable with plain numbers, and no second writer exists.
+///
+/// Rules (heartbeat issue, "Behaviour"):
+/// - A heartbeat is due when the client has received nothing for `interval`: the deadline is the last byte sent
+///   (upstream's, ours, loading messages) plus `interval`, never a fixed ticker. The clock starts at arrival.
+/// - Before the upstream's head, the first heartbeat commits `200` (``CommittedStreamHead``). A `2xx` event-stream
+///   head that comes later is dropped and its body follows; any other answer, or a failure, becomes one in-band
+///   error event and a clean end. With nothing committed, answers and failures pass through with their real status;
+///   once the upstream's own head went out, a body that breaks off aborts the client connection, as it would
+///   without the proxy (whoever wrote the head owns the framing).
+/// - Heartbeats go only at event boundaries of the upstream's body; a deadline that passes inside an event is
+///   withheld (and counted), and the next is one interval later. The bytes that complete the event restart the
+///   interval, so a withheld heartbeat is not sent in a burst afterwards.
+/// - Nothing is written after the client left, nor after the response ended.
+/// - A non-streaming request, or an interval of zero (or less), disables heartbeats: the policy then only passes
+///   the upstream's answer through, so the relay keeps a single path for every request.
+///
+/// How a relay drives it, all on the client connection's event loop:
+/// ```swift
+/// var policy = HeartbeatPolicy(interval: model.heartbeatInterval, isStreamingRequest: request.stream)
+/// perform(policy.start(now: elapsed()))
+/// // upstream head:  perform(policy.upstreamHeadArrived(status:contentType:now:))
+/// // upstream body:  tracker.consume(bytes); write(bytes); perform(policy.upstreamBodyForwarded(
+/// //                     byteCount: bytes.count, endsAtEventBoundary: tracker.isAtEventBoundary, now: elapsed()))
+/// // timer fired, client closed, upstream ended or failed: the matching input, then perform(...)
+/// ```
+/// where `perform` runs each ``HeartbeatAction`` and `elapsed()` is the time since the request arrived.
+///
+/// The timer is lazy: bytes sent only move the deadline, and when an armed timer fires early for the moved
+/// deadline, the policy re-arms it. A fast token stream thus costs one timer wake-up per interval, not one per
+/// chunk.
+public struct HeartbeatPolicy: Sendable {
+    /// Where the response stands.
+    private enum Phase: Sendable, Hashable {
+        /// Nothing sent to the client yet; waiting for the upstream's head (queue, load, prefill).
+        case awaitingUpstreamHead
+        /// The proxy committed `200` itself; the upstream's head has not arrived.
+        case committedAwaitingUpstreamHead
+        /// The proxy committed `200`; the upstream answered an error status whose body is being collected.
+        case collectingErrorBody(status: Int)
+        /// An event stream flows to the client, under the proxy's head or the upstream's own.
+        case streaming
+        /// The upstream's own non-SSE or error answer is being forwarded untouched: no heartbeats.
+        case passingThrough
+        /// The response ended, failed, or the client left.
+        case finished
+    }
+
+    /// The silence after which a heartbeat is due; meaningful only when ``isEnabled``.
+    public let interval: Duration
+    /// Whether this request gets heartbeats at all (a streaming request with a positive interval).
+    public let isEnabled: Bool
+    /// Counters for the request's debug log line.
+    public private(set) var stats = HeartbeatStats()
+
+    private var phase = Phase.awaitingUpstreamHead
+    /// The proxy, not the upstream, wrote the response head: failures become in-band errors.
+    private var proxyCommitted = false
+    private var started = false
+    /// When the client last received a byte; the request's arrival before that.
+    private var lastClientByteAt = Duration.zero
+    /// Whether the upstream body forwarded so far ends between two events.
+    private var atEventBoundary = true
+    /// When the armed timer fires, if one is armed.
+    private var timerDeadline: Duration?
+
+    /// A policy for one request. `isStreamingRequest` is the request's `stream` flag (body or query); an
+    /// `interval` of zero or less disables heartbeats, as config `heartbeatInterval: 0` asks.
+    public init(interval: Duration, isStreamingRequest: Bool) {
+        self.interval = interval
+        self.isEnabled = isStreamingRequest && interval > .zero
+    }
+
+    /// The request arrived (or the relay took it over `now` after its arrival): arms the first deadline, one
+    /// interval after arrival, so a relay that starts late gets a deadline already past (fire at once). Call once,
+    /// before anything else.
+    public mutating func start(now: Duration) -> [HeartbeatAction] {
+        guard !started else { return [] }
+        started = true
+        var actions: [HeartbeatAction] = []
+        armIfNeeded(&actions)
+        return actions
+    }
+
+    /// Bytes the relay wrote to the client other than the ones the policy asked for: loading-state messages.
+    /// (Upstream body bytes are reported with ``upstreamBodyForwarded(byteCount:endsAtEventBoundary:now:)``.)
+    public mutating func clientBytesSent(count: Int, now: Duration) -> [HeartbeatAction] {
+        guard isActive, count > 0 else { return [] }
+        lastClientByteAt = max(lastClientByteAt, now)
+        var actions: [HeartbeatAction] = []
+        armIfNeeded(&actions)
+        return actions
+    }
+
+    /// Another writer of this relay (`sendLoadingState`) committed `200` + `text/event-stream` and will write whole
+    /// events: from now on the proxy owns the head, as if a heartbeat had committed it.
+    public mutating func loadingStateCommitted(now: Duration) -> [HeartbeatAction] {
+        guard phase == .awaitingUpstreamHead else { return [] }
+        commit(now: now)
+        var actions: [HeartbeatAction] = []
+        armIfNeeded(&actions)
+        return actions
+    }
+
+    /// The upstream's response head arrived (a final status, not `1xx`).
+    public mutating func upstreamHeadArrived(status: Int, contentType: String?, now: Duration) -> [HeartbeatAction] {
+        if stats.timeToUpstreamHead == nil { stats.timeToUpstreamHead = now }
+        let isSuccess = (200...299).contains(status)
+        let isEventStream = CommittedStreamHead.isEventStream(contentType: contentType)
+        switch phase {
+        case .awaitingUpstreamHead:
+            lastClientByteAt = max(lastClientByteAt, now)
+            if isEnabled && isSuccess && isEventStream {
+                phase = .streaming
+                return [.forwardUpstreamHead]
+            }
+            phase = .passingThrough
+            return [.forwardUpstreamHead] + disarm()
+        case .committedAwaitingUpstreamHead:
+            if isSuccess && isEventStream {
+                phase = .streaming
+                return [.discardUpstreamHead]
+            }
+            if isSuccess {
+                let error = OpenAIError(
+                    message: "upstream answered \(status) with Content-Type '\(contentType ?? "none")' "
+                        + "to a streaming request, not an event stream",
+                    type: OpenAIError.type(forStatus: 502),
+                    code: 502
+                )
+                return [.closeUpstream] + endWithInBandError(error)
+            }
+            phase = .collectingErrorBody(status: status)
+            return [.collectUpstreamErrorBody(status: status)]
+        case .collectingErrorBody, .streaming, .passingThrough, .finished:
+            return []
+        }
+    }
+
+    /// The relay forwarded `byteCount` bytes of the upstream's body to the client `now`, and its boundary tracker
+    /// says whether the body so far `endsAtEventBoundary`.
+    public mutating func upstreamBodyForwarded(
+        byteCount: Int,
+        endsAtEventBoundary: Bool,
+        now: Duration
+    ) -> [HeartbeatAction] {
+        guard phase == .streaming else { return [] }
+        if byteCount > 0 { lastClientByteAt = max(lastClientByteAt, now) }
+        atEventBoundary = endsAtEventBoundary
+        var actions: [HeartbeatAction] = []
+        armIfNeeded(&actions)
+        return actions
+    }
+
+    /// The upstream's error body (after ``HeartbeatAction/collectUpstreamErrorBody(status:)``) is complete.
+    public mutating func upstreamErrorBodyCollected(
+        _ body: some Collection<UInt8>,
+        now: Duration
+    ) -> [HeartbeatAction] {
+        guard case .collectingErrorBody(let status) = phase else { return [] }
+        return endWithInBandError(OpenAIError(upstreamStatus: status, body: body))
+    }
+
+    /// The upstream's response ended normally.
+    public mutating func upstreamEnded(now: Duration) -> [HeartbeatAction] {
+        switch phase {
+        case .streaming, .passingThrough:
+            phase = .finished
+            return disarm() + [.finish]
+        case .collectingErrorBody:
+            return upstreamErrorBodyCollected([], now: now)
+        case .awaitingUpstreamHead, .committedAwaitingUpstreamHead:
+            let error = OpenAIError(
+                message: "upstream closed the connection without answering",
+                type: OpenAIError.type(forStatus: 502),
+                code: 502
+            )
+            return upstreamFailed(error, now: now)
+        case .finished:
+            return []
+        }
+    }
+
+    /// The upstream failed: refused, reset, never healthy, failed to start (see ``UpstreamFailure``).
+    public mutating func upstreamFailed(_ error: OpenAIError, now: Duration) -> [HeartbeatAction] {
+        switch phase {
+        case .awaitingUpstreamHead:
+            phase = .finished
+            return disarm() + [.passThroughError(error)]
+        case .committedAwaitingUpstreamHead:
+            return endWithInBandError(error)
+        case .collectingErrorBody(let status):
+            let message = "upstream answered HTTP \(status), then: \(error.message)"
+            let type = OpenAIError.type(forStatus: status)
+            return endWithInBandError(OpenAIError(message: message, type: type, code: status))
+        case .streaming where proxyCommitted:
+            return endWithInBandError(error)
+        case .streaming, .passingThrough:
+            phase = .finished
+            return disarm() + [.abortClient]
+        case .finished:
+            return []
+        }
+    }
+
+    /// The client closed its connection: stop the timer and the upstream request at once; never write again.
+    public mutating func clientClosed(now: Duration) -> [HeartbeatAction] {
+        guard phase != .finished else { return [] }
+        phase = .finished
+        return disarm() + [.closeUpstream]
+    }
+
+    /// The timer armed by the last ``HeartbeatAction/schedule(at:)`` fired.
+    public mutating func timerFired(now: Duration) -> [HeartbeatAction] {
+        timerDeadline = nil
+        guard isHeartbeatPhase else { return [] }
+        let due = lastClientByteAt + interval
+        var actions: [HeartbeatAction] = []
+        if now < due {
+            armIfNeeded(&actions)  // bytes went out since the timer was armed: wait for the moved deadline
+            return actions
+        }
+        if phase == .awaitingUpstreamHead {
+            commit(now: now)
+            actions.append(.commitHeadersAndHeartbeat)
+            stats.heartbeatsSent += 1
+            lastClientByteAt = now
+        } else if atEventBoundary {
+            actions.append(.sendHeartbeat)
+            stats.heartbeatsSent += 1
+            lastClientByteAt = now
+        } else {
+            actions.append(.withhold)
+            stats.heartbeatsWithheld += 1
+            arm(at: now + interval, &actions)
+            return actions
+        }
+        armIfNeeded(&actions)
+        return actions
+    }
+
+    // MARK: Helpers
+
+    /// Still writing to the client.
+    private var isActive: Bool { phase != .finished && phase != .passingThrough }
+
+    /// A phase in which heartbeats may be due.
+    private var isHeartbeatPhase: Bool {
+        guard isEnabled, started else { return false }
+        switch phase {
+        case .awaitingUpstreamHead, .committedAwaitingUpstreamHead, .collectingErrorBody, .streaming: return true
+        case .passingThrough, .finished: return false
+        }
+    }
+
+    private mutating func commit(now: Duration) {
+        phase = .committedAwaitingUpstreamHead
+        proxyCommitted = true
+        stats.committedAt = now
+        lastClientByteAt = max(lastClientByteAt, now)
+    }
+
+    private mutating func armIfNeeded(_ actions: inout [HeartbeatAction]) {
+        guard isHeartbeatPhase, timerDeadline == nil else { return }
+        arm(at: lastClientByteAt + interval, &actions)
+    }
+
+    private mutating func arm(at deadline: Duration, _ actions: inout [HeartbeatAction]) {
+        timerDeadline = deadline
+        actions.append(.schedule(at: deadline))
+    }
+
+    private mutating func disarm() -> [HeartbeatAction] {
+        guard timerDeadline != nil else { return [] }
+        timerDeadline = nil
+        return [.cancelTimer]
+    }
+
+    private mutating func endWithInBandError(_ error: OpenAIError) -> [HeartbeatAction] {
+        phase = .finished
+        return disarm() + [.sendInBandError(error), .finish]
+    }
+}
