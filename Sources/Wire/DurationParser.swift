@@ -13,6 +13,9 @@ public enum DurationParser {
     public static func duration(seconds: Double) throws(Failure) -> Duration {
         guard seconds.isFinite else { throw Failure(description: "duration must be a finite number of seconds") }
         guard seconds >= 0 else { throw Failure(description: "duration must not be negative, got \(seconds)") }
+        guard seconds <= maximumSeconds else {
+            throw Failure(description: "duration \(seconds) s is too long (at most \(Int(maximumSeconds)) s)")
+        }
         return .nanoseconds(Int64((seconds * 1e9).rounded()))
     }
 
@@ -43,6 +46,9 @@ public enum DurationParser {
         return try duration(seconds: total)
     }
 
+    /// About 31 years: longer than anything a script or config means, and far from `Int64` nanosecond overflow.
+    public static let maximumSeconds: Double = 1e9
+
     private static let unitSeconds: [String: Double] = [
         "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
     ]
@@ -62,8 +68,13 @@ extension Duration {
     }
 
     /// This duration multiplied by a time scale (`0.01` replays 95 s in 0.95 s).
+    /// The product saturates at `Int64` nanoseconds instead of trapping.
     public func scaled(by factor: Double) -> Duration {
-        .nanoseconds(Int64((Double(nanoseconds) * factor).rounded()))
+        let product = (Double(nanoseconds) * factor).rounded()
+        guard product.isFinite else { return product < 0 ? .nanoseconds(Int64.min) : .nanoseconds(Int64.max) }
+        if product >= Double(Int64.max) { return .nanoseconds(Int64.max) }
+        if product <= Double(Int64.min) { return .nanoseconds(Int64.min) }
+        return .nanoseconds(Int64(product))
     }
 }
 

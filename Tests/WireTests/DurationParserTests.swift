@@ -11,9 +11,13 @@ import Wire
         #expect(abs(parsed.seconds - seconds) < 1e-9)
     }
 
-    @Test(arguments: ["", "-1", "-5s", "10x", "s", "1.2.3s", "ms10"])
+    @Test(arguments: ["", "-1", "-5s", "10x", "s", "1.2.3s", "ms10", "1e300", "99999999999h", "inf", "nan"])
     func refusesBadDurations(text: String) {
         #expect(throws: DurationParser.Failure.self) { try DurationParser.duration(text) }
+    }
+
+    @Test func scalingSaturatesInsteadOfTrapping() {
+        #expect(Duration.seconds(1_000_000_000).scaled(by: 1e12) == .nanoseconds(Int64.max))
     }
 
     @Test func scalingMultipliesNanoseconds() {
