@@ -23,7 +23,7 @@ public enum CommandLineSplitter {
 
     /// Drops comment lines (rule 1) and keeps the others unchanged, so that macros can be expanded afterwards.
     public static func strippingCommentLines(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false)
+        text.split(omittingEmptySubsequences: false, whereSeparator: isLineBreak)
             .filter { !$0.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("#") }
             .joined(separator: "\n")
     }
@@ -46,7 +46,7 @@ public enum CommandLineSplitter {
             let (character, line, column) = chars[index]
             index += 1
             switch character {
-            case " ", "\t", "\n", "\r":
+            case " ", "\t", "\n", "\r", "\r\n":
                 endWord()
             case "#" where !inWord:
                 while index < chars.count, chars[index].character != "\n" { index += 1 }
@@ -94,10 +94,13 @@ public enum CommandLineSplitter {
         return words
     }
 
+    /// LF or CRLF (one `Character` in Swift, so splitting on "\n" alone would miss it).
+    private static func isLineBreak(_ character: Character) -> Bool { character == "\n" || character == "\r\n" }
+
     /// The characters left after rules 1 and 2, each with its 1-based line and column in `text`.
     private static func positionedCharacters(_ text: String) -> [(character: Character, line: Int, column: Int)] {
         var result: [(character: Character, line: Int, column: Int)] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: isLineBreak).enumerated() {
             var line = Substring(raw)
             if line.last == "\r" { line.removeLast() }
             if line.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("#") { continue }

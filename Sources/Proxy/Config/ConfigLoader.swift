@@ -205,7 +205,7 @@ private struct Loader {
     }
 
     mutating func heartbeatInterval(_ node: Node, keyPath: String) throws(LocatedError) -> Duration?? {
-        guard let interval = try reader.duration(node, keyPath.components(separatedBy: ".").last!) else { return .none }
+        guard let interval = try reader.duration(node, keyPath) else { return .none }
         if interval == .zero { return .some(nil) }
         if interval < HeartbeatSettings.warningThreshold {
             reader.warn(
@@ -216,9 +216,9 @@ private struct Loader {
     }
 
     func heartbeatComment(_ node: Node, keyPath: String) throws(LocatedError) -> String? {
-        guard let comment = try reader.string(node, "heartbeatComment") else { return nil }
+        guard let comment = try reader.string(node, keyPath) else { return nil }
         if comment.value.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
-            throw reader.fail(node, expected: "heartbeatComment: expected one line of text without CR or LF")
+            throw reader.fail(node, expected: "\(keyPath): expected one line of text without CR or LF")
         }
         return comment.value
     }
@@ -375,6 +375,10 @@ extension Loader {
             resolved.id = try expander.expand(alias.value.id, keeping: [], at: alias.location, field: "\(path).aliases")
             aliases.append(resolved)
         }
+
+        // Split once before ports are filled in, so a broken cmd is reported as such, not as a port problem.
+        _ = try split(cmd, "\(path).cmd", emptyIsError: true)
+        _ = try split(cmdStop, "\(path).cmdStop", emptyIsError: false)
 
         // ${PORT}: one port per model whose cmd uses it, in sorted id order, as llama-swap assigns them.
         let cmdUsesPort = cmd?.value.contains("${PORT}") ?? false
