@@ -42,35 +42,45 @@ struct MacroExpander {
     func expand(
         _ text: String, keeping keep: Set<String>, at location: SourceLocation, field: String
     ) throws(LocatedError) -> String {
-        try expand(text, keeping: keep, at: location, field: field, stack: [])
+        var resolved: [String: String] = [:]
+        return try expand(text, keeping: keep, at: location, field: field, stack: [], resolved: &resolved)
     }
+
+    /// Longest text an expansion may produce: macros that use each other twice per level grow exponentially, and a
+    /// config must fail with a message, not exhaust memory.
+    static let maximumExpandedLength = 1 << 20
 
     /// Checks every definition for cycles, so that a cycle is reported even in a macro no model uses.
     func checkCycles() throws(LocatedError) {
+        var resolved: [String: String] = [:]
         for name in definitions.keys.sorted() {
-            try resolve(name, keeping: MacroExpander.reservedNames, stack: [], ignoringUnknown: true)
+            try resolve(name, keeping: MacroExpander.reservedNames, stack: [], resolved: &resolved, ignoringUnknown: true)
         }
     }
 
     @discardableResult
     private func resolve(
-        _ name: String, keeping keep: Set<String>, stack: [String], ignoringUnknown: Bool = false
+        _ name: String, keeping keep: Set<String>, stack: [String], resolved: inout [String: String],
+        ignoringUnknown: Bool = false
     ) throws(LocatedError) -> String {
         guard let definition = definitions[name] else { return "${\(name)}" }
+        if let done = resolved[name] { return done }
         if let start = stack.firstIndex(of: name) {
             let cycle = (stack[start...] + [name]).joined(separator: " → ")
             let first = definitions[stack[start]] ?? definition
             throw LocatedError("macro '\(stack[start])' uses itself: \(cycle)", at: first.location)
         }
-        return try expand(
+        let value = try expand(
             definition.value, keeping: keep, at: definition.location, field: "macro '\(name)'",
-            stack: stack + [name], ignoringUnknown: ignoringUnknown
+            stack: stack + [name], resolved: &resolved, ignoringUnknown: ignoringUnknown
         )
+        resolved[name] = value
+        return value
     }
 
     private func expand(
         _ text: String, keeping keep: Set<String>, at location: SourceLocation, field: String, stack: [String],
-        ignoringUnknown: Bool = false
+        resolved: inout [String: String], ignoringUnknown: Bool = false
     ) throws(LocatedError) -> String {
         guard text.contains("${") else { return text }
         var result = ""
@@ -90,7 +100,13 @@ struct MacroExpander {
             if keep.contains(name) && definitions[name] == nil {
                 result += "${\(name)}"
             } else if definitions[name] != nil {
-                result += try resolve(name, keeping: keep, stack: stack, ignoringUnknown: ignoringUnknown)
+                result += try resolve(
+                    name, keeping: keep, stack: stack, resolved: &resolved, ignoringUnknown: ignoringUnknown)
+                if result.utf8.count > MacroExpander.maximumExpandedLength {
+                    throw LocatedError(
+                        "\(field): expanding macros makes more than 1 MiB of text; do the macros use each other in a loop?",
+                        at: location)
+                }
             } else if ignoringUnknown {
                 result += "${\(name)}"
             } else {

@@ -109,6 +109,9 @@ struct YAMLReader {
     func duration(_ node: Node, _ what: String) throws(LocatedError) -> Duration? {
         if isNull(node) { return nil }
         let value = try text(node, what)
+        guard Self.fitsInDuration(value) else {
+            throw fail(node, expected: "\(what): expected a duration under 280 years")
+        }
         do {
             return try DurationParser.duration(value)
         } catch {
@@ -117,6 +120,23 @@ struct YAMLReader {
                 at: location(of: node)
             )
         }
+    }
+
+    /// Whether `text` is small enough for `Duration`'s nanoseconds: the parser would trap converting a larger value.
+    static func fitsInDuration(_ text: String) -> Bool {
+        let limit = 9e9  // seconds; 9e18 ns is just under Int64.max
+        if let seconds = Double(text.trimmingCharacters(in: " ")) { return !(seconds > limit) }
+        var total = 0.0
+        var run = ""
+        for character in text + " " {
+            if character.isNumber || character == "." || character == "e" && !run.isEmpty && run.last!.isNumber {
+                run.append(character)
+            } else {
+                if let value = Double(run) { total += value * 3600 }
+                run = ""
+            }
+        }
+        return !(total > limit)
     }
 
     /// A list of strings; a single string is accepted as a one-element list.
