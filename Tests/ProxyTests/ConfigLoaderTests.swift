@@ -185,14 +185,16 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
               g:
                 members: [a]
                 colour: blue
+            modles: {}
             """)
         #expect(config.models.count == 1)
         #expect(warnings.map(\.description) == [
-            "test.yaml:1:1: warning: unknown key 'logToStdout' in the top level is ignored (not a setting this proxy supports)",
-            "test.yaml:5:5: warning: unknown key 'filters' in model 'a' is ignored (not a setting this proxy supports)",
-            "test.yaml:10:5: warning: unknown key 'colour' in group 'g' is ignored (not a setting this proxy supports)",
+            "test.yaml:1:1: warning: 'logToStdout' in the top level is a llama-swap setting this proxy does not support; ignored",
+            "test.yaml:5:5: warning: 'filters' in model 'a' is a llama-swap setting this proxy does not support; ignored",
+            "test.yaml:10:5: warning: unknown key 'colour' in group 'g' is ignored (a typo?)",
+            "test.yaml:11:1: warning: unknown key 'modles' in the top level is ignored (a typo?)",
         ])
-        #expect(warnings.map(\.keyPath) == ["logToStdout", "models.a.filters", "groups.g.colour"])
+        #expect(warnings.map(\.keyPath) == ["logToStdout", "models.a.filters", "groups.g.colour", "modles"])
     }
 
     /// Each invalid value names its exact place and says what was expected and what was found.

@@ -122,7 +122,9 @@ private struct Loader {
             case "heartbeatComment":
                 heartbeat.comment = try heartbeatComment(value, keyPath: key) ?? heartbeat.comment
             default:
-                reader.warn(Loader.unknownKeyMessage(key, in: "the top level"), at: keyNode, keyPath: key)
+                reader.warn(
+                    Loader.unknownKeyMessage(key, in: "the top level", llamaSwapKeys: Loader.llamaSwapTopLevelKeys),
+                    at: keyNode, keyPath: key)
             }
         }
 
@@ -255,9 +257,21 @@ private struct Loader {
         "error": .error, "critical": .critical,
     ]
 
-    static func unknownKeyMessage(_ key: String, in place: String) -> String {
-        "unknown key '\(key)' in \(place) is ignored (not a setting this proxy supports)"
+    /// A warning that names llama-swap features as such, so a user migrating knows it is not a typo.
+    static func unknownKeyMessage(_ key: String, in place: String, llamaSwapKeys: Set<String>) -> String {
+        if llamaSwapKeys.contains(key) {
+            return "'\(key)' in \(place) is a llama-swap setting this proxy does not support; ignored"
+        }
+        return "unknown key '\(key)' in \(place) is ignored (a typo?)"
     }
+
+    /// llama-swap settings this proxy knows of but does not implement (see docs/config-compat.md).
+    static let llamaSwapTopLevelKeys: Set<String> = [
+        "logRequests", "logTimeFormat", "logToStdout", "metricsMaxInMemory", "captureBuffer", "includeAliasesInList",
+        "hooks", "peers", "profiles", "matrix", "unloadTimeout", "store", "ui", "performance", "tailcat", "upstream",
+        "selectors",
+    ]
+    static let llamaSwapModelKeys: Set<String> = ["filters", "metadata", "timeouts", "unloadTimeout", "compat"]
 }
 
 // MARK: - Models
@@ -315,7 +329,9 @@ extension Loader {
                 case "heartbeatInterval": model.heartbeatInterval = try heartbeatInterval(field, keyPath: what)
                 case "heartbeatComment": model.heartbeatComment = try heartbeatComment(field, keyPath: what)
                 default:
-                    reader.warn(Loader.unknownKeyMessage(key, in: "model '\(id)'"), at: fieldNode, keyPath: what)
+                    reader.warn(
+                        Loader.unknownKeyMessage(key, in: "model '\(id)'", llamaSwapKeys: Loader.llamaSwapModelKeys),
+                        at: fieldNode, keyPath: what)
                 }
             }
             models[id] = model
@@ -528,7 +544,9 @@ extension Loader {
                             group.members.append(member.value)
                         }
                     default:
-                        reader.warn(Loader.unknownKeyMessage(key, in: "group '\(id)'"), at: fieldNode, keyPath: what)
+                        reader.warn(
+                            Loader.unknownKeyMessage(key, in: "group '\(id)'", llamaSwapKeys: []),
+                            at: fieldNode, keyPath: what)
                     }
                 }
                 groups.append(group)
