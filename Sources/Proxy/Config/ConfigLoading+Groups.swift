@@ -17,7 +17,7 @@ extension ConfigLoading {
                     throw LocatedError("groups: '\(id)' is the name of the default group; choose another name", at: reader.location(of: keyNode))
                 }
                 var group = GroupConfig(id: id, members: [], location: reader.location(of: keyNode))
-                let fields = try reader.mapping(value, "\(path): expected the group's settings (at least members);")
+                let fields = try reader.mapping(value, path, expecting: "the group's settings (a mapping with members)")
                 for (fieldNode, field) in fields {
                     let key = try reader.key(fieldNode)
                     let what = "\(path).\(key)"

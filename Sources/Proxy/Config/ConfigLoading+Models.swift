@@ -34,7 +34,7 @@ extension ConfigLoading {
             let id = try reader.key(keyNode)
             let path = "models.\(id)"
             guard !id.isEmpty else { throw reader.fail(keyNode, expected: "models: expected a model id") }
-            let fields = try reader.mapping(value, "\(path): expected the model's settings (at least cmd or proxy);")
+            let fields = try reader.mapping(value, path, expecting: "the model's settings (a mapping with cmd or proxy)")
             var model = RawModel(id: id, location: reader.location(of: keyNode))
             for (fieldNode, field) in fields {
                 let key = try reader.key(fieldNode)

@@ -50,8 +50,9 @@ struct YAMLReader {
         warnings.append(ConfigWarning(message, at: location(of: node), keyPath: keyPath))
     }
 
-    func mapping(_ node: Node, _ what: String) throws(LocatedError) -> Node.Mapping {
-        guard case .mapping(let mapping) = node else { throw fail(node, expected: "\(what): expected a mapping") }
+    /// - Parameter expectation: what to say was expected, when "a mapping" alone would not help the user.
+    func mapping(_ node: Node, _ what: String, expecting expectation: String = "a mapping") throws(LocatedError) -> Node.Mapping {
+        guard case .mapping(let mapping) = node else { throw fail(node, expected: "\(what): expected \(expectation)") }
         return mapping
     }
 
