@@ -14,10 +14,14 @@
 public enum CommandLineSplitter {
     /// Why a command cannot be split, with the 1-based line and column inside the command text.
     public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        /// What is wrong, in words a user can act on.
         public var message: String
+        /// 1-based line inside the command text (comment lines count, so it matches the file).
         public var line: Int
+        /// 1-based column inside that line.
         public var column: Int
 
+        /// The message with its position, for the loader to put after `file:line:column:` of the `cmd` value.
         public var description: String { "line \(line), column \(column) of the command: \(message)" }
     }
 

@@ -8,6 +8,7 @@ public struct HeartbeatSettings: Sendable, Hashable {
     /// The comment text: the heartbeat is `: <comment>` and a blank line. Never contains CR or LF.
     public var comment: String
 
+    /// Defaults: off, comment `keepalive`.
     public init(interval: Duration? = HeartbeatSettings.defaultInterval, comment: String = HeartbeatSettings.defaultComment) {
         self.interval = interval
         self.comment = comment

@@ -28,15 +28,18 @@ public struct ModelConfig: Sendable, Hashable {
     public var useModelName: String?
     /// Display name and description for `GET /v1/models`.
     public var name: String?
+    /// Shown by `GET /v1/models` next to `name`.
     public var description: String?
     /// Requests served at once; more get 429.
     public var concurrencyLimit: Int
     /// Streaming chat requests to a model that is not ready get llama-swap's loading messages.
     public var sendLoadingState: Bool
+    /// The model's heartbeat settings, the global ones already applied where the model sets none.
     public var heartbeat: HeartbeatSettings
     /// Where the model is defined (its key), for runtime messages.
     public var location: SourceLocation?
 
+    /// Defaults are the loader's, so tests and embedders can build a model with only what they care about.
     public init(
         id: String,
         command: [String]?,
@@ -80,6 +83,7 @@ public struct ModelConfig: Sendable, Hashable {
 
     /// llama-swap's default `proxy` (with 127.0.0.1 rather than localhost, so no IPv6-first surprise).
     public static let defaultProxy = "http://127.0.0.1:${PORT}"
+    /// llama-server answers 200 there once the model is loaded (503 while loading).
     public static let defaultCheckEndpoint = "/health"
     /// llama-swap's internal limit when `concurrencyLimit` is 0 or absent.
     public static let defaultConcurrencyLimit = 10
@@ -87,11 +91,14 @@ public struct ModelConfig: Sendable, Hashable {
 
 /// Another name for a model: `aliases: [name]` or llama-swap's `{id, name, unlisted}` form.
 public struct ModelAlias: Sendable, Hashable {
+    /// The name clients may send as `model`.
     public var id: String
     /// Display name for `/v1/models` when aliases are listed.
     public var name: String?
+    /// Kept out of `/v1/models` even when aliases are listed.
     public var unlisted: Bool
 
+    /// An alias; only `id` matters for routing.
     public init(id: String, name: String? = nil, unlisted: Bool = false) {
         self.id = id
         self.name = name

@@ -8,6 +8,7 @@ import Wire
 public struct ProxyConfig: Sendable, Hashable {
     /// How long a starting model may take to answer its `checkEndpoint` with 200.
     public var healthCheckTimeout: Duration
+    /// The level the proxy logs at unless `--log-level` says otherwise.
     public var logLevel: Logger.Level
     /// First port handed to `${PORT}`.
     public var startPort: Int
@@ -15,6 +16,7 @@ public struct ProxyConfig: Sendable, Hashable {
     public var globalTTL: Duration?
     /// Keys accepted in `Authorization: Bearer` (or `x-api-key`); empty means no key is required.
     public var apiKeys: [String]
+    /// The global `sendLoadingState` (each model has its resolved copy).
     public var sendLoadingState: Bool
     /// The global heartbeat settings (each model has its resolved copy in `ModelConfig.heartbeat`).
     public var heartbeat: HeartbeatSettings
@@ -25,6 +27,8 @@ public struct ProxyConfig: Sendable, Hashable {
     /// Alias → model id.
     public var aliases: [String: String]
 
+    /// Defaults are llama-swap's. Without `groups` every model is in the default group; without `aliases` they
+    /// are gathered from the models.
     public init(
         healthCheckTimeout: Duration = ProxyConfig.defaultHealthCheckTimeout,
         logLevel: Logger.Level = .info,
@@ -72,8 +76,10 @@ public struct ProxyConfig: Sendable, Hashable {
         ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// llama-swap's default.
     public static let defaultHealthCheckTimeout: Duration = .seconds(120)
     /// llama-swap raises any smaller `healthCheckTimeout` to this.
     public static let minimumHealthCheckTimeout: Duration = .seconds(15)
+    /// llama-swap's default first `${PORT}`.
     public static let defaultStartPort = 5800
 }

@@ -3,11 +3,14 @@
 /// Only `http://` is accepted: upstreams are llama-server processes on this machine or the local network, and the
 /// relay speaks plain HTTP/1.1 to them.
 public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
+    /// Host name or address (IPv6 without brackets), to connect to.
     public var host: String
+    /// TCP port; 80 when the URL names none.
     public var port: Int
     /// Path prefix to put before every forwarded path, without a trailing `/` (usually empty).
     public var basePath: String
 
+    /// An upstream at `host:port`, with an optional path prefix.
     public init(host: String, port: Int, basePath: String = "") {
         self.host = host
         self.port = port
@@ -67,6 +70,7 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
 
     /// Why a `proxy` value is not a usable upstream URL.
     public struct ParseFailure: Error, Sendable, Hashable {
+        /// Why, in words a user can act on.
         public var reason: String
     }
 

@@ -20,11 +20,14 @@ public struct SwapPlanner: Sendable {
 
     /// One model that is not stopped.
     public struct RunningModel: Sendable, Hashable {
+        /// The model id (never an alias).
         public var id: String
+        /// Starting, ready or stopping.
         public var phase: Phase
         /// Requests being served or waiting for this model. A model with any is never stopped by a swap.
         public var inFlight: Int
 
+        /// A running model; `inFlight` counts requests served or waiting.
         public init(id: String, phase: Phase, inFlight: Int = 0) {
             self.id = id
             self.phase = phase
@@ -57,6 +60,7 @@ public struct SwapPlanner: Sendable {
         self.groupIndexByModel = index
     }
 
+    /// A planner for the config's groups.
     public init(config: ProxyConfig) {
         self.init(groups: config.groups)
     }
