@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Proxy
 import Wire
+
+@testable import Proxy
 
 /// The repository root, found from this file's path (Tests/ProxyTests/ConfigExampleTests.swift).
 private let repositoryRoot = URL(fileURLWithPath: #filePath)

@@ -1,5 +1,6 @@
 import Testing
 import Wire
+
 @testable import Proxy
 
 /// Mutated config texts never crash the loader: each loads, or fails with an error placed inside the text.

@@ -1,10 +1,12 @@
 import Testing
 import Wire
+
 @testable import Proxy
 
 @Suite struct ConfigHeartbeatTests {
     @Test func modelOverridesGlobal() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             heartbeatInterval: 20s
             heartbeatComment: global
             models:
@@ -15,12 +17,14 @@ import Wire
             """)
         #expect(config.models["inherits"]?.heartbeat == HeartbeatSettings(interval: .seconds(20), comment: "global"))
         #expect(config.models["own"]?.heartbeat == HeartbeatSettings(interval: .seconds(5), comment: "mine"))
-        #expect(config.models["intervalOnly"]?.heartbeat == HeartbeatSettings(interval: .seconds(60), comment: "global"))
+        #expect(
+            config.models["intervalOnly"]?.heartbeat == HeartbeatSettings(interval: .seconds(60), comment: "global"))
         #expect(config.models["off"]?.heartbeat == HeartbeatSettings(interval: nil, comment: "global"))
     }
 
     @Test func modelCanTurnOnWhatGlobalTurnsOff() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             heartbeatInterval: 0
             models:
               a: {proxy: 'http://h:1'}
@@ -33,7 +37,8 @@ import Wire
 
     @Test(arguments: ["0.25", "250ms", "'999ms'"])
     func underOneSecondIsAcceptedWithAWarning(text: String) throws {
-        let (config, warnings) = try loadConfig("""
+        let (config, warnings) = try loadConfig(
+            """
             models:
               a: {proxy: 'http://h:1', heartbeatInterval: \(text)}
             """)

@@ -1,5 +1,6 @@
 import Testing
 import Wire
+
 @testable import Proxy
 
 /// Loads `yaml` as `test.yaml` with a fixed environment.
@@ -19,7 +20,8 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
 
 @Suite struct ConfigLoaderTests {
     @Test func everyKeyParses() throws {
-        let (config, warnings) = try loadConfig("""
+        let (config, warnings) = try loadConfig(
+            """
             healthCheckTimeout: 300
             logLevel: debug
             startPort: 9000
@@ -94,16 +96,20 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
         #expect(external.sendLoadingState, "global sendLoadingState applies")
         #expect(external.heartbeat == config.heartbeat, "global heartbeat applies")
 
-        #expect(config.groups == [GroupConfig(
-            id: "pair", swap: false, exclusive: false, persistent: true, members: ["big", "external"],
-            location: SourceLocation(file: "test.yaml", line: 33, column: 3))])
+        #expect(
+            config.groups == [
+                GroupConfig(
+                    id: "pair", swap: false, exclusive: false, persistent: true, members: ["big", "external"],
+                    location: SourceLocation(file: "test.yaml", line: 33, column: 3))
+            ])
         #expect(config.aliases == ["gpt-4o": "big", "gpt-4": "big"])
         #expect(config.model(named: "gpt-4")?.id == "big")
         #expect(config.model(named: "nope") == nil)
     }
 
     @Test func defaults() throws {
-        let (config, warnings) = try loadConfig("""
+        let (config, warnings) = try loadConfig(
+            """
             models:
               a:
                 cmd: server --port ${PORT}
@@ -128,15 +134,19 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
         #expect(model.stopCommand == nil)
         #expect(model.environment.isEmpty)
         #expect(model.aliases.isEmpty)
-        #expect(config.groups == [GroupConfig(id: "(default)", swap: true, exclusive: true, persistent: false, members: ["a"])])
+        #expect(
+            config.groups == [
+                GroupConfig(id: "(default)", swap: true, exclusive: true, persistent: false, members: ["a"])
+            ])
     }
 
-    @Test(arguments: [
-        ("healthCheckTimeout: 5", 15.0, true),
-        ("healthCheckTimeout: 15", 15.0, false),
-        ("healthCheckTimeout: 2m", 120.0, false),
-        ("healthCheckTimeout: '500ms'", 15.0, true),
-    ] as [(String, Double, Bool)])
+    @Test(
+        arguments: [
+            ("healthCheckTimeout: 5", 15.0, true),
+            ("healthCheckTimeout: 15", 15.0, false),
+            ("healthCheckTimeout: 2m", 120.0, false),
+            ("healthCheckTimeout: '500ms'", 15.0, true),
+        ] as [(String, Double, Bool)])
     func healthCheckTimeoutHasLlamaSwapsMinimum(line: String, seconds: Double, warns: Bool) throws {
         let (config, warnings) = try loadConfig("\(line)\nmodels: {a: {proxy: 'http://h:1'}}")
         #expect(config.healthCheckTimeout == .seconds(seconds))
@@ -144,16 +154,18 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
         if warns { #expect(warnings[0].location == SourceLocation(file: "test.yaml", line: 1, column: 21)) }
     }
 
-    @Test(arguments: [
-        ("90", 90.0), ("0.5", 0.5), ("500ms", 0.5), ("'10s'", 10.0), ("2m", 120.0), ("1m30s", 90.0), ("1h", 3600.0),
-    ] as [(String, Double)])
+    @Test(
+        arguments: [
+            ("90", 90.0), ("0.5", 0.5), ("500ms", 0.5), ("'10s'", 10.0), ("2m", 120.0), ("1m30s", 90.0), ("1h", 3600.0),
+        ] as [(String, Double)])
     func durationForms(text: String, seconds: Double) throws {
         let (config, _) = try loadConfig("globalTTL: \(text)\nmodels: {a: {proxy: 'http://h:1'}}")
         #expect(config.globalTTL == .milliseconds(Int64(seconds * 1000)))
     }
 
     @Test func ttlZeroNeverUnloadsAndMinusOneInheritsGlobal() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             globalTTL: 60
             models:
               never: {proxy: 'http://h:1', ttl: 0}
@@ -167,14 +179,17 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
         #expect(config.models["unset"]?.ttl == .seconds(60))
     }
 
-    @Test(arguments: [("warn", "warning"), ("WARN", "warning"), ("error", "error"), ("info", "info"), ("debug", "debug")])
+    @Test(arguments: [
+        ("warn", "warning"), ("WARN", "warning"), ("error", "error"), ("info", "info"), ("debug", "debug"),
+    ])
     func logLevels(text: String, expected: String) throws {
         let (config, _) = try loadConfig("logLevel: \(text)\nmodels: {a: {proxy: 'http://h:1'}}")
         #expect(config.logLevel.rawValue == expected)
     }
 
     @Test func unknownKeysWarnWithTheirPlace() throws {
-        let (config, warnings) = try loadConfig("""
+        let (config, warnings) = try loadConfig(
+            """
             logToStdout: both
             models:
               a:
@@ -188,61 +203,141 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
             modles: {}
             """)
         #expect(config.models.count == 1)
-        #expect(warnings.map(\.description) == [
-            "test.yaml:1:1: warning: 'logToStdout' in the top level is a llama-swap setting this proxy does not support; ignored",
-            "test.yaml:5:5: warning: 'filters' in model 'a' is a llama-swap setting this proxy does not support; ignored",
-            "test.yaml:10:5: warning: unknown key 'colour' in group 'g' is ignored (a typo?)",
-            "test.yaml:11:1: warning: unknown key 'modles' in the top level is ignored (a typo?)",
-        ])
+        #expect(
+            warnings.map(\.description) == [
+                "test.yaml:1:1: warning: 'logToStdout' in the top level is a llama-swap setting this proxy does not support; ignored",
+                "test.yaml:5:5: warning: 'filters' in model 'a' is a llama-swap setting this proxy does not support; ignored",
+                "test.yaml:10:5: warning: unknown key 'colour' in group 'g' is ignored (a typo?)",
+                "test.yaml:11:1: warning: unknown key 'modles' in the top level is ignored (a typo?)",
+            ])
         #expect(warnings.map(\.keyPath) == ["logToStdout", "models.a.filters", "groups.g.colour", "modles"])
     }
 
     /// Each invalid value names its exact place and says what was expected and what was found.
-    @Test(arguments: [
-        ("startPort: abc\nmodels: {}", "test.yaml:1:12: startPort: expected a whole number, got 'abc'"),
-        ("startPort: 0\nmodels: {}", "test.yaml:1:12: startPort: expected a whole number from 1 to 65535, got '0'"),
-        ("globalTTL: soon\nmodels: {}", "globalTTL: expected a duration"),
-        ("globalTTL: -5\nmodels: {}", "test.yaml:1:12: globalTTL: expected a duration"),
-        ("sendLoadingState: maybe\nmodels: {}", "test.yaml:1:19: sendLoadingState: expected true or false, got 'maybe'"),
-        ("logLevel: loud\nmodels: {}", "test.yaml:1:11: logLevel: expected one of debug, info, warn, error, got 'loud'"),
-        ("apiKeys: ['ok', '']\nmodels: {}", "test.yaml:1:17: apiKeys: expected a non-empty key"),
-        ("apiKeys: ['a b']\nmodels: {}", "test.yaml:1:11: apiKeys: a key cannot contain spaces"),
-        ("models: [a, b]", "test.yaml:1:9: models: expected a mapping, got a list"),
-        ("models:\n  a:", "test.yaml:2:5: models.a: expected the model's settings (a mapping with cmd or proxy), got nothing (null)"),
-        ("models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: [a]", "test.yaml:3:6: groups.g: expected the group's settings (a mapping with members), got a list"),
-        ("models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: {members: [a]}\n  h: {members: [a]}", "test.yaml:4:17: groups.h.members: model 'a' is already a member of group 'g' (test.yaml:3:17); a model can be in one group only"),
-        ("models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: {members: [a, a]}", "test.yaml:3:20: groups.g.members: model 'a' is listed twice"),
-        ("models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: {members: [a], swap: sometimes}", "test.yaml:3:27: groups.g.swap: expected true or false, got 'sometimes'"),
-        ("models: {a: {proxy: 'http://h:1'}}\ngroups:\n  '(default)': {members: [a]}", "test.yaml:3:3: groups: '(default)' is the name of the default group"),
-        ("models:\n  a: run it", "test.yaml:2:6: models.a: expected the model's settings (a mapping with cmd or proxy), got 'run it'"),
-        ("models:\n  a:\n    cmd: [x]", "test.yaml:3:10: models.a.cmd: expected a text value, got a list"),
-        ("models:\n  a:\n    cmd: run --port ${PORT}\n    ttl: forever", "test.yaml:4:10: models.a.ttl: expected a duration"),
-        ("models:\n  a:\n    cmd: run --port ${PORT}\n    concurrencyLimit: -1", "test.yaml:4:23: models.a.concurrencyLimit: expected a whole number at least 0, got '-1'"),
-        ("models:\n  a:\n    cmd: run --port ${PORT}\n    env: [NOEQUALS]", "test.yaml:4:11: models.a.env: expected NAME=value, got \"NOEQUALS\""),
-        ("models:\n  a:\n    cmd: run --port ${PORT}\n    checkEndpoint: health", "test.yaml:4:20: models.a.checkEndpoint: expected a path starting with /"),
-        ("models:\n  a:\n    cmd: \"run 'open\"", "test.yaml:3:10: models.a.cmd: line 1, column 5 of the command: the single quote opened here is never closed"),
-        ("models:\n  a:\n    cmd: '# only a comment'", "test.yaml:3:10: models.a.cmd: the command is empty"),
-        ("models:\n  a:\n    proxy: https://example.com", "test.yaml:3:12: models.a.proxy: https upstreams are not supported"),
-        ("models:\n  a:\n    proxy: ftp://x", "test.yaml:3:12: models.a.proxy: expected a URL such as http://127.0.0.1:8080"),
-        ("models:\n  a:\n    proxy: http://h:99999", "test.yaml:3:12: models.a.proxy: expected a port from 1 to 65535"),
-        ("models:\n  a:\n    checkEndpoint: none", "test.yaml:2:3: model 'a' has no cmd, so the proxy does not start it: set proxy"),
-        ("models:\n  a:\n    cmd: run --port 8080", "test.yaml:3:10: models.a.cmd does not use ${PORT}, so the default proxy"),
-        ("models:\n  a:\n    cmd: run\n    proxy: http://h:${PORT}", "test.yaml:4:12: models.a.proxy uses ${PORT} but cmd does not"),
-        ("a: [unclosed\n", "test.yaml:2:1: invalid YAML"),
-        ("models:\n  a: {proxy: 'http://h:1'}\n  a: {proxy: 'http://h:2'}", "test.yaml:2:3: invalid YAML: the key 'a' appears twice"),
-        ("", "test.yaml:1:1: the config is empty"),
-        ("logLevel: info", "test.yaml:1:1: the config has no models section"),
-        ("- a\n- b", "test.yaml:1:1: the config: expected a mapping, got a list"),
-        ("macros:\n  PORT: 1\nmodels: {}", "test.yaml:2:3: macros: 'PORT' is reserved"),
-        ("macros:\n  'bad name': 1\nmodels: {}", "test.yaml:2:3: macros: expected a macro name"),
-        ("macros:\n  m: [1, 2]\nmodels: {}", "test.yaml:2:6: macros.m: expected a text, number or boolean value, got a list"),
-        ("heartbeatInterval: -1\nmodels: {}", "test.yaml:1:20: heartbeatInterval: expected a duration"),
-        ("heartbeatInterval: often\nmodels: {}", "test.yaml:1:20: heartbeatInterval: expected a duration"),
-        ("heartbeatComment: \"two\\nlines\"\nmodels: {}", "test.yaml:1:19: heartbeatComment: expected one line of text without CR or LF"),
-        ("models:\n  a:\n    proxy: http://h:1\n    heartbeatInterval: -2s", "test.yaml:4:24: models.a.heartbeatInterval: expected a duration"),
-        ("models:\n  a:\n    proxy: http://h:1\n    heartbeatComment: \"x\\ry\"", "test.yaml:4:23: models.a.heartbeatComment: expected one line"),
-        ("apiKeys: ['${env.SECRET}']\nmodels: {}", "test.yaml:1:11: apiKeys: environment variable 'SECRET' (used as ${env.SECRET}) is not set"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            ("startPort: abc\nmodels: {}", "test.yaml:1:12: startPort: expected a whole number, got 'abc'"),
+            ("startPort: 0\nmodels: {}", "test.yaml:1:12: startPort: expected a whole number from 1 to 65535, got '0'"),
+            ("globalTTL: soon\nmodels: {}", "globalTTL: expected a duration"),
+            ("globalTTL: -5\nmodels: {}", "test.yaml:1:12: globalTTL: expected a duration"),
+            (
+                "sendLoadingState: maybe\nmodels: {}",
+                "test.yaml:1:19: sendLoadingState: expected true or false, got 'maybe'"
+            ),
+            (
+                "logLevel: loud\nmodels: {}",
+                "test.yaml:1:11: logLevel: expected one of debug, info, warn, error, got 'loud'"
+            ),
+            ("apiKeys: ['ok', '']\nmodels: {}", "test.yaml:1:17: apiKeys: expected a non-empty key"),
+            ("apiKeys: ['a b']\nmodels: {}", "test.yaml:1:11: apiKeys: a key cannot contain spaces"),
+            ("models: [a, b]", "test.yaml:1:9: models: expected a mapping, got a list"),
+            (
+                "models:\n  a:",
+                "test.yaml:2:5: models.a: expected the model's settings (a mapping with cmd or proxy), got nothing (null)"
+            ),
+            (
+                "models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: [a]",
+                "test.yaml:3:6: groups.g: expected the group's settings (a mapping with members), got a list"
+            ),
+            (
+                "models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: {members: [a]}\n  h: {members: [a]}",
+                "test.yaml:4:17: groups.h.members: model 'a' is already a member of group 'g' (test.yaml:3:17); a model can be in one group only"
+            ),
+            (
+                "models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: {members: [a, a]}",
+                "test.yaml:3:20: groups.g.members: model 'a' is listed twice"
+            ),
+            (
+                "models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: {members: [a], swap: sometimes}",
+                "test.yaml:3:27: groups.g.swap: expected true or false, got 'sometimes'"
+            ),
+            (
+                "models: {a: {proxy: 'http://h:1'}}\ngroups:\n  '(default)': {members: [a]}",
+                "test.yaml:3:3: groups: '(default)' is the name of the default group"
+            ),
+            (
+                "models:\n  a: run it",
+                "test.yaml:2:6: models.a: expected the model's settings (a mapping with cmd or proxy), got 'run it'"
+            ),
+            ("models:\n  a:\n    cmd: [x]", "test.yaml:3:10: models.a.cmd: expected a text value, got a list"),
+            (
+                "models:\n  a:\n    cmd: run --port ${PORT}\n    ttl: forever",
+                "test.yaml:4:10: models.a.ttl: expected a duration"
+            ),
+            (
+                "models:\n  a:\n    cmd: run --port ${PORT}\n    concurrencyLimit: -1",
+                "test.yaml:4:23: models.a.concurrencyLimit: expected a whole number at least 0, got '-1'"
+            ),
+            (
+                "models:\n  a:\n    cmd: run --port ${PORT}\n    env: [NOEQUALS]",
+                "test.yaml:4:11: models.a.env: expected NAME=value, got \"NOEQUALS\""
+            ),
+            (
+                "models:\n  a:\n    cmd: run --port ${PORT}\n    checkEndpoint: health",
+                "test.yaml:4:20: models.a.checkEndpoint: expected a path starting with /"
+            ),
+            (
+                "models:\n  a:\n    cmd: \"run 'open\"",
+                "test.yaml:3:10: models.a.cmd: line 1, column 5 of the command: the single quote opened here is never closed"
+            ),
+            ("models:\n  a:\n    cmd: '# only a comment'", "test.yaml:3:10: models.a.cmd: the command is empty"),
+            (
+                "models:\n  a:\n    proxy: https://example.com",
+                "test.yaml:3:12: models.a.proxy: https upstreams are not supported"
+            ),
+            (
+                "models:\n  a:\n    proxy: ftp://x",
+                "test.yaml:3:12: models.a.proxy: expected a URL such as http://127.0.0.1:8080"
+            ),
+            (
+                "models:\n  a:\n    proxy: http://h:99999",
+                "test.yaml:3:12: models.a.proxy: expected a port from 1 to 65535"
+            ),
+            (
+                "models:\n  a:\n    checkEndpoint: none",
+                "test.yaml:2:3: model 'a' has no cmd, so the proxy does not start it: set proxy"
+            ),
+            (
+                "models:\n  a:\n    cmd: run --port 8080",
+                "test.yaml:3:10: models.a.cmd does not use ${PORT}, so the default proxy"
+            ),
+            (
+                "models:\n  a:\n    cmd: run\n    proxy: http://h:${PORT}",
+                "test.yaml:4:12: models.a.proxy uses ${PORT} but cmd does not"
+            ),
+            ("a: [unclosed\n", "test.yaml:2:1: invalid YAML"),
+            (
+                "models:\n  a: {proxy: 'http://h:1'}\n  a: {proxy: 'http://h:2'}",
+                "test.yaml:2:3: invalid YAML: the key 'a' appears twice"
+            ),
+            ("", "test.yaml:1:1: the config is empty"),
+            ("logLevel: info", "test.yaml:1:1: the config has no models section"),
+            ("- a\n- b", "test.yaml:1:1: the config: expected a mapping, got a list"),
+            ("macros:\n  PORT: 1\nmodels: {}", "test.yaml:2:3: macros: 'PORT' is reserved"),
+            ("macros:\n  'bad name': 1\nmodels: {}", "test.yaml:2:3: macros: expected a macro name"),
+            (
+                "macros:\n  m: [1, 2]\nmodels: {}",
+                "test.yaml:2:6: macros.m: expected a text, number or boolean value, got a list"
+            ),
+            ("heartbeatInterval: -1\nmodels: {}", "test.yaml:1:20: heartbeatInterval: expected a duration"),
+            ("heartbeatInterval: often\nmodels: {}", "test.yaml:1:20: heartbeatInterval: expected a duration"),
+            (
+                "heartbeatComment: \"two\\nlines\"\nmodels: {}",
+                "test.yaml:1:19: heartbeatComment: expected one line of text without CR or LF"
+            ),
+            (
+                "models:\n  a:\n    proxy: http://h:1\n    heartbeatInterval: -2s",
+                "test.yaml:4:24: models.a.heartbeatInterval: expected a duration"
+            ),
+            (
+                "models:\n  a:\n    proxy: http://h:1\n    heartbeatComment: \"x\\ry\"",
+                "test.yaml:4:23: models.a.heartbeatComment: expected one line"
+            ),
+            (
+                "apiKeys: ['${env.SECRET}']\nmodels: {}",
+                "test.yaml:1:11: apiKeys: environment variable 'SECRET' (used as ${env.SECRET}) is not set"
+            ),
+        ] as [(String, String)])
     func invalidValuesAreLocatedErrors(yaml: String, expected: String) throws {
         let error = try #require(configError(yaml))
         #expect(error.description.hasPrefix(expected) || error.description.contains(expected), "\(error)")
@@ -250,17 +345,20 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
     }
 
     @Test func aliasesMustBeUnique() throws {
-        let error = try #require(configError("""
-            models:
-              a: {proxy: 'http://h:1', aliases: [shared]}
-              b: {proxy: 'http://h:2', aliases: [other, shared]}
-            """))
+        let error = try #require(
+            configError(
+                """
+                models:
+                  a: {proxy: 'http://h:1', aliases: [shared]}
+                  b: {proxy: 'http://h:2', aliases: [other, shared]}
+                """))
         #expect(error.location == SourceLocation(file: "test.yaml", line: 3, column: 45))
         #expect(error.message.contains("alias 'shared' is already used by model 'a' (test.yaml:2:38)"))
     }
 
     @Test func aliasNamingAModelWarns() throws {
-        let (config, warnings) = try loadConfig("""
+        let (config, warnings) = try loadConfig(
+            """
             models:
               a: {proxy: 'http://h:1', aliases: [b]}
               b: {proxy: 'http://h:2'}
@@ -270,7 +368,8 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
     }
 
     @Test func environmentReferencesAreExpandedEverywhere() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             startPort: ${env.BASE}
             apiKeys: ["${env.KEY}"]
             models:
@@ -286,7 +385,8 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
 
     @Test func yamlScalarsAreTakenAsWritten() throws {
         // YAML 1.1 would turn these into a bool and an octal number; a string field must keep the text.
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             models:
               a:
                 proxy: http://h:1
@@ -301,7 +401,8 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
     }
 
     @Test func nullValuesMeanDefaults() throws {
-        let (config, warnings) = try loadConfig("""
+        let (config, warnings) = try loadConfig(
+            """
             globalTTL:
             macros: ~
             groups:

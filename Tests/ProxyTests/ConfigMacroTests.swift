@@ -1,10 +1,12 @@
 import Testing
 import Wire
+
 @testable import Proxy
 
 @Suite struct ConfigMacroTests {
     @Test func nestedMacrosExpandInAnyOrder() throws {
-        let (config, warnings) = try loadConfig("""
+        let (config, warnings) = try loadConfig(
+            """
             macros:
               cmdline: ${bin} ${args}
               bin: /opt/llama-server
@@ -24,14 +26,16 @@ import Wire
             """)
         #expect(warnings.isEmpty)
         #expect(config.models["a"]?.command == ["/opt/llama-server", "--port", "5800", "--ctx-size", "4096"])
-        #expect(config.models["b"]?.command == [
-            "/opt/llama-server", "--port", "5801", "--ctx-size", "16384", "--alias", "b",
-        ])
+        #expect(
+            config.models["b"]?.command == [
+                "/opt/llama-server", "--port", "5801", "--ctx-size", "16384", "--alias", "b",
+            ])
         #expect(config.models["b"]?.name == "b on 5801")
     }
 
     @Test func macrosExpandInProxyCheckEndpointAliasesAndStop() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             macros:
               host: 10.1.1.1
               ep: /ready
@@ -54,7 +58,8 @@ import Wire
     }
 
     @Test func pidStaysForTheSupervisor() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             models:
               x:
                 cmd: run --port ${PORT}
@@ -64,7 +69,8 @@ import Wire
     }
 
     @Test func textThatIsNotAMacroIsKept() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             models:
               x:
                 cmd: run --port ${PORT} --grammar '${ not a name }' --x '${'
@@ -72,32 +78,49 @@ import Wire
         #expect(config.models["x"]?.command == ["run", "--port", "5800", "--grammar", "${ not a name }", "--x", "${"])
     }
 
-    @Test(arguments: [
-        // A direct self-reference, located at the macro's value.
-        ("macros:\n  a: x ${a}\nmodels: {}", "test.yaml:2:6: macro 'a' uses itself: a → a"),
-        // A cycle through three macros, even though no model uses them.
-        ("macros:\n  a: ${b}\n  b: ${c}\n  c: ${a}\nmodels: {}", "test.yaml:2:6: macro 'a' uses itself: a → b → c → a"),
-        // A model macro closing a cycle with a global one.
-        ("macros:\n  g: ${m}\nmodels:\n  x:\n    macros: {m: '${g}'}\n    cmd: run ${PORT} ${g}",
-         "test.yaml:2:6: macro 'g' uses itself: g → m → g"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            // A direct self-reference, located at the macro's value.
+            ("macros:\n  a: x ${a}\nmodels: {}", "test.yaml:2:6: macro 'a' uses itself: a → a"),
+            // A cycle through three macros, even though no model uses them.
+            (
+                "macros:\n  a: ${b}\n  b: ${c}\n  c: ${a}\nmodels: {}",
+                "test.yaml:2:6: macro 'a' uses itself: a → b → c → a"
+            ),
+            // A model macro closing a cycle with a global one.
+            (
+                "macros:\n  g: ${m}\nmodels:\n  x:\n    macros: {m: '${g}'}\n    cmd: run ${PORT} ${g}",
+                "test.yaml:2:6: macro 'g' uses itself: g → m → g"
+            ),
+        ] as [(String, String)])
     func cyclesAreLocatedErrors(yaml: String, expected: String) throws {
         let error = try #require(configError(yaml))
         #expect(error.description == expected)
     }
 
-    @Test(arguments: [
-        ("models:\n  x:\n    cmd: run ${PORT} ${nope}",
-         "test.yaml:3:10: unknown macro '${nope}' in models.x.cmd (define it under macros, globally or in the model)"),
-        ("macros:\n  a: --x ${missing}\nmodels:\n  x:\n    cmd: run ${PORT} ${a}",
-         "test.yaml:2:6: unknown macro '${missing}' in macro 'a' (define it under macros, globally or in the model)"),
-        ("models:\n  x:\n    proxy: http://h:1\n    name: ${who}",
-         "test.yaml:4:11: unknown macro '${who}' in models.x.name"),
-        ("models:\n  x:\n    cmd: run ${PORT}\n    checkEndpoint: /h/${PORT}",
-         "test.yaml:4:20: unknown macro '${PORT}' in models.x.checkEndpoint (${PORT} cannot be used here)"),
-        ("models:\n  x:\n    cmd: run ${PORT}\n    cmdStop: stop ${PIDX}",
-         "test.yaml:4:14: unknown macro '${PIDX}' in models.x.cmdStop"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            (
+                "models:\n  x:\n    cmd: run ${PORT} ${nope}",
+                "test.yaml:3:10: unknown macro '${nope}' in models.x.cmd (define it under macros, globally or in the model)"
+            ),
+            (
+                "macros:\n  a: --x ${missing}\nmodels:\n  x:\n    cmd: run ${PORT} ${a}",
+                "test.yaml:2:6: unknown macro '${missing}' in macro 'a' (define it under macros, globally or in the model)"
+            ),
+            (
+                "models:\n  x:\n    proxy: http://h:1\n    name: ${who}",
+                "test.yaml:4:11: unknown macro '${who}' in models.x.name"
+            ),
+            (
+                "models:\n  x:\n    cmd: run ${PORT}\n    checkEndpoint: /h/${PORT}",
+                "test.yaml:4:20: unknown macro '${PORT}' in models.x.checkEndpoint (${PORT} cannot be used here)"
+            ),
+            (
+                "models:\n  x:\n    cmd: run ${PORT}\n    cmdStop: stop ${PIDX}",
+                "test.yaml:4:14: unknown macro '${PIDX}' in models.x.cmdStop"
+            ),
+        ] as [(String, String)])
     func unknownMacrosAreLocatedErrors(yaml: String, expected: String) throws {
         let error = try #require(configError(yaml))
         #expect(error.description.hasPrefix(expected), "\(error)")
@@ -105,7 +128,8 @@ import Wire
 
     @Test func unusedMacroWithUnknownReferenceIsFine() throws {
         // llama-swap only checks the fields that use macros; a global macro may rely on a model-level definition.
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             macros:
               args: --temp ${temp}
             models:
@@ -120,7 +144,8 @@ import Wire
 
     /// `${PORT}` goes to models whose cmd uses it, one each, in byte-wise sorted id order (llama-swap's order).
     @Test func portsAreAssignedInSortedOrder() throws {
-        let (config, _) = try loadConfig("""
+        let (config, _) = try loadConfig(
+            """
             startPort: 6000
             macros:
               serve: server --port ${PORT}
@@ -140,12 +165,14 @@ import Wire
     }
 
     @Test func portsRunOutPast65535() throws {
-        let error = try #require(configError("""
-            startPort: 65535
-            models:
-              a: {cmd: 'run ${PORT}'}
-              b: {cmd: 'run ${PORT}'}
-            """))
+        let error = try #require(
+            configError(
+                """
+                startPort: 65535
+                models:
+                  a: {cmd: 'run ${PORT}'}
+                  b: {cmd: 'run ${PORT}'}
+                """))
         #expect(error.location == SourceLocation(file: "test.yaml", line: 4, column: 12))
     }
 }

@@ -73,14 +73,19 @@ public enum CommandLineSplitter {
                 while index < chars.count {
                     let inner = chars[index].character
                     index += 1
-                    if inner == "\"" { closed = true; break }
+                    if inner == "\"" {
+                        closed = true
+                        break
+                    }
                     if inner == "\\", index < chars.count {
                         let next = chars[index].character
                         index += 1
                         switch next {
                         case "\"", "\\", "$", "`": current.append(next)
                         case "\n": break
-                        default: current.append("\\"); current.append(next)
+                        default:
+                            current.append("\\")
+                            current.append(next)
                         }
                     } else {
                         current.append(inner)

@@ -32,7 +32,12 @@ public enum ConfigLoader {
     ) throws(LocatedError) -> (ProxyConfig, [ConfigWarning]) {
         var loader = ConfigLoading(reader: YAMLReader(file: file, environment: environment))
         let config = try loader.load(yaml)
-        return (config, loader.reader.warnings.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
+        return (
+            config,
+            loader.reader.warnings.sorted {
+                ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
+            }
+        )
     }
 
     /// Top-level keys this proxy understands (everything else is warned about).

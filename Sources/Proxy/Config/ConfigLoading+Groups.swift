@@ -14,7 +14,9 @@ extension ConfigLoading {
                 let id = try reader.key(keyNode)
                 let path = "groups.\(id)"
                 if id == GroupConfig.defaultGroupID {
-                    throw LocatedError("groups: '\(id)' is the name of the default group; choose another name", at: reader.location(of: keyNode))
+                    throw LocatedError(
+                        "groups: '\(id)' is the name of the default group; choose another name",
+                        at: reader.location(of: keyNode))
                 }
                 var group = GroupConfig(id: id, members: [], location: reader.location(of: keyNode))
                 let fields = try reader.mapping(value, path, expecting: "the group's settings (a mapping with members)")
@@ -28,7 +30,8 @@ extension ConfigLoading {
                     case "members":
                         for member in try reader.strings(field, what) {
                             if group.members.contains(member.value) {
-                                throw LocatedError("\(what): model '\(member.value)' is listed twice", at: member.location)
+                                throw LocatedError(
+                                    "\(what): model '\(member.value)' is listed twice", at: member.location)
                             }
                             if let other = memberOf[member.value] {
                                 throw LocatedError(
@@ -36,11 +39,13 @@ extension ConfigLoading {
                                     at: member.location)
                             }
                             guard models[member.value] != nil else {
-                                let hint = aliases[member.value].map { " (it is an alias of '\($0)': list the model id)" }
+                                let hint =
+                                    aliases[member.value].map { " (it is an alias of '\($0)': list the model id)" }
                                     ?? ""
-                                reader.warnings.append(ConfigWarning(
-                                    "group '\(id)' lists '\(member.value)', which is not a model defined under models\(hint); ignored",
-                                    at: member.location, keyPath: what))
+                                reader.warnings.append(
+                                    ConfigWarning(
+                                        "group '\(id)' lists '\(member.value)', which is not a model defined under models\(hint); ignored",
+                                        at: member.location, keyPath: what))
                                 continue
                             }
                             memberOf[member.value] = (id, member.location)

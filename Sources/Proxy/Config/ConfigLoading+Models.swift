@@ -34,7 +34,8 @@ extension ConfigLoading {
             let id = try reader.key(keyNode)
             let path = "models.\(id)"
             guard !id.isEmpty else { throw reader.fail(keyNode, expected: "models: expected a model id") }
-            let fields = try reader.mapping(value, path, expecting: "the model's settings (a mapping with cmd or proxy)")
+            let fields = try reader.mapping(
+                value, path, expecting: "the model's settings (a mapping with cmd or proxy)")
             var model = RawModel(id: id, location: reader.location(of: keyNode))
             for (fieldNode, field) in fields {
                 let key = try reader.key(fieldNode)
@@ -58,7 +59,8 @@ extension ConfigLoading {
                 case "heartbeatComment": model.heartbeatComment = try heartbeatComment(field, keyPath: what)
                 default:
                     reader.warn(
-                        ConfigLoading.unknownKeyMessage(key, in: "model '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapModelKeys),
+                        ConfigLoading.unknownKeyMessage(
+                            key, in: "model '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapModelKeys),
                         at: fieldNode, keyPath: what)
                 }
             }
@@ -73,12 +75,15 @@ extension ConfigLoading {
         var result: [Located<ModelAlias>] = []
         for item in items {
             if case .mapping(let mapping) = item {
-                guard let idNode = mapping["id"], let id = try reader.string(idNode, "\(what).id"), !id.value.isEmpty else {
+                guard let idNode = mapping["id"], let id = try reader.string(idNode, "\(what).id"), !id.value.isEmpty
+                else {
                     throw reader.fail(item, expected: "\(what): expected an alias name or {id: name}")
                 }
                 var alias = ModelAlias(id: id.value)
                 if let nameNode = mapping["name"] { alias.name = try reader.string(nameNode, "\(what).name")?.value }
-                if let unlistedNode = mapping["unlisted"] { alias.unlisted = try reader.bool(unlistedNode, "\(what).unlisted") ?? false }
+                if let unlistedNode = mapping["unlisted"] {
+                    alias.unlisted = try reader.bool(unlistedNode, "\(what).unlisted") ?? false
+                }
                 result.append(Located(value: alias, location: id.location))
             } else {
                 guard let id = try? reader.string(item, what), !id.value.isEmpty else {
@@ -97,9 +102,13 @@ extension ConfigLoading {
         let expander = MacroExpander([modelIDMacro] + globalMacros + raw.macros)
         try expander.checkCycles()
 
-        func expand(_ field: Located<String>?, _ name: String, keeping: Set<String> = ["PORT"]) throws(LocatedError) -> Located<String>? {
+        func expand(_ field: Located<String>?, _ name: String, keeping: Set<String> = ["PORT"]) throws(LocatedError)
+            -> Located<String>?
+        {
             guard let field else { return nil }
-            let text = name == "cmd" || name == "cmdStop" ? CommandLineSplitter.strippingCommentLines(field.value) : field.value
+            let text =
+                name == "cmd" || name == "cmdStop"
+                ? CommandLineSplitter.strippingCommentLines(field.value) : field.value
             return Located(
                 value: try expander.expand(text, keeping: keeping, at: field.location, field: "\(path).\(name)"),
                 location: field.location)
@@ -129,7 +138,9 @@ extension ConfigLoading {
         var port: Int? = nil
         if cmdUsesPort {
             guard nextPort <= 65535 else {
-                throw LocatedError("\(path).cmd: no port left for ${PORT} (startPort \(startPort) plus one per model passes 65535)", at: cmd!.location)
+                throw LocatedError(
+                    "\(path).cmd: no port left for ${PORT} (startPort \(startPort) plus one per model passes 65535)",
+                    at: cmd!.location)
             }
             port = nextPort
             nextPort += 1
@@ -158,7 +169,8 @@ extension ConfigLoading {
             }
         }
         for field in [cmdStop, name, description].compactMap({ $0 }) where field.value.contains("${PORT}") {
-            throw LocatedError("\(path): ${PORT} is used but cmd does not use it, so no port is assigned", at: field.location)
+            throw LocatedError(
+                "\(path): ${PORT} is used but cmd does not use it, so no port is assigned", at: field.location)
         }
 
         let command = try split(cmd, "\(path).cmd", emptyIsError: true)
@@ -168,7 +180,8 @@ extension ConfigLoading {
         switch UpstreamURL.parse(proxy.value) {
         case .success(let url): upstream = url
         case .failure(let failure):
-            throw LocatedError("\(path).proxy: \(failure.reason), got \(JSONText.quote(proxy.value))", at: proxy.location)
+            throw LocatedError(
+                "\(path).proxy: \(failure.reason), got \(JSONText.quote(proxy.value))", at: proxy.location)
         }
 
         var endpoint: String? = ModelConfig.defaultCheckEndpoint
@@ -188,7 +201,8 @@ extension ConfigLoading {
         var environment: [String: String] = [:]
         for entry in raw.env {
             guard let equals = entry.value.firstIndex(of: "="), equals != entry.value.startIndex else {
-                throw LocatedError("\(path).env: expected NAME=value, got \(JSONText.quote(entry.value))", at: entry.location)
+                throw LocatedError(
+                    "\(path).env: expected NAME=value, got \(JSONText.quote(entry.value))", at: entry.location)
             }
             environment[String(entry.value[..<equals])] = String(entry.value[entry.value.index(after: equals)...])
         }
@@ -208,7 +222,8 @@ extension ConfigLoading {
             sendLoadingState: raw.sendLoadingState ?? sendLoadingState, heartbeat: heartbeat, location: raw.location)
     }
 
-    private func split(_ field: Located<String>?, _ what: String, emptyIsError: Bool) throws(LocatedError) -> [String]? {
+    private func split(_ field: Located<String>?, _ what: String, emptyIsError: Bool) throws(LocatedError) -> [String]?
+    {
         guard let field else { return nil }
         let argv: [String]
         do {

@@ -60,10 +60,13 @@ struct ConfigLoading {
             case "apiKeys":
                 for apiKey in try reader.strings(value, "apiKeys") {
                     if apiKey.value.isEmpty {
-                        throw LocatedError("apiKeys: expected a non-empty key, got an empty string", at: apiKey.location)
+                        throw LocatedError(
+                            "apiKeys: expected a non-empty key, got an empty string", at: apiKey.location)
                     }
                     if apiKey.value.contains(where: \.isWhitespace) {
-                        throw LocatedError("apiKeys: a key cannot contain spaces, got \(JSONText.quote(apiKey.value))", at: apiKey.location)
+                        throw LocatedError(
+                            "apiKeys: a key cannot contain spaces, got \(JSONText.quote(apiKey.value))",
+                            at: apiKey.location)
                     }
                     apiKeys.append(apiKey.value)
                 }
@@ -77,7 +80,8 @@ struct ConfigLoading {
                 heartbeat.comment = try heartbeatComment(value, keyPath: key) ?? heartbeat.comment
             default:
                 reader.warn(
-                    ConfigLoading.unknownKeyMessage(key, in: "the top level", llamaSwapKeys: ConfigLoading.llamaSwapTopLevelKeys),
+                    ConfigLoading.unknownKeyMessage(
+                        key, in: "the top level", llamaSwapKeys: ConfigLoading.llamaSwapTopLevelKeys),
                     at: keyNode, keyPath: key)
             }
         }
@@ -103,9 +107,10 @@ struct ConfigLoading {
                         at: written)
                 }
                 if rawModels[alias.id] != nil {
-                    reader.warnings.append(ConfigWarning(
-                        "alias '\(alias.id)' of model '\(id)' is also a model id; requests for it go to that model",
-                        at: written, keyPath: "models.\(id).aliases"))
+                    reader.warnings.append(
+                        ConfigWarning(
+                            "alias '\(alias.id)' of model '\(id)' is also a model id; requests for it go to that model",
+                            at: written, keyPath: "models.\(id).aliases"))
                 }
                 aliases[alias.id] = (id, written)
             }
@@ -135,8 +140,8 @@ struct ConfigLoading {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             let while_ = context.map { " (\($0.text))" } ?? ""
             return LocatedError("invalid YAML: \(problem)\(while_)", at: at(mark))
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -186,10 +191,14 @@ struct ConfigLoading {
         for (keyNode, value) in try reader.mapping(node, keyPath) {
             let name = try reader.key(keyNode)
             guard MacroExpander.isValidName(name) else {
-                throw reader.fail(keyNode, expected: "\(keyPath): expected a macro name of letters, digits, _ or - (under 64 characters)")
+                throw reader.fail(
+                    keyNode,
+                    expected: "\(keyPath): expected a macro name of letters, digits, _ or - (under 64 characters)")
             }
             if MacroExpander.reservedNames.contains(name) {
-                throw LocatedError("\(keyPath): '\(name)' is reserved and filled in by the proxy; choose another name", at: reader.location(of: keyNode))
+                throw LocatedError(
+                    "\(keyPath): '\(name)' is reserved and filled in by the proxy; choose another name",
+                    at: reader.location(of: keyNode))
             }
             guard case .scalar = value, !reader.isNull(value) else {
                 throw reader.fail(value, expected: "\(keyPath).\(name): expected a text, number or boolean value")

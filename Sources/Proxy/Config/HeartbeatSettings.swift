@@ -9,7 +9,9 @@ public struct HeartbeatSettings: Sendable, Hashable {
     public var comment: String
 
     /// Defaults: off, comment `keepalive`.
-    public init(interval: Duration? = HeartbeatSettings.defaultInterval, comment: String = HeartbeatSettings.defaultComment) {
+    public init(
+        interval: Duration? = HeartbeatSettings.defaultInterval, comment: String = HeartbeatSettings.defaultComment
+    ) {
         self.interval = interval
         self.comment = comment
     }

@@ -54,7 +54,8 @@ struct MacroExpander {
     func checkCycles() throws(LocatedError) {
         var resolved: [String: String] = [:]
         for name in definitions.keys.sorted() {
-            try resolve(name, keeping: MacroExpander.reservedNames, stack: [], resolved: &resolved, ignoringUnknown: true)
+            try resolve(
+                name, keeping: MacroExpander.reservedNames, stack: [], resolved: &resolved, ignoringUnknown: true)
         }
     }
 
@@ -89,7 +90,7 @@ struct MacroExpander {
             result += rest[..<open.lowerBound]
             let afterOpen = rest[open.upperBound...]
             guard let close = afterOpen.firstIndex(of: "}"),
-                  case let name = String(afterOpen[..<close]), MacroExpander.isValidName(name)
+                case let name = String(afterOpen[..<close]), MacroExpander.isValidName(name)
             else {
                 // Not a macro reference (`${` alone, `${env.X}` already handled, `${a b}`): keep the text.
                 result += "${"
@@ -110,7 +111,8 @@ struct MacroExpander {
             } else if ignoringUnknown {
                 result += "${\(name)}"
             } else {
-                let hint = MacroExpander.reservedNames.contains(name)
+                let hint =
+                    MacroExpander.reservedNames.contains(name)
                     ? " (${\(name)} cannot be used here)"
                     : " (define it under macros, globally or in the model)"
                 throw LocatedError("unknown macro '${\(name)}' in \(field)\(hint)", at: location)

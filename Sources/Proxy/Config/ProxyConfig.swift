@@ -49,13 +49,16 @@ public struct ProxyConfig: Sendable, Hashable {
         self.sendLoadingState = sendLoadingState
         self.heartbeat = heartbeat
         self.models = models
-        self.groups = groups ?? [
-            GroupConfig(id: GroupConfig.defaultGroupID, members: ProxyConfig.sortedIDs(models.keys))
-        ]
-        self.aliases = aliases ?? Dictionary(
-            models.values.flatMap { model in model.aliases.map { ($0.id, model.id) } },
-            uniquingKeysWith: { first, _ in first }
-        )
+        self.groups =
+            groups ?? [
+                GroupConfig(id: GroupConfig.defaultGroupID, members: ProxyConfig.sortedIDs(models.keys))
+            ]
+        self.aliases =
+            aliases
+            ?? Dictionary(
+                models.values.flatMap { model in model.aliases.map { ($0.id, model.id) } },
+                uniquingKeysWith: { first, _ in first }
+            )
     }
 
     /// The model a request names, by id or alias.

@@ -21,7 +21,8 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
     public static func parse(_ text: String) -> Result<UpstreamURL, ParseFailure> {
         let lowered = text.lowercased()
         if lowered.hasPrefix("https://") {
-            return .failure(ParseFailure(reason: "https upstreams are not supported: the proxy speaks plain HTTP to its upstreams"))
+            return .failure(
+                ParseFailure(reason: "https upstreams are not supported: the proxy speaks plain HTTP to its upstreams"))
         }
         guard lowered.hasPrefix("http://") else {
             return .failure(ParseFailure(reason: "expected a URL such as http://127.0.0.1:8080"))
@@ -46,7 +47,9 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 return .failure(ParseFailure(reason: "unexpected '\(after)' after the IPv6 host"))
             }
         } else if let colon = authority.lastIndex(of: ":") {

@@ -51,7 +51,9 @@ struct YAMLReader {
     }
 
     /// - Parameter expectation: what to say was expected, when "a mapping" alone would not help the user.
-    func mapping(_ node: Node, _ what: String, expecting expectation: String = "a mapping") throws(LocatedError) -> Node.Mapping {
+    func mapping(_ node: Node, _ what: String, expecting expectation: String = "a mapping") throws(LocatedError)
+        -> Node.Mapping
+    {
         guard case .mapping(let mapping) = node else { throw fail(node, expected: "\(what): expected \(expectation)") }
         return mapping
     }
@@ -100,7 +102,9 @@ struct YAMLReader {
             throw fail(node, expected: "\(what): expected a whole number")
         }
         guard range.contains(number) else {
-            let bounds = range.upperBound == Int.max ? "at least \(range.lowerBound)" : "from \(range.lowerBound) to \(range.upperBound)"
+            let bounds =
+                range.upperBound == Int.max
+                ? "at least \(range.lowerBound)" : "from \(range.lowerBound) to \(range.upperBound)"
             throw fail(node, expected: "\(what): expected a whole number \(bounds)")
         }
         return number

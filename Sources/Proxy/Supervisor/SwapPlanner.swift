@@ -69,7 +69,8 @@ public struct SwapPlanner: Sendable {
     /// A model in no group is treated as in a group of its own with llama-swap's defaults (swap, exclusive).
     public func plan(for requested: String, running: [RunningModel]) -> Plan {
         let target = groupIndexByModel[requested]
-        let targetGroup = target.map { groups[$0] }
+        let targetGroup =
+            target.map { groups[$0] }
             ?? GroupConfig(id: GroupConfig.defaultGroupID, members: [requested])
 
         var evict: [RunningModel] = []
