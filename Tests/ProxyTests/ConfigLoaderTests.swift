@@ -356,6 +356,17 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
         #expect(error.message.contains("alias 'shared' is already used by model 'a' (test.yaml:2:38)"))
     }
 
+    @Test func unknownKeyInAliasMappingWarns() throws {
+        let (config, warnings) = try loadConfig("""
+            models:
+              a: {proxy: 'http://h:1', aliases: [{id: x, colour: red}]}
+            """)
+        #expect(config.aliases == ["x": "a"])
+        #expect(warnings.map(\.description) == [
+            "test.yaml:2:46: warning: unknown key 'colour' in an alias of 'a' is ignored (a typo?)"
+        ])
+    }
+
     @Test func aliasNamingAModelWarns() throws {
         let (config, warnings) = try loadConfig(
             """

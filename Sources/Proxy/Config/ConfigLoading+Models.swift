@@ -44,7 +44,7 @@ extension ConfigLoading {
                 case "cmd": model.cmd = try reader.string(field, what)
                 case "cmdStop": model.cmdStop = try reader.string(field, what)
                 case "proxy": model.proxy = try reader.string(field, what)
-                case "aliases": model.aliases = try aliases(field, what)
+                case "aliases": model.aliases = try aliases(field, what, modelID: id)
                 case "env": model.env = try reader.strings(field, what)
                 case "checkEndpoint": model.checkEndpoint = try reader.string(field, what)
                 case "ttl": model.ttl = try ttl(field, what, allowInherit: true)
@@ -69,7 +69,9 @@ extension ConfigLoading {
         return models
     }
 
-    private func aliases(_ node: Node, _ what: String) throws(LocatedError) -> [Located<ModelAlias>] {
+    private mutating func aliases(
+        _ node: Node, _ what: String, modelID: String
+    ) throws(LocatedError) -> [Located<ModelAlias>] {
         if reader.isNull(node) { return [] }
         let items: [Node] = if case .scalar = node { [node] } else { try reader.sequence(node, what) }
         var result: [Located<ModelAlias>] = []
@@ -83,6 +85,14 @@ extension ConfigLoading {
                 if let nameNode = mapping["name"] { alias.name = try reader.string(nameNode, "\(what).name")?.value }
                 if let unlistedNode = mapping["unlisted"] {
                     alias.unlisted = try reader.bool(unlistedNode, "\(what).unlisted") ?? false
+                }
+                for (keyNode, _) in mapping {
+                    let key = try reader.key(keyNode)
+                    if !["id", "name", "unlisted"].contains(key) {
+                        reader.warn(
+                            ConfigLoading.unknownKeyMessage(key, in: "an alias of '\(modelID)'", llamaSwapKeys: []),
+                            at: keyNode, keyPath: "\(what).\(key)")
+                    }
                 }
                 result.append(Located(value: alias, location: id.location))
             } else {
