@@ -86,6 +86,13 @@ import Wire
         }
     }
 
+    @Test(arguments: ["[", "{a: ", "- "])
+    func deeplyNestedYamlDoesNotOverflowTheStack(opening: String) throws {
+        let yaml = "models: " + String(repeating: opening, count: 50_000)
+        let error = try #require(configError(yaml))
+        #expect(error.location.line >= 1)
+    }
+
     @Test func exponentialMacrosFailWithAMessage() throws {
         var macros = "macros:\n  m0: abcdefghij\n"
         for level in 1...40 { macros += "  m\(level): ${m\(level - 1)}${m\(level - 1)}\n" }
