@@ -65,7 +65,7 @@ struct ConfigLoading {
                     }
                     if apiKey.value.contains(where: \.isWhitespace) {
                         throw LocatedError(
-                            "apiKeys: a key cannot contain spaces, got \(JSONText.quote(apiKey.value))",
+                            "apiKeys: a key cannot contain spaces (the key is not shown, it is a secret)",
                             at: apiKey.location)
                     }
                     apiKeys.append(apiKey.value)
