@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // Bytes both sides agree on: SSE framing, durations, byte escapes, the OpenAI error envelope.
@@ -32,12 +33,20 @@ let package = Package(
         ),
         .target(
             name: "Proxy",
-            dependencies: ["Wire", "Yams", .product(name: "Logging", package: "swift-log")] + nio
+            dependencies: [
+                "Wire", "Yams", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ] + nio
+        ),
+        // Replay, client profiles, expectations, the timeline report and the recorder: the harness's own logic.
+        .target(
+            name: "Harness",
+            dependencies: ["Wire", "FakeUpstream", "Proxy", "Yams", .product(name: "Logging", package: "swift-log")] + nio
         ),
         .executableTarget(
             name: "harness",
             dependencies: [
-                "FakeUpstream",
+                "FakeUpstream", "Harness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,7 +65,17 @@ let package = Package(
             dependencies: ["FakeUpstream", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio,
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "Wire"] + nio),
+        .testTarget(
+            name: "ProxyTests",
+            dependencies: ["Proxy", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio
+        ),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire"] + nio),
+        // Real sockets and real child processes (`harness serve` as upstreams).
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Proxy", "FakeUpstream", "Harness", "Wire", .product(name: "Logging", package: "swift-log")]
+                + nio
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

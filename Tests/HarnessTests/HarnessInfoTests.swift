@@ -1,0 +1,6 @@
+import Testing
+import Harness
+
+@Test func harnessVersionIsSet() {
+    #expect(HarnessInfo.version.hasPrefix("0."))
+}
