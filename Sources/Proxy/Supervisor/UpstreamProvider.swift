@@ -1,0 +1,86 @@
+import Wire
+
+/// What the relay needs from whoever runs the upstreams: a ready upstream for a model, held for one request.
+///
+/// The `Supervisor` implements it with real child processes (start on demand, swap, join a load, TTL); tests
+/// implement it with a fixed address. Keeping the relay on this protocol keeps process management out of the byte
+/// path.
+public protocol UpstreamProvider: Sendable {
+    /// Resolves `model` (an id or an alias) and returns a lease on a ready upstream, starting or swapping models as
+    /// needed. The model counts as serving a request (never evicted, never TTL-unloaded) until the lease is
+    /// released. `progress` receives human-readable loading steps while the caller waits (for `sendLoadingState`);
+    /// it is called from any task and must not block.
+    ///
+    /// Throws ``UpstreamAcquireError``; cancellation of the calling task abandons the wait (the load goes on for
+    /// other waiters).
+    func acquire(
+        model: String,
+        progress: @escaping @Sendable (LoadingProgress) -> Void
+    ) async throws(UpstreamAcquireError) -> UpstreamLease
+}
+
+/// A ready upstream, reserved for one request until ``release()``.
+public struct UpstreamLease: Sendable {
+    /// The config's model id (aliases resolved).
+    public var modelID: String
+    /// Where to send the request.
+    public var upstream: UpstreamURL
+    /// `useModelName`: the name to put in the forwarded body's `model` field, if the body must be rewritten.
+    public var forwardedModelName: String?
+    private let onRelease: @Sendable () -> Void
+
+    public init(
+        modelID: String,
+        upstream: UpstreamURL,
+        forwardedModelName: String? = nil,
+        onRelease: @escaping @Sendable () -> Void
+    ) {
+        self.modelID = modelID
+        self.upstream = upstream
+        self.forwardedModelName = forwardedModelName
+        self.onRelease = onRelease
+    }
+
+    /// Ends the reservation: the request is done (answered, failed or abandoned). Call exactly once.
+    public func release() { onRelease() }
+}
+
+/// One step of a model load, as `sendLoadingState` shows it to the client.
+public struct LoadingProgress: Sendable, Hashable {
+    public var modelID: String
+    /// Short text such as "stopping model-a", "starting model-b", "waiting for health (12 s)".
+    public var message: String
+
+    public init(modelID: String, message: String) {
+        self.modelID = modelID
+        self.message = message
+    }
+}
+
+/// Why no upstream could be had for a request; each case maps to the status and envelope clients get.
+public enum UpstreamAcquireError: Error, Sendable, Hashable {
+    /// No model or alias has this name (404).
+    case unknownModel(String)
+    /// The model's process failed to start or its health check timed out (502 / 504).
+    case failed(UpstreamFailure)
+    /// The model already serves `concurrencyLimit` requests (429, with Retry-After in seconds).
+    case overConcurrencyLimit(model: String, limit: Int, retryAfterSeconds: Int)
+    /// The proxy is shutting down (503).
+    case shuttingDown
+
+    /// The OpenAI error envelope for this error.
+    public var openAIError: OpenAIError {
+        switch self {
+        case .unknownModel(let name):
+            OpenAIError(message: "model '\(name)' is not configured", type: "not_found_error", code: 404)
+        case .failed(let failure):
+            failure.openAIError
+        case .overConcurrencyLimit(let model, let limit, _):
+            OpenAIError(
+                message: "model '\(model)' is already serving \(limit) requests (concurrencyLimit); retry later",
+                type: "rate_limit_error", code: 429)
+        case .shuttingDown:
+            OpenAIError(message: "the proxy is shutting down", type: "unavailable_error", code: 503)
+        }
+    }
+}
