@@ -1,0 +1,126 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The scriptable fake llama-server: listens on a TCP port, asks a `Responder` how to answer each request, and
+/// plays the answer byte for byte and on time, recording everything in a `Journal`.
+///
+/// A final class over locks rather than an actor: `releaseGate` and `journal` must be usable synchronously from
+/// tests and from event loops (the `POST /__harness/gates/…` endpoint), and the only mutable state, the listening
+/// channel and the open connections, is tiny and lives behind one lock.
+public final class FakeUpstreamServer: Sendable {
+    /// Everything that happened, with monotonic times; readable at any time.
+    public let journal: Journal
+
+    private let responder: any Responder
+    private let host: String
+    private let port: Int
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private let gates = GateRegistry()
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: any Channel] = [:]
+        var stopped = false
+    }
+
+    /// A server that answers with `responder` on `host:port` (port 0 picks a free port; `start` reports it).
+    /// Connections run on `group`, by default NIO's shared singleton group.
+    public init(
+        responder: any Responder,
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.responder = responder
+        self.host = host
+        self.port = port
+        self.logger = logger
+        self.group = group
+        self.journal = Journal()
+    }
+
+    /// Starts listening and returns the bound port. Journal times and the responder's uptime count from here.
+    public func start() async throws -> Int {
+        let (responder, journal, gates, logger) = (self.responder, self.journal, self.gates, self.logger)
+        let state = self.state
+        journal.restart(at: .now())
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                let key = ObjectIdentifier(channel)
+                let accepted = state.withLockedValue { state -> Bool in
+                    guard !state.stopped else { return false }
+                    state.connections[key] = channel
+                    return true
+                }
+                guard accepted else { return channel.close() }
+                channel.closeFuture.whenComplete { _ in
+                    state.withLockedValue { _ = $0.connections.removeValue(forKey: key) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(
+                        FakeConnectionHandler(responder: responder, journal: journal, gates: gates, logger: logger))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        state.withLockedValue { $0.listener = listener }
+        guard let bound = listener.localAddress?.port else {
+            try? await listener.close()
+            throw FakeUpstreamServerError(message: "the listening socket on \(host):\(port) has no port")
+        }
+        logger.info("fake upstream listening", metadata: ["host": "\(host)", "port": "\(bound)"])
+        return bound
+    }
+
+    /// Stops listening and closes every open connection (hanging ones included).
+    public func stop() async throws {
+        let (listener, connections) = state.withLockedValue { state in
+            state.stopped = true
+            let taken = (state.listener, Array(state.connections.values))
+            state.listener = nil
+            state.connections = [:]
+            return taken
+        }
+        if let listener {
+            try? await listener.close()
+        }
+        for connection in connections {
+            connection.close(promise: nil)
+        }
+        for connection in connections {
+            try? await connection.closeFuture.get()
+        }
+    }
+
+    /// Releases the gate `name` for every connection waiting on it now, and for any that reaches it later.
+    public func releaseGate(_ name: String) {
+        gates.release(name)
+    }
+
+    /// Waits, without polling, until `predicate` holds for the journal; returns the snapshot that satisfied it.
+    @discardableResult
+    public func waitFor(
+        timeout: Duration,
+        _ what: String = "a journal condition",
+        _ predicate: @escaping @Sendable (JournalSnapshot) -> Bool
+    ) async throws -> JournalSnapshot {
+        try await journal.waitFor(timeout: timeout, what, predicate)
+    }
+}
+
+/// Why the fake server could not do what was asked.
+public struct FakeUpstreamServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
