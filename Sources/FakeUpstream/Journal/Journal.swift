@@ -23,7 +23,7 @@ public final class Journal: Sendable {
     /// The journal as JSON (what `GET /__harness/journal` serves); keys sorted so output is stable.
     public func json() throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(snapshot)
     }
 

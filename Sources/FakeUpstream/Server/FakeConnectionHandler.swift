@@ -18,7 +18,8 @@ import Darwin
 /// `scheduleTask(deadline:)` on this channel's event loop, where the epoch is the request's arrival (or when its
 /// turn came, for a pipelined request, or the last gate's release): deadlines come from the plan, never from chained
 /// sleeps, and nothing ever blocks the loop, so one connection's hang never delays another. Requests that arrive
-/// while a response plays wait in order (pipelining). All state is confined to the event loop.
+/// while a response plays wait in order (pipelining). A peer's FIN or reset is journaled and ends the connection:
+/// pending actions are cancelled. All state is confined to the event loop.
 final class FakeConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = ByteBuffer
@@ -58,7 +59,6 @@ final class FakeConnectionHandler: ChannelInboundHandler {
     private var lastWrite: EventLoopFuture<Void>?
     /// A `hang` ending: nothing more is ever sent.
     private var hung = false
-    private var inputClosed = false
     private var outputClosed = false
     private var closing = false
 
@@ -102,13 +102,11 @@ final class FakeConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .inputClosed = event as? ChannelEvent {
-            inputClosed = true
             journal.recordPeerClose(.fin, at: .now(), connection: connection)
             logger.debug("peer closed its side (FIN)")
-            // A response still playing goes on (a half-closed peer can still read); otherwise nothing is left to do.
-            if (playback == nil && jobs.isEmpty) || hung || outputClosed {
-                closeAfterWrites(context: context, reset: false)
-            }
+            // A peer that hangs up has gone away, as llama-server sees a client cancel: stop playing and close.
+            // A response cut short this way keeps `end == nil` in the journal.
+            closeAfterWrites(context: context, reset: false)
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -134,6 +132,10 @@ final class FakeConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !closing {
+            // Not our doing: after our half-close NIO turns the peer's FIN straight into a full close.
+            journal.recordPeerClose(.fin, at: .now(), connection: connection)
+        }
         cancelPending()
         closing = true
         playback = nil
@@ -278,11 +280,7 @@ final class FakeConnectionHandler: ChannelInboundHandler {
         )
         switch ending {
         case .clean:
-            if inputClosed && jobs.isEmpty {
-                closeAfterWrites(context: context, reset: false)
-            } else {
-                startNextIfIdle(context: context)
-            }
+            startNextIfIdle(context: context)
         case .close, .fin:
             closeAfterWrites(context: context, reset: false)
         case .rst:
@@ -290,10 +288,8 @@ final class FakeConnectionHandler: ChannelInboundHandler {
         case .halfClose:
             outputClosed = true
             afterWrites(context: context) { context.close(mode: .output, promise: nil) }
-            if inputClosed { closeAfterWrites(context: context, reset: false) }
         case .hang:
             hung = true
-            if inputClosed { closeAfterWrites(context: context, reset: false) }
         }
     }
 
