@@ -1,6 +1,9 @@
 import Foundation
+import InMemoryLogging
+import Logging
 import NIOCore
 import Testing
+import Wire
 
 @testable import FakeUpstream
 
@@ -312,5 +315,70 @@ struct ServerTests {
                 #expect(request.writes[0].offset >= request.writes[0].scheduled)
             }
         }
+    }
+    @Test func peerLeavingCancelsThePendingActions() async throws {
+        let plan = [
+            TimedAction(at: .zero, .write(responseHead(contentLength: 2) + Array("a".utf8))),
+            TimedAction(at: .seconds(30), .write(Array("b".utf8))),
+            TimedAction(at: .seconds(30), .end(.clean)),
+        ]
+        try await withServer(PlanResponder(plan)) { server, port in
+            let client = try await RawTCPClient.connect(port: port)
+            try await client.send(getRequest("/long"))
+            try await client.waitForBytes(responseHead(contentLength: 2).count + 1)
+            await client.close()
+            let journal = try await server.waitFor(timeout: .seconds(5), "the fake to close") {
+                $0.connection(1)?.closedAt != nil
+            }
+            let request = try #require(journal.requests.first)
+            #expect(request.writes.count == 1)
+            #expect(request.end == nil, "a response cut short by the peer has no end")
+            #expect(journal.connection(1)?.peerClose?.kind == .fin)
+        }
+    }
+
+    @Test func stopClosesHangingConnections() async throws {
+        let plan = [TimedAction(at: .zero, .end(.hang))]
+        let server = FakeUpstreamServer(
+            responder: PlanResponder(plan), logger: Logger(label: "test") { _ in InMemoryLogHandler() })
+        let port = try await server.start()
+        let client = try await RawTCPClient.connect(port: port)
+        try await client.send(getRequest("/hang"))
+        try await server.waitFor(timeout: .seconds(5), "the request") { $0.requests.first?.end != nil }
+        try await server.stop()
+        #expect(try await client.waitForEnding() == .eof)
+        await client.close()
+    }
+
+    @Test func responderSeesModelStreamAndUptime() async throws {
+        let responder = PlanResponderWithUptime()
+        try await withServer(responder) { server, port in
+            let client = try await RawTCPClient.connect(port: port)
+            defer { Task { await client.close() } }
+            let body = #"{"model":"tiny-random-llama","stream":true,"messages":[]}"#
+            try await client.send(
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: fake\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let received = try await client.waitFor("the echo") { $0.text.hasSuffix("|end") }
+            let echo = try #require(received.text.components(separatedBy: "\r\n\r\n").last)
+            let fields = echo.split(separator: "|").map(String.init)
+            #expect(fields.count == 4)
+            #expect(fields[0] == "tiny-random-llama")
+            #expect(fields[1] == "true")
+            let uptime = try #require(Int64(fields[2]))
+            let arrival = try #require(server.journal.snapshot.requests.first?.arrival)
+            #expect(uptime == arrival)
+        }
+    }
+}
+
+/// Echoes what the server told the responder: `model|stream|uptime-ns|end`.
+private struct PlanResponderWithUptime: Responder {
+    func respond(to request: RequestContext, uptime: Duration) -> ResponderDecision {
+        let body = Array("\(request.model ?? "-")|\(request.stream)|\(uptime.nanoseconds)|end".utf8)
+        return ResponderDecision(plan: ResponsePlan(actions: [
+            TimedAction(at: .zero, .write(responseHead(contentLength: body.count) + body)),
+            TimedAction(at: .zero, .end(.clean)),
+        ]))
     }
 }
