@@ -8,14 +8,17 @@ import NIOCore
 /// A final class over a lock rather than an actor: connection handlers record synchronously on their event loops,
 /// which must never suspend. Monotonic `NIODeadline`s go in; nanoseconds since `origin` come out.
 public final class Journal: Sendable {
-    private let origin: JournalOrigin
+    private let clockOrigin: JournalOrigin
     private let records: WatchedValue<JournalSnapshot>
 
     /// A journal whose times count from `origin` (the server's start).
     public init(origin: NIODeadline = .now()) {
-        self.origin = JournalOrigin(origin)
+        self.clockOrigin = JournalOrigin(origin)
         self.records = WatchedValue(JournalSnapshot())
     }
+
+    /// The monotonic instant journal times count from (the server's start), to compare them with a client's clock.
+    public var origin: NIODeadline { clockOrigin.get() }
 
     /// Everything recorded so far.
     public var snapshot: JournalSnapshot { records.value }
@@ -42,12 +45,12 @@ public final class Journal: Sendable {
 
     /// Restarts the clock: later times count from `start`. The server calls this when it starts listening.
     func restart(at start: NIODeadline) {
-        origin.set(start)
+        clockOrigin.set(start)
     }
 
     /// `deadline` as nanoseconds since the origin.
     func sinceStart(_ deadline: NIODeadline) -> Int64 {
-        (deadline - origin.get()).nanoseconds
+        (deadline - clockOrigin.get()).nanoseconds
     }
 
     /// Time since the origin, as the responder's `uptime`.
