@@ -31,7 +31,8 @@ public final class Journal: Sendable {
     }
 
     /// Waits until `predicate` holds for the journal, woken by each new record (no polling), and returns the
-    /// snapshot that satisfied it. Throws `WaitTimeout` after `timeout`.
+    /// snapshot that satisfied it. Throws `WaitTimeout` after `timeout`. The predicate runs under the journal's lock:
+    /// it must only inspect the snapshot it is given, never call back into the journal.
     @discardableResult
     public func waitFor(
         timeout: Duration,

@@ -47,7 +47,8 @@ final class WatchedValue<Value: Sendable>: Sendable {
     }
 
     /// Waits until `predicate` holds for the value (checked now and after every update) and returns that value.
-    /// Throws `WaitTimeout` after `timeout`, or `CancellationError` if the waiting task is cancelled.
+    /// Throws `WaitTimeout` after `timeout`, or `CancellationError` if the waiting task is cancelled. The predicate
+    /// runs under the lock: it must only look at the value it is given.
     func wait(
         timeout: Duration,
         what: String,
@@ -59,6 +60,10 @@ final class WatchedValue<Value: Sendable>: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
                 let satisfied: Value? = state.withLockedValue { state in
                     if predicate(state.value) { return state.value }
                     state.waiters[id] = Waiter(predicate: predicate, continuation: continuation)

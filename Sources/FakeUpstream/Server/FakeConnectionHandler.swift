@@ -154,7 +154,12 @@ final class FakeConnectionHandler: ChannelInboundHandler {
             jobs.append(.harness(response: response, keepAlive: request.head.isKeepAlive))
         } else {
             let requestContext = request.context
-            let decision = responder.respond(to: requestContext, uptime: journal.uptime(at: arrival))
+            // After a hang or a half-close nothing more can be sent: journal the request, but do not let it use
+            // up a scripted response (a sequence step) that it can never play.
+            let answerable = !hung && !outputClosed
+            let decision = answerable
+                ? responder.respond(to: requestContext, uptime: journal.uptime(at: arrival))
+                : ResponderDecision(plan: ResponsePlan(actions: []), rule: "unanswered")
             let record = RequestRecord(
                 method: requestContext.method,
                 path: requestContext.path,
