@@ -34,7 +34,8 @@ struct JournalTests {
                 method: "GET", path: "/", query: nil, headers: [], body: JournalBytes([]),
                 arrival: journal.sinceStart(origin + .milliseconds(10)), scenario: nil, rule: nil, timeScale: 1),
             on: id)
-        journal.recordWrite(WriteRecord(offset: 2_000_000, scheduled: 1_000_000, bytes: [1, 2, 3]), connection: id, request: request)
+        journal.recordWrite(
+            WriteRecord(offset: 2_000_000, scheduled: 1_000_000, bytes: [1, 2, 3]), connection: id, request: request)
         journal.recordBytesWritten(3, connection: id)
         journal.recordPeerClose(.fin, at: origin + .milliseconds(30), connection: id)
         journal.recordPeerClose(.reset, at: origin + .milliseconds(40), connection: id)
@@ -43,7 +44,9 @@ struct JournalTests {
         #expect(connection.acceptedAt == 5_000_000)
         #expect(connection.requests[0].arrival == 10_000_000)
         #expect(connection.requests[0].writes[0].byteCount == 3)
-        #expect(connection.peerClose == PeerClose(kind: .fin, at: 30_000_000, sinceRequestArrival: 20_000_000, bytesWritten: 3))
+        #expect(
+            connection.peerClose
+                == PeerClose(kind: .fin, at: 30_000_000, sinceRequestArrival: 20_000_000, bytesWritten: 3))
     }
 
     @Test func waitForWakesOnTheRecordThatSatisfiesIt() async throws {

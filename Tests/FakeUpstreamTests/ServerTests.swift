@@ -69,7 +69,10 @@ struct ServerTests {
 
     @Test func halfCloseLetsTheClientSendAndRecordsItsLaterClose() async throws {
         let body = Array("bye".utf8)
-        let plan = [TimedAction(at: .zero, .write(responseHead(contentLength: 3) + body)), TimedAction(at: .zero, .end(.halfClose))]
+        let plan = [
+            TimedAction(at: .zero, .write(responseHead(contentLength: 3) + body)),
+            TimedAction(at: .zero, .end(.halfClose)),
+        ]
         try await withServer(PlanResponder(plan)) { server, port in
             let client = try await RawTCPClient.connect(port: port)
             try await client.send(getRequest("/first"))
@@ -77,14 +80,18 @@ struct ServerTests {
             #expect(client.snapshot.text.hasSuffix("bye"))
 
             try await client.send(getRequest("/after-half-close"))
-            try await server.waitFor(timeout: .seconds(5), "the request sent after the half-close") { $0.requests.count == 2 }
+            try await server.waitFor(timeout: .seconds(5), "the request sent after the half-close") {
+                $0.requests.count == 2
+            }
             try await client.shutdownOutput()
 
-            let journal = try await server.waitFor(timeout: .seconds(5), "the client's close") { $0.connection(1)?.peerClose != nil }
+            let journal = try await server.waitFor(timeout: .seconds(5), "the client's close") {
+                $0.connection(1)?.peerClose != nil
+            }
             let connection = try #require(journal.connection(1))
             #expect(connection.requests.map(\.path) == ["/first", "/after-half-close"])
             #expect(connection.requests[0].end?.kind == "half-close")
-            #expect(connection.requests[1].rule == "unanswered", "a request after the half-close uses up no scripted response")
+            #expect(connection.requests[1].rule == "unanswered", "a request after the half-close uses no scripted response")
             #expect(connection.peerClose?.kind == .fin)
             #expect(connection.peerClose?.bytesWritten == responseHead(contentLength: 3).count + 3)
             await client.close()
@@ -95,7 +102,9 @@ struct ServerTests {
         let head = responseHead(contentLength: 10)
         let responder = PlanResponder { request in
             if request.path == "/hang" {
-                return ResponsePlan(actions: [TimedAction(at: .zero, .write(head)), TimedAction(at: .zero, .end(.hang))])
+                return ResponsePlan(actions: [
+                    TimedAction(at: .zero, .write(head)), TimedAction(at: .zero, .end(.hang)),
+                ])
             }
             return ResponsePlan(actions: [
                 TimedAction(at: .zero, .write(responseHead(contentLength: 2) + Array("ok".utf8))),
@@ -117,7 +126,9 @@ struct ServerTests {
 
             let leftAt = NIODeadline.now()
             await hanging.close()
-            let journal = try await server.waitFor(timeout: .seconds(5), "the client's close") { $0.connection(1)?.peerClose != nil }
+            let journal = try await server.waitFor(timeout: .seconds(5), "the client's close") {
+                $0.connection(1)?.peerClose != nil
+            }
             let connection = try #require(journal.connection(1))
             let peerClose = try #require(connection.peerClose)
             #expect(peerClose.kind == .fin)
@@ -129,13 +140,17 @@ struct ServerTests {
     }
 
     @Test func clientResetIsJournaled() async throws {
-        let plan = [TimedAction(at: .zero, .write(responseHead(contentLength: 10))), TimedAction(at: .zero, .end(.hang))]
+        let plan = [
+            TimedAction(at: .zero, .write(responseHead(contentLength: 10))), TimedAction(at: .zero, .end(.hang)),
+        ]
         try await withServer(PlanResponder(plan)) { server, port in
             let client = try await RawTCPClient.connect(port: port)
             try await client.send(getRequest("/reset-me"))
             try await client.waitForBytes(1)
             try await client.reset()
-            let journal = try await server.waitFor(timeout: .seconds(5), "the client's close") { $0.connection(1)?.peerClose != nil }
+            let journal = try await server.waitFor(timeout: .seconds(5), "the client's close") {
+                $0.connection(1)?.peerClose != nil
+            }
             #expect(journal.connection(1)?.peerClose?.kind == .reset)
         }
     }
@@ -169,7 +184,8 @@ struct ServerTests {
                 server.releaseGate("go ahead")
             case .http:
                 let control = try await RawTCPClient.connect(port: port)
-                try await control.send("POST /__harness/gates/go%20ahead HTTP/1.1\r\nHost: fake\r\nContent-Length: 0\r\n\r\n")
+                try await control.send(
+                    "POST /__harness/gates/go%20ahead HTTP/1.1\r\nHost: fake\r\nContent-Length: 0\r\n\r\n")
                 let answer = try await control.waitFor("the release answer") { $0.text.contains("\"released\"") }
                 #expect(answer.text.hasPrefix("HTTP/1.1 200 OK\r\n"))
                 await control.close()
@@ -229,7 +245,8 @@ struct ServerTests {
             let third = journal.requests[2]
             let second = journal.requests[1]
             // The pipelined third response starts when the second ends, not when it arrived.
-            #expect(third.writes[0].offset >= (second.arrival + second.end!.offset - third.arrival) + 30_000_000 - 1_000_000)
+            let secondEndedAt = second.arrival + second.end!.offset
+            #expect(third.writes[0].offset >= secondEndedAt - third.arrival + 30_000_000 - 1_000_000)
         }
     }
 

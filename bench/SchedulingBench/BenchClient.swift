@@ -11,22 +11,27 @@ struct ClientTrace: Sendable {
 /// A loopback client that sends one request and records every read until the server closes.
 enum BenchClient {
     static func run(port: Int, request: [UInt8], group: any EventLoopGroup) async throws -> ClientTrace {
-        let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ReadRecorder(finished: channel.eventLoop.makePromise()))
+        let finished = group.any().makePromise(of: [(count: Int, at: NIODeadline)].self)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ReadRecorder(finished: finished))
+                    }
                 }
-            }
-            .connect(host: "127.0.0.1", port: port)
-            .get()
-        let (sentAt, finished) = try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<(NIODeadline, EventLoopFuture<[(count: Int, at: NIODeadline)]>)> in
-            let recorder = try! channel.pipeline.syncOperations.handler(type: ReadRecorder.self)
+                .connect(host: "127.0.0.1", port: port)
+                .get()
+        } catch {
+            finished.fail(error)
+            throw error
+        }
+        let sentAt = try await channel.eventLoop.flatSubmit {
             let sentAt = NIODeadline.now()
-            let finished = recorder.finished.futureResult
-            return channel.writeAndFlush(channel.allocator.buffer(bytes: request)).map { (sentAt, finished) }
+            return channel.writeAndFlush(channel.allocator.buffer(bytes: request)).map { sentAt }
         }.get()
-        return ClientTrace(sentAt: sentAt, reads: try await finished.get())
+        return ClientTrace(sentAt: sentAt, reads: try await finished.futureResult.get())
     }
 }
 

@@ -102,7 +102,8 @@ public final class Journal: Sendable {
             var record = journal.connections[connection - 1]
             guard record.peerClose == nil else { return }
             let since = record.requests.last.map { at - $0.arrival }
-            record.peerClose = PeerClose(kind: kind, at: at, sinceRequestArrival: since, bytesWritten: record.bytesWritten)
+            record.peerClose = PeerClose(
+                kind: kind, at: at, sinceRequestArrival: since, bytesWritten: record.bytesWritten)
             journal.connections[connection - 1] = record
         }
     }

@@ -123,7 +123,8 @@ final class FakeConnectionHandler: ChannelInboundHandler {
                 let body = Array(problem.json.utf8)
                 let head = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
                     + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-                lastWrite = context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: Array(head.utf8) + body)))
+                let response = context.channel.allocator.buffer(bytes: Array(head.utf8) + body)
+                lastWrite = context.writeAndFlush(wrapOutboundOut(response))
             }
         } else {
             logger.debug("connection error: \(error)")
@@ -184,7 +185,8 @@ final class FakeConnectionHandler: ChannelInboundHandler {
                 lastWrite = context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: response)))
                 if !keepAlive { closeAfterWrites(context: context, reset: false) }
             case .scenario(let request, let plan, let arrival):
-                playback = Playback(request: request, actions: plan.actions, arrival: arrival, epoch: max(arrival, lastEnd))
+                playback = Playback(
+                    request: request, actions: plan.actions, arrival: arrival, epoch: max(arrival, lastEnd))
                 advance(context: context)
             }
         }

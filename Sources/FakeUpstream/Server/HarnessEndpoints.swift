@@ -30,14 +30,16 @@ enum HarnessEndpoints {
             let raw = String(route.dropFirst("gates/".count))
             let name = raw.removingPercentEncoding ?? raw
             gates.release(name)
-            return response(
-                status: "200 OK", contentType: "application/json", body: Array("{\"released\":\(JSONText.quote(name))}".utf8))
+            let body = Array("{\"released\":\(JSONText.quote(name))}".utf8)
+            return response(status: "200 OK", contentType: "application/json", body: body)
         case (_, "journal"), (_, "health"):
-            return errorResponse(405, "\(method) is not allowed on \(request.path); use GET /__harness/journal or POST /__harness/gates/NAME")
+            return errorResponse(405, "\(method) is not allowed on \(request.path); \(usage)")
         default:
-            return errorResponse(404, "no harness endpoint \(request.path); use GET /__harness/journal or POST /__harness/gates/NAME")
+            return errorResponse(404, "no harness endpoint \(request.path); \(usage)")
         }
     }
+
+    private static let usage = "use GET /__harness/journal, POST /__harness/gates/NAME or GET /__harness/health"
 
     private static func errorResponse(_ status: Int, _ message: String) -> [UInt8] {
         let error = OpenAIError(message: message, type: OpenAIError.type(forStatus: status), code: status)
