@@ -388,6 +388,60 @@ struct ServerTests {
             #expect(uptime == arrival)
         }
     }
+    @Test func oneReleaseWakesEveryConnectionWaitingOnTheGate() async throws {
+        let plan = [
+            TimedAction(at: .zero, .gate("all")),
+            TimedAction(at: .zero, .write(responseHead(contentLength: 0))),
+            TimedAction(at: .zero, .end(.clean)),
+        ]
+        try await withServer(PlanResponder(plan)) { server, port in
+            var clients: [RawTCPClient] = []
+            for n in 0..<3 {
+                let client = try await RawTCPClient.connect(port: port)
+                try await client.send(getRequest("/\(n)"))
+                clients.append(client)
+            }
+            try await server.waitFor(timeout: .seconds(5), "three requests") { $0.requests.count == 3 }
+            server.releaseGate("all")
+            for client in clients {
+                try await client.waitForBytes(responseHead(contentLength: 0).count)
+                await client.close()
+            }
+            let journal = server.journal.snapshot
+            #expect(journal.requests.allSatisfy { $0.gates.map(\.name) == ["all"] })
+        }
+    }
+
+    @Test(arguments: [
+        ("GET /__harness/health HTTP/1.1\r\nHost: f\r\n\r\n", "HTTP/1.1 200 OK", "{\"status\":\"ok\"}"),
+        ("GET /__harness/nope HTTP/1.1\r\nHost: f\r\n\r\n", "HTTP/1.1 404 Not Found", "\"code\":404"),
+        ("DELETE /__harness/journal HTTP/1.1\r\nHost: f\r\n\r\n", "HTTP/1.1 405 Method Not Allowed", "\"code\":405"),
+    ])
+    func harnessEndpointsAnswerAndAreNotJournaled(request: String, status: String, bodyPart: String) async throws {
+        try await withServer(PlanResponder([TimedAction(at: .zero, .end(.clean))])) { server, port in
+            let client = try await RawTCPClient.connect(port: port)
+            defer { Task { await client.close() } }
+            try await client.send(request)
+            let received = try await client.waitFor("the answer") { $0.text.contains(bodyPart) }
+            #expect(received.text.hasPrefix(status + "\r\n"))
+            #expect(server.journal.snapshot.requests.isEmpty)
+        }
+    }
+
+    @Test func startingTwiceIsAnErrorAndAStoppedServerStartsAgain() async throws {
+        let server = FakeUpstreamServer(
+            responder: PlanResponder([TimedAction(at: .zero, .end(.clean))]),
+            logger: Logger(label: "test") { _ in InMemoryLogHandler() })
+        _ = try await server.start()
+        await #expect(throws: FakeUpstreamServerError.self) { try await server.start() }
+        try await server.stop()
+        let port = try await server.start()
+        let client = try await RawTCPClient.connect(port: port)
+        try await client.send(getRequest("/__harness/health"))
+        try await client.waitFor("health") { $0.text.contains("ok") }
+        await client.close()
+        try await server.stop()
+    }
 }
 
 /// Echoes what the server told the responder: `model|stream|uptime-ns|end`.

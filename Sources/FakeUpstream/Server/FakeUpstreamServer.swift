@@ -25,7 +25,8 @@ public final class FakeUpstreamServer: Sendable {
     private struct State {
         var listener: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
-        var stopped = false
+        /// Between `start` and `stop`; connections accepted otherwise are closed at once.
+        var running = false
     }
 
     /// A server that answers with `responder` on `host:port` (port 0 picks a free port; `start` reports it).
@@ -46,11 +47,37 @@ public final class FakeUpstreamServer: Sendable {
     }
 
     /// Starts listening and returns the bound port. Journal times and the responder's uptime count from here.
+    /// A stopped server may be started again; a running one refuses.
     public func start() async throws -> Int {
+        let claimed = state.withLockedValue { state -> Bool in
+            guard !state.running else { return false }
+            state.running = true
+            return true
+        }
+        guard claimed else {
+            throw FakeUpstreamServerError(
+                message: "the fake upstream is already running; stop it before starting it again")
+        }
+        journal.restart(at: .now())
+        let listener: any Channel
+        do {
+            listener = try await bootstrap().bind(host: host, port: port).get()
+        } catch {
+            state.withLockedValue { $0.running = false }
+            throw FakeUpstreamServerError(message: "could not listen on \(host):\(port): \(error)")
+        }
+        state.withLockedValue { $0.listener = listener }
+        let bound = listener.localAddress?.port ?? port
+        logger.info("fake upstream listening", metadata: ["host": "\(host)", "port": "\(bound)"])
+        return bound
+    }
+
+    /// Listening socket options and the per-connection pipeline: the request decoder, then the executor. No
+    /// response encoder, because plans are raw bytes.
+    private func bootstrap() -> ServerBootstrap {
         let (responder, journal, gates, logger) = (self.responder, self.journal, self.gates, self.logger)
         let state = self.state
-        journal.restart(at: .now())
-        let listener = try await ServerBootstrap(group: group)
+        return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -58,7 +85,7 @@ public final class FakeUpstreamServer: Sendable {
             .childChannelInitializer { channel in
                 let key = ObjectIdentifier(channel)
                 let accepted = state.withLockedValue { state -> Bool in
-                    guard !state.stopped else { return false }
+                    guard state.running else { return false }
                     state.connections[key] = channel
                     return true
                 }
@@ -72,21 +99,12 @@ public final class FakeUpstreamServer: Sendable {
                         FakeConnectionHandler(responder: responder, journal: journal, gates: gates, logger: logger))
                 }
             }
-            .bind(host: host, port: port)
-            .get()
-        state.withLockedValue { $0.listener = listener }
-        guard let bound = listener.localAddress?.port else {
-            try? await listener.close()
-            throw FakeUpstreamServerError(message: "the listening socket on \(host):\(port) has no port")
-        }
-        logger.info("fake upstream listening", metadata: ["host": "\(host)", "port": "\(bound)"])
-        return bound
     }
 
     /// Stops listening and closes every open connection (hanging ones included).
     public func stop() async throws {
         let (listener, connections) = state.withLockedValue { state in
-            state.stopped = true
+            state.running = false
             let taken = (state.listener, Array(state.connections.values))
             state.listener = nil
             state.connections = [:]
