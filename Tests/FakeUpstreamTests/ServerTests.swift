@@ -91,7 +91,7 @@ struct ServerTests {
             let connection = try #require(journal.connection(1))
             #expect(connection.requests.map(\.path) == ["/first", "/after-half-close"])
             #expect(connection.requests[0].end?.kind == "half-close")
-            #expect(connection.requests[1].rule == "unanswered", "a request after the half-close uses no scripted response")
+            #expect(connection.requests[1].rule == "unanswered", "it used no scripted response")
             #expect(connection.peerClose?.kind == .fin)
             #expect(connection.peerClose?.bytesWritten == responseHead(contentLength: 3).count + 3)
             await client.close()
