@@ -49,6 +49,18 @@ struct JournalTests {
                 == PeerClose(kind: .fin, at: 30_000_000, sinceRequestArrival: 20_000_000, bytesWritten: 3))
     }
 
+    @Test func recordsForUnknownConnectionsOrRequestsAreDropped() {
+        let journal = Journal()
+        let id = journal.openConnection(remoteAddress: nil, at: .now())
+        journal.recordWrite(WriteRecord(offset: 0, scheduled: 0, bytes: [1]), connection: id + 1, request: 0)
+        journal.recordWrite(WriteRecord(offset: 0, scheduled: 0, bytes: [1]), connection: id, request: 3)
+        journal.recordPeerClose(.reset, at: .now(), connection: 0)
+        let connections = journal.snapshot.connections
+        #expect(connections.count == 1)
+        #expect(connections.first?.requests.isEmpty == true)
+        #expect(connections.first?.peerClose == nil)
+    }
+
     @Test func waitForWakesOnTheRecordThatSatisfiesIt() async throws {
         let journal = Journal()
         async let satisfied = journal.waitFor(timeout: .seconds(10), "two connections") { $0.connections.count == 2 }

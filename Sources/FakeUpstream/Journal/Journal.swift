@@ -44,9 +44,10 @@ public final class Journal: Sendable {
 
     // MARK: Time
 
-    /// Restarts the clock: later times count from `start`. The server calls this when it starts listening.
-    func restart(at start: NIODeadline) {
-        clockOrigin.set(start)
+    /// Sets the clock's origin to the server's first start; a restarted server keeps counting from it, so the
+    /// records of both runs share one time line.
+    func markStart(at start: NIODeadline) {
+        clockOrigin.setOnce(start)
     }
 
     /// `deadline` as nanoseconds since the origin.
@@ -74,51 +75,72 @@ public final class Journal: Sendable {
     /// Records a request (its arrival time is already in `request`) and returns its index on the connection.
     func record(_ request: RequestRecord, on connection: Int) -> Int {
         records.update { journal in
-            journal.connections[connection - 1].requests.append(request)
-            return journal.connections[connection - 1].requests.count - 1
+            var index = -1
+            journal.update(connection: connection) { record in
+                record.requests.append(request)
+                index = record.requests.count - 1
+            }
+            return index
         }
     }
 
     func recordWrite(_ write: WriteRecord, connection: Int, request: Int) {
-        records.update { $0.connections[connection - 1].requests[request].writes.append(write) }
+        records.update { $0.update(request: request, on: connection) { $0.writes.append(write) } }
     }
 
     func recordGate(_ gate: GateRecord, connection: Int, request: Int) {
-        records.update { $0.connections[connection - 1].requests[request].gates.append(gate) }
+        records.update { $0.update(request: request, on: connection) { $0.gates.append(gate) } }
     }
 
     func recordEnd(_ end: EndRecord, connection: Int, request: Int) {
-        records.update { $0.connections[connection - 1].requests[request].end = end }
+        records.update { $0.update(request: request, on: connection) { $0.end = end } }
     }
 
     func recordBytesWritten(_ count: Int, connection: Int) {
-        records.update { $0.connections[connection - 1].bytesWritten += count }
+        records.update { $0.update(connection: connection) { $0.bytesWritten += count } }
     }
 
     /// Records the peer's close unless one is already recorded (a reset after a FIN is the same departure).
     func recordPeerClose(_ kind: PeerClose.Kind, at time: NIODeadline, connection: Int) {
         let at = sinceStart(time)
         records.update { journal in
-            var record = journal.connections[connection - 1]
-            guard record.peerClose == nil else { return }
-            let since = record.requests.last.map { at - $0.arrival }
-            record.peerClose = PeerClose(
-                kind: kind, at: at, sinceRequestArrival: since, bytesWritten: record.bytesWritten)
-            journal.connections[connection - 1] = record
+            journal.update(connection: connection) { record in
+                guard record.peerClose == nil else { return }
+                let since = record.requests.last.map { at - $0.arrival }
+                record.peerClose = PeerClose(
+                    kind: kind, at: at, sinceRequestArrival: since, bytesWritten: record.bytesWritten)
+            }
         }
     }
 
     func recordClosed(at time: NIODeadline, connection: Int) {
         let at = sinceStart(time)
-        records.update { $0.connections[connection - 1].closedAt = at }
+        records.update { $0.update(connection: connection) { $0.closedAt = at } }
     }
 }
 
 /// The journal's origin, settable once the server starts; a tiny lock because every record reads it.
 private final class JournalOrigin: Sendable {
-    private let box: NIOLockedValueBox<NIODeadline>
+    private let box: NIOLockedValueBox<(origin: NIODeadline, fixed: Bool)>
 
-    init(_ origin: NIODeadline) { box = NIOLockedValueBox(origin) }
-    func get() -> NIODeadline { box.withLockedValue { $0 } }
-    func set(_ origin: NIODeadline) { box.withLockedValue { $0 = origin } }
+    init(_ origin: NIODeadline) { box = NIOLockedValueBox((origin, false)) }
+    func get() -> NIODeadline { box.withLockedValue { $0.origin } }
+    func setOnce(_ origin: NIODeadline) {
+        box.withLockedValue { if !$0.fixed { $0 = (origin, true) } }
+    }
+}
+
+extension JournalSnapshot {
+    /// Mutates connection `id` if it exists; records for unknown ids are dropped rather than trapping.
+    fileprivate mutating func update(connection id: Int, _ body: (inout ConnectionRecord) -> Void) {
+        guard connections.indices.contains(id - 1) else { return }
+        body(&connections[id - 1])
+    }
+
+    fileprivate mutating func update(request index: Int, on id: Int, _ body: (inout RequestRecord) -> Void) {
+        update(connection: id) { connection in
+            guard connection.requests.indices.contains(index) else { return }
+            body(&connection.requests[index])
+        }
+    }
 }

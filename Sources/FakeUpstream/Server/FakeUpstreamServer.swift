@@ -46,7 +46,8 @@ public final class FakeUpstreamServer: Sendable {
         self.journal = Journal()
     }
 
-    /// Starts listening and returns the bound port. Journal times and the responder's uptime count from here.
+    /// Starts listening and returns the bound port. Journal times and the responder's uptime count from the first
+    /// start.
     /// A stopped server may be started again; a running one refuses.
     public func start() async throws -> Int {
         let claimed = state.withLockedValue { state -> Bool in
@@ -58,7 +59,7 @@ public final class FakeUpstreamServer: Sendable {
             throw FakeUpstreamServerError(
                 message: "the fake upstream is already running; stop it before starting it again")
         }
-        journal.restart(at: .now())
+        journal.markStart(at: .now())
         let listener: any Channel
         do {
             listener = try await bootstrap().bind(host: host, port: port).get()
