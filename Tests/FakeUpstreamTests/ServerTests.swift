@@ -26,8 +26,9 @@ struct ServerTests {
             let received = try await client.waitFor("the whole body") { $0.text.hasSuffix("abcdef") }
             #expect(received.reads.count == 3)
             #expect(received.reads.dropFirst().map { String(decoding: $0.bytes, as: UTF8.self) } == ["cd", "ef"])
+            // Separate reads, spaced out: a late first read may shorten the first gap, so the bound is loose.
             for (earlier, later) in zip(received.reads, received.reads.dropFirst()) {
-                #expect((later.at - earlier.at).milliseconds >= 50)
+                #expect((later.at - earlier.at).milliseconds >= 20)
             }
         }
     }
