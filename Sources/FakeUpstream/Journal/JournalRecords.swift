@@ -8,6 +8,7 @@ public struct JournalSnapshot: Codable, Sendable, Hashable {
     /// Connections in the order they were accepted; `id` is the position plus one.
     public var connections: [ConnectionRecord]
 
+    /// A journal holding `connections`, for tests and decoders.
     public init(connections: [ConnectionRecord] = []) {
         self.connections = connections
     }
@@ -23,6 +24,7 @@ public struct JournalSnapshot: Codable, Sendable, Hashable {
 
 /// One accepted TCP connection.
 public struct ConnectionRecord: Codable, Sendable, Hashable {
+    /// 1, 2, 3… in order of acceptance; `JournalSnapshot.connection(_:)` looks it up.
     public var id: Int
     /// The peer's address as NIO prints it, e.g. `[IPv4]127.0.0.1/127.0.0.1:53122`.
     public var remoteAddress: String?
@@ -37,6 +39,7 @@ public struct ConnectionRecord: Codable, Sendable, Hashable {
     /// When the socket was closed (by either side), ns since the server started.
     public var closedAt: Int64?
 
+    /// A connection just accepted: no requests, nothing written, still open.
     public init(id: Int, remoteAddress: String?, acceptedAt: Int64) {
         self.id = id
         self.remoteAddress = remoteAddress
@@ -50,16 +53,23 @@ public struct ConnectionRecord: Codable, Sendable, Hashable {
 
 /// One scenario request and how the fake answered it.
 public struct RequestRecord: Codable, Sendable, Hashable {
+    /// The request line's method, as sent.
     public var method: String
+    /// The target without the query string.
     public var path: String
+    /// The query string without `?`, if any.
     public var query: String?
+    /// Headers in the order and case received, so tests can check what a proxy forwarded.
     public var headers: [JournalHeader]
+    /// The whole (de-chunked) body.
     public var body: JournalBytes
     /// When its last byte arrived, ns since the server started.
     public var arrival: Int64
-    /// Where the answer came from, as the responder reported it.
+    /// The scenario that answered, as the responder reported it.
     public var scenario: String?
+    /// The rule that answered (`default`, `unmatched`; `unanswered` after a hang or half-close).
     public var rule: String?
+    /// The time scale applied to the plan, to relate offsets to the script's durations.
     public var timeScale: Double
     /// Every TCP write of the answer, in order.
     public var writes: [WriteRecord]
@@ -68,6 +78,7 @@ public struct RequestRecord: Codable, Sendable, Hashable {
     /// How the fake ended the response; `nil` while it plays (or if it never started).
     public var end: EndRecord?
 
+    /// A request just arrived, before any of its answer was played.
     public init(
         method: String,
         path: String,
@@ -96,9 +107,12 @@ public struct RequestRecord: Codable, Sendable, Hashable {
 
 /// A request header, order and case as received.
 public struct JournalHeader: Codable, Sendable, Hashable {
+    /// The name as received (not lowercased).
     public var name: String
+    /// The value as received.
     public var value: String
 
+    /// A header as received.
     public init(name: String, value: String) {
         self.name = name
         self.value = value
@@ -111,9 +125,12 @@ public struct WriteRecord: Codable, Sendable, Hashable {
     public var offset: Int64
     /// When the plan said to write it, ns since the request's arrival; `offset - scheduled` is the lateness.
     public var scheduled: Int64
+    /// How many bytes went into this write (also in JSON, where `bytes` may be base64).
     public var byteCount: Int
+    /// The bytes written.
     public var bytes: JournalBytes
 
+    /// A write of `bytes`, planned at `scheduled` and made at `offset`.
     public init(offset: Int64, scheduled: Int64, bytes: [UInt8]) {
         self.offset = offset
         self.scheduled = scheduled
@@ -124,10 +141,12 @@ public struct WriteRecord: Codable, Sendable, Hashable {
 
 /// A gate passed by a response.
 public struct GateRecord: Codable, Sendable, Hashable {
+    /// The gate's name, as given to `releaseGate` or `POST /__harness/gates/NAME`.
     public var name: String
     /// When the response went on (the release, or reaching an already released gate), ns since the arrival.
     public var passedAt: Int64
 
+    /// A gate passed at `passedAt`.
     public init(name: String, passedAt: Int64) {
         self.name = name
         self.passedAt = passedAt
@@ -141,6 +160,7 @@ public struct EndRecord: Codable, Sendable, Hashable {
     /// When, ns since the request's arrival.
     public var offset: Int64
 
+    /// An ending of `kind` at `offset`.
     public init(kind: String, offset: Int64) {
         self.kind = kind
         self.offset = offset
@@ -157,6 +177,7 @@ public struct PeerClose: Codable, Sendable, Hashable {
         case reset
     }
 
+    /// FIN or reset.
     public var kind: Kind
     /// When, ns since the server started.
     public var at: Int64
@@ -165,6 +186,7 @@ public struct PeerClose: Codable, Sendable, Hashable {
     /// Bytes the fake had written on the connection by then.
     public var bytesWritten: Int
 
+    /// A peer close seen at `at`.
     public init(kind: Kind, at: Int64, sinceRequestArrival: Int64?, bytesWritten: Int) {
         self.kind = kind
         self.at = at
@@ -175,8 +197,10 @@ public struct PeerClose: Codable, Sendable, Hashable {
 
 /// Bytes in the journal. In JSON: `{"text": …}` when they are valid UTF-8 (readable), else `{"base64": …}`.
 public struct JournalBytes: Codable, Sendable, Hashable {
+    /// The raw bytes; JSON chooses text or base64 from them.
     public var bytes: [UInt8]
 
+    /// Wraps raw bytes.
     public init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
@@ -188,6 +212,7 @@ public struct JournalBytes: Codable, Sendable, Hashable {
         case text, base64
     }
 
+    /// Reads `{"text": …}` or `{"base64": …}`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         if let text = try container.decodeIfPresent(String.self, forKey: .text) {
@@ -202,6 +227,7 @@ public struct JournalBytes: Codable, Sendable, Hashable {
         }
     }
 
+    /// Writes `{"text": …}` for valid UTF-8, else `{"base64": …}`.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         if let text {

@@ -99,8 +99,11 @@ final class WatchedValue<Value: Sendable>: Sendable {
 
 /// A wait for a condition that did not come true in time; says what was awaited and for how long.
 public struct WaitTimeout: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What was awaited, in words.
     public var what: String
+    /// How long the wait lasted.
     public var timeout: Duration
 
+    /// The message a user reads.
     public var description: String { "timed out after \(timeout) waiting for \(what)" }
 }

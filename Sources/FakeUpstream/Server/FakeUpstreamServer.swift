@@ -140,6 +140,8 @@ public final class FakeUpstreamServer: Sendable {
 
 /// Why the fake server could not do what was asked.
 public struct FakeUpstreamServerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong and what to do about it.
     public var message: String
+    /// The message, as printed.
     public var description: String { message }
 }
