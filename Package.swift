@@ -59,6 +59,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream"] + nio, path: "bench/SchedulingBench"),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(
             name: "FakeUpstreamTests",
