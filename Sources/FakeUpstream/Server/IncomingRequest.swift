@@ -1,4 +1,3 @@
-import Foundation
 import NIOHTTP1
 
 /// A request as the decoder delivered it (head plus the whole body), turned into what the responder and the
@@ -17,18 +16,11 @@ struct IncomingRequest {
         head.uri.firstIndex(of: "?").map { String(head.uri[head.uri.index(after: $0)...]) }
     }
 
-    /// The context handed to the responder: model and stream sniffed from a JSON object body, whatever the
-    /// Content-Type says (as llama-server reads it).
+    /// The context handed to the responder: model and stream sniffed from the body whatever the Content-Type says
+    /// (as llama-server reads it), or from the query.
     var context: RequestContext {
-        let json = body.isEmpty ? nil : (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
-        return RequestContext(
-            method: head.method.rawValue,
-            path: path,
-            query: query,
-            headers: head.headers.map { HeaderField($0.name, $0.value) },
-            body: body,
-            model: json?["model"] as? String,
-            stream: json?["stream"] as? Bool ?? false
-        )
+        RequestContext(
+            method: head.method.rawValue, uri: head.uri, headers: head.headers.map { HeaderField($0.name, $0.value) },
+            body: body)
     }
 }

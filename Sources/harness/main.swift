@@ -1,3 +1,0 @@
-import FakeUpstream
-
-print("harness: not implemented yet")
