@@ -60,10 +60,14 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream"] + nio, path: "bench/SchedulingBench"),
+        // Test-only helpers shared by the test targets (a raw recording TCP client).
+        .target(name: "TestSupport", dependencies: ["FakeUpstream"] + nio, path: "Tests/TestSupport"),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(
             name: "FakeUpstreamTests",
-            dependencies: ["FakeUpstream", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio,
+            dependencies: [
+                "FakeUpstream", "Wire", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+            ] + nio,
             exclude: ["Fixtures"]
         ),
         .testTarget(
@@ -74,8 +78,9 @@ let package = Package(
         // Real sockets and real child processes (`harness serve` as upstreams).
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Proxy", "FakeUpstream", "Harness", "Wire", .product(name: "Logging", package: "swift-log")]
-                + nio
+            dependencies: [
+                "Proxy", "FakeUpstream", "Harness", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ] + nio
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import Testing
 import Wire
 
 @testable import FakeUpstream
+import TestSupport
 
 /// The connection executor over real loopback sockets: timing, faults, gates, keep-alive, many connections.
 /// Serialized so the timing tests do not compete with the 200-connection test for the two cores.

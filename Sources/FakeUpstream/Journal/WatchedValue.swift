@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 /// the predicate true, so tests wait for events instead of sleeping and polling.
 ///
 /// A lock (not an actor) because updates come synchronously from event loops, which must never await.
-final class WatchedValue<Value: Sendable>: Sendable {
+public final class WatchedValue<Value: Sendable>: Sendable {
     private struct Waiter {
         var predicate: @Sendable (Value) -> Bool
         var continuation: CheckedContinuation<Value, any Error>
@@ -19,16 +19,16 @@ final class WatchedValue<Value: Sendable>: Sendable {
 
     private let state: NIOLockedValueBox<State>
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.state = NIOLockedValueBox(State(value: value))
     }
 
     /// The current value.
-    var value: Value { state.withLockedValue { $0.value } }
+    public var value: Value { state.withLockedValue { $0.value } }
 
     /// Mutates the value, then wakes every waiter whose predicate now holds.
     @discardableResult
-    func update<Result>(_ body: (inout Value) -> Result) -> Result {
+    public func update<Result>(_ body: (inout Value) -> Result) -> Result {
         let (result, ready) = state.withLockedValue { state -> (Result, [(Waiter, Value)]) in
             let result = body(&state.value)
             guard !state.waiters.isEmpty else { return (result, []) }
@@ -49,7 +49,7 @@ final class WatchedValue<Value: Sendable>: Sendable {
     /// Waits until `predicate` holds for the value (checked now and after every update) and returns that value.
     /// Throws `WaitTimeout` after `timeout`, or `CancellationError` if the waiting task is cancelled. The predicate
     /// runs under the lock: it must only look at the value it is given.
-    func wait(
+    public func wait(
         timeout: Duration,
         what: String,
         until predicate: @escaping @Sendable (Value) -> Bool

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOPosix
 
-@testable import FakeUpstream
+import FakeUpstream
 
 #if canImport(Glibc)
 import Glibc
@@ -11,15 +11,15 @@ import Darwin
 
 /// A test client that speaks raw bytes: it sends exactly what a test gives it and records every read with its
 /// monotonic arrival time, and how the connection ended (EOF or reset), so tests can check timing and faults.
-final class RawTCPClient: Sendable {
+public final class RawTCPClient: Sendable {
     /// One read from the socket.
-    struct Read: Sendable, Hashable {
-        var bytes: [UInt8]
-        var at: NIODeadline
+    public struct Read: Sendable, Hashable {
+        public var bytes: [UInt8]
+        public var at: NIODeadline
     }
 
     /// How the server ended the connection, as the client saw it.
-    enum Ending: Sendable, Hashable {
+    public enum Ending: Sendable, Hashable {
         /// Orderly FIN: read returned 0.
         case eof
         /// ECONNRESET.
@@ -29,12 +29,14 @@ final class RawTCPClient: Sendable {
     }
 
     /// What the client has seen so far.
-    struct Received: Sendable {
-        var reads: [Read] = []
-        var ending: Ending?
+    public struct Received: Sendable {
+        public var reads: [Read] = []
+        public var ending: Ending?
 
-        var bytes: [UInt8] { reads.flatMap(\.bytes) }
-        var text: String { String(decoding: bytes, as: UTF8.self) }
+        public init() {}
+
+        public var bytes: [UInt8] { reads.flatMap(\.bytes) }
+        public var text: String { String(decoding: bytes, as: UTF8.self) }
     }
 
     private let channel: any Channel
@@ -46,7 +48,7 @@ final class RawTCPClient: Sendable {
     }
 
     /// Connects to `host:port` on loopback.
-    static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawTCPClient {
+    public static func connect(port: Int, host: String = "127.0.0.1") async throws -> RawTCPClient {
         let received = WatchedValue(Received())
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -64,7 +66,7 @@ final class RawTCPClient: Sendable {
     /// Sends `bytes` in one write; returns the monotonic time taken on the event loop just before the write
     /// (loopback writes complete synchronously), so delays measured from it exclude task hops.
     @discardableResult
-    func send(_ bytes: [UInt8]) async throws -> NIODeadline {
+    public func send(_ bytes: [UInt8]) async throws -> NIODeadline {
         let channel = self.channel
         return try await channel.eventLoop.flatSubmit {
             let sentAt = NIODeadline.now()
@@ -73,22 +75,22 @@ final class RawTCPClient: Sendable {
     }
 
     @discardableResult
-    func send(_ text: String) async throws -> NIODeadline {
+    public func send(_ text: String) async throws -> NIODeadline {
         try await send(Array(text.utf8))
     }
 
     /// Sends FIN and keeps reading.
-    func shutdownOutput() async throws {
+    public func shutdownOutput() async throws {
         try await channel.close(mode: .output)
     }
 
     /// Closes the connection (FIN); closing twice is not an error.
-    func close() async {
+    public func close() async {
         try? await channel.close()
     }
 
     /// Closes with `SO_LINGER` {1, 0}, so the server sees a reset.
-    func reset() async throws {
+    public func reset() async throws {
         let channel = self.channel
         try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
             guard let socket = channel as? any SocketOptionProvider else {
@@ -103,11 +105,11 @@ final class RawTCPClient: Sendable {
     }
 
     /// Everything seen so far.
-    var snapshot: Received { received.value }
+    public var snapshot: Received { received.value }
 
     /// Waits until `predicate` holds for what was received.
     @discardableResult
-    func waitFor(
+    public func waitFor(
         timeout: Duration = .seconds(10),
         _ what: String,
         _ predicate: @escaping @Sendable (Received) -> Bool
@@ -117,12 +119,12 @@ final class RawTCPClient: Sendable {
 
     /// Waits until at least `count` bytes arrived.
     @discardableResult
-    func waitForBytes(_ count: Int, timeout: Duration = .seconds(10)) async throws -> Received {
+    public func waitForBytes(_ count: Int, timeout: Duration = .seconds(10)) async throws -> Received {
         try await waitFor(timeout: timeout, "\(count) bytes") { $0.bytes.count >= count }
     }
 
     /// Waits until the server ends the connection and says how.
-    func waitForEnding(timeout: Duration = .seconds(10)) async throws -> Ending {
+    public func waitForEnding(timeout: Duration = .seconds(10)) async throws -> Ending {
         try await waitFor(timeout: timeout, "the connection to end") { $0.ending != nil }.ending!
     }
 }

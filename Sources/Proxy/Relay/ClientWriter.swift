@@ -1,0 +1,17 @@
+import NIOCore
+import NIOHTTP1
+
+/// The one way bytes reach a client: the connection handler's context, used only on the connection's event loop.
+///
+/// Every writer of a response — upstream bytes, heartbeats, loading messages, in-band errors — goes through the
+/// ``RequestRelay`` that owns this, so no second writer can interleave bytes with it.
+protocol ClientWriter: AnyObject {
+    /// Writes and flushes one response part.
+    func write(_ part: HTTPServerResponsePart)
+    /// Whether the client's socket accepts more bytes without queueing (backpressure).
+    var isWritable: Bool { get }
+    /// Closes the client connection (used to show a truncated upstream body as truncated).
+    func closeConnection()
+    /// The response is complete; the connection may serve the next request.
+    func responseCompleted()
+}

@@ -1,0 +1,16 @@
+import Wire
+
+/// What one request's relay needs to know besides the request: decided by routing from the config.
+struct RelaySettings {
+    /// The model the client asked for (id or alias), passed to the ``UpstreamProvider``.
+    var requestedModel: String
+    /// Whether the client asked for a stream (`"stream": true` or `?stream=true`): only these get heartbeats.
+    var stream: Bool
+    /// `nil` when heartbeats are off for this model.
+    var heartbeatInterval: Duration?
+    var heartbeat: SSEHeartbeat
+    /// Show model loading as `reasoning_content` deltas (llama-swap's `sendLoadingState`), streaming chat only.
+    var sendLoadingState: Bool
+    /// The request target to send upstream (path and query), before the upstream's base path is prepended.
+    var forwardURI: String
+}

@@ -1,0 +1,360 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Wire
+
+/// The path of one proxied request, from the client's request to the end of its response: acquire an upstream
+/// (queue, start, swap), forward the request, relay the answer, and — for streaming requests — fill silences with
+/// heartbeats as ``HeartbeatPolicy`` decides.
+///
+/// Confined to the client connection's event loop: the upstream connection, the heartbeat timer and the client
+/// writes all run there, so the relay is the single writer of its response and needs no lock. Work that happens
+/// elsewhere (the supervisor's async `acquire`) comes back through `eventLoop.execute`.
+final class RequestRelay {
+    private let eventLoop: any EventLoop
+    private let request: ProxyRequest
+    private let settings: RelaySettings
+    private let provider: any UpstreamProvider
+    private let writer: any ClientWriter
+    private let logger: Logger
+
+    private var policy: HeartbeatPolicy
+    private var tracker = SSEBoundaryTracker()
+    private var timer: Scheduled<Void>?
+    private var acquireTask: Task<Void, Never>?
+    private var lease: UpstreamLease?
+    private var upstream: (any Channel)?
+    /// Bytes of an upstream error body collected after the proxy committed `200` (bounded).
+    private var collectedErrorBody: [UInt8]?
+    /// The client received a response head (ours or the upstream's).
+    private var clientHeadSent = false
+    /// The proxy wrote loading-state events (`sendLoadingState`).
+    private var loadingEventsSent = 0
+    private var done = false
+
+    init(
+        eventLoop: any EventLoop,
+        request: ProxyRequest,
+        settings: RelaySettings,
+        provider: any UpstreamProvider,
+        writer: any ClientWriter,
+        logger: Logger
+    ) {
+        self.eventLoop = eventLoop
+        self.request = request
+        self.settings = settings
+        self.provider = provider
+        self.writer = writer
+        self.logger = logger
+        self.policy = HeartbeatPolicy(
+            interval: settings.heartbeatInterval ?? .zero,
+            isStreamingRequest: settings.stream
+        )
+    }
+
+    /// Time since the request arrived: the heartbeat policy's clock.
+    private var now: Duration {
+        .nanoseconds(NIODeadline.now().uptimeNanoseconds - request.arrival.uptimeNanoseconds)
+    }
+
+    // MARK: Start
+
+    /// Starts the heartbeat clock and asks the provider for an upstream.
+    func start() {
+        eventLoop.preconditionInEventLoop()
+        perform(policy.start(now: now))
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let loop = eventLoop
+        let provider = self.provider
+        let model = settings.requestedModel
+        acquireTask = Task {
+            let result: Result<UpstreamLease, UpstreamAcquireError>
+            do throws(UpstreamAcquireError) {
+                result = .success(
+                    try await provider.acquire(model: model) { progress in
+                        loop.execute { bound.value.loadingProgress(progress) }
+                    })
+            } catch {
+                result = .failure(error)
+            }
+            loop.execute {
+                switch result {
+                case .success(let lease): bound.value.leaseAcquired(lease)
+                case .failure(let error): bound.value.acquireFailed(error)
+                }
+            }
+        }
+    }
+
+    private func leaseAcquired(_ lease: UpstreamLease) {
+        guard !done else {
+            lease.release()
+            return
+        }
+        self.lease = lease
+        connect(to: lease.upstream, forwardedModelName: lease.forwardedModelName)
+    }
+
+    private func acquireFailed(_ error: UpstreamAcquireError) {
+        guard !done else { return }
+        logger.debug("no upstream", metadata: ["error": "\(error.openAIError.message)"])
+        if case .overConcurrencyLimit(_, _, let retryAfter) = error, !clientHeadSent {
+            finishWithError(error.openAIError, extraHeaders: [("Retry-After", "\(retryAfter)")])
+            return
+        }
+        perform(policy.upstreamFailed(error.openAIError, now: now))
+    }
+
+    // MARK: Loading state
+
+    private func loadingProgress(_ progress: LoadingProgress) {
+        guard !done, settings.sendLoadingState, settings.stream, upstream == nil else { return }
+        if !clientHeadSent {
+            writeCommittedHead()
+            perform(policy.loadingStateCommitted(now: now))
+        }
+        let bytes = LoadingStateEvent.bytes(model: progress.modelID, message: progress.message, index: loadingEventsSent)
+        loadingEventsSent += 1
+        writeBody(bytes)
+        perform(policy.clientBytesSent(count: bytes.count, now: now))
+    }
+
+    // MARK: Upstream connection
+
+    private func connect(to target: UpstreamURL, forwardedModelName: String?) {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(relay: bound.value))
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    self.upstreamConnected(channel, target: target, forwardedModelName: forwardedModelName)
+                case .failure(let error):
+                    self.upstreamConnectFailed(error)
+                }
+            }
+    }
+
+    private func upstreamConnected(_ channel: any Channel, target: UpstreamURL, forwardedModelName: String?) {
+        guard !done else {
+            channel.close(promise: nil)
+            return
+        }
+        upstream = channel
+        var body = request.body
+        if let forwardedModelName,
+            let rewritten = ModelNameRewriter.rewrite(Array(request.body.readableBytesView), to: forwardedModelName)
+        {
+            body = ByteBuffer(bytes: rewritten)
+        }
+        var head = HTTPRequestHead(
+            version: .http1_1,
+            method: request.head.method,
+            uri: target.basePath + settings.forwardURI
+        )
+        head.headers = HopByHopHeaders.removing(from: request.head.headers)
+        head.headers.remove(name: "content-length")
+        head.headers.replaceOrAdd(name: "Host", value: "\(target.host):\(target.port)")
+        if body.readableBytes > 0 || request.head.method == .POST || request.head.method == .PUT {
+            head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.readableBytes)")
+        }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+    }
+
+    private func upstreamConnectFailed(_ error: any Error) {
+        guard !done else { return }
+        let failure = UpstreamFailure.connectionRefused(model: settings.requestedModel, detail: "\(error)")
+        perform(policy.upstreamFailed(failure.openAIError, now: now))
+    }
+
+    /// A response part from the upstream connection.
+    func upstreamPart(_ part: HTTPClientResponsePart) {
+        guard !done else { return }
+        switch part {
+        case .head(let head):
+            guard head.status.code >= 200 else { return }  // 1xx interim answers are not forwarded
+            pendingUpstreamHead = head
+            perform(
+                policy.upstreamHeadArrived(
+                    status: Int(head.status.code),
+                    contentType: head.headers.first(name: "content-type"),
+                    now: now
+                )
+            )
+        case .body(let buffer):
+            if var collected = collectedErrorBody {
+                let room = OpenAIError.upstreamErrorBodyLimit - collected.count
+                if room > 0 { collected += buffer.readableBytesView.prefix(room) }
+                collectedErrorBody = collected
+                return
+            }
+            guard buffer.readableBytes > 0 else { return }
+            if settings.stream { tracker.consume(buffer.readableBytesView) }
+            writer.write(.body(.byteBuffer(buffer)))
+            applyBackpressure()
+            perform(
+                policy.upstreamBodyForwarded(
+                    byteCount: buffer.readableBytes,
+                    endsAtEventBoundary: tracker.isAtEventBoundary,
+                    now: now
+                )
+            )
+        case .end:
+            if let collected = collectedErrorBody {
+                perform(policy.upstreamErrorBodyCollected(collected, now: now))
+            } else {
+                perform(policy.upstreamEnded(now: now))
+            }
+        }
+    }
+
+    /// The head the policy is deciding about (forwarded or dropped by the next actions).
+    private var pendingUpstreamHead: HTTPResponseHead?
+
+    /// The upstream connection closed; before the end of its answer that is a failure.
+    func upstreamClosed() {
+        guard !done else { return }
+        let failure = UpstreamFailure.connectionLost(model: settings.requestedModel)
+        perform(policy.upstreamFailed(failure.openAIError, now: now))
+    }
+
+    func upstreamError(_ error: any Error) {
+        logger.debug("upstream connection error", metadata: ["error": "\(error)"])
+    }
+
+    // MARK: Client events
+
+    /// The client connection closed: stop everything for this request at once.
+    func clientClosed() {
+        guard !done else { return }
+        perform(policy.clientClosed(now: now))
+        complete(notifyWriter: false)
+    }
+
+    /// The client's socket drained (or filled): resume (or pause) reading from the upstream.
+    func clientWritabilityChanged() {
+        applyBackpressure()
+    }
+
+    private func applyBackpressure() {
+        guard let upstream, let options = upstream.syncOptions else { return }
+        try? options.setOption(.autoRead, value: writer.isWritable)
+        if writer.isWritable { upstream.read() }
+    }
+
+    // MARK: Performing the policy's actions
+
+    private func perform(_ actions: [HeartbeatAction]) {
+        for action in actions {
+            guard !done else { return }
+            perform(action)
+        }
+    }
+
+    private func perform(_ action: HeartbeatAction) {
+        switch action {
+        case .schedule(let at):
+            timer?.cancel()
+            timer = eventLoop.assumeIsolated().scheduleTask(deadline: request.arrival + .nanoseconds(at.nanoseconds)) {
+                self.timer = nil
+                guard !self.done else { return }
+                self.perform(self.policy.timerFired(now: self.now))
+            }
+        case .cancelTimer:
+            timer?.cancel()
+            timer = nil
+        case .commitHeadersAndHeartbeat:
+            writeCommittedHead()
+            writeBody(settings.heartbeat.lineFeedBytes)
+        case .sendHeartbeat:
+            if let bytes = settings.heartbeat.bytes(after: tracker) { writeBody(bytes) }
+        case .withhold:
+            logger.debug("heartbeat withheld: the upstream stopped inside an event")
+        case .forwardUpstreamHead:
+            guard let head = pendingUpstreamHead else { return }
+            writeUpstreamHead(head)
+        case .discardUpstreamHead:
+            pendingUpstreamHead = nil
+        case .collectUpstreamErrorBody:
+            collectedErrorBody = []
+        case .sendInBandError(let error):
+            writeBody(tracker.bytesClosingCurrentEvent + Array(error.sseEvent.utf8))
+        case .passThroughError(let error):
+            finishWithError(error, extraHeaders: [])
+        case .finish:
+            writer.write(.end(nil))
+            complete(notifyWriter: true)
+        case .abortClient:
+            complete(notifyWriter: false)
+            writer.closeConnection()
+        case .closeUpstream:
+            upstream?.close(promise: nil)
+        }
+    }
+
+    private func writeCommittedHead() {
+        var headers = HTTPHeaders()
+        for (name, value) in CommittedStreamHead.headers { headers.add(name: name, value: value) }
+        writer.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)))
+        clientHeadSent = true
+    }
+
+    private func writeUpstreamHead(_ upstreamHead: HTTPResponseHead) {
+        var headers = HopByHopHeaders.removing(from: upstreamHead.headers)
+        if CommittedStreamHead.isEventStream(contentType: headers.first(name: "content-type")),
+            !headers.contains(name: "x-accel-buffering")
+        {
+            headers.add(name: "X-Accel-Buffering", value: "no")
+        }
+        writer.write(.head(HTTPResponseHead(version: .http1_1, status: upstreamHead.status, headers: headers)))
+        clientHeadSent = true
+    }
+
+    private func writeBody(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }  // an empty chunk would end a chunked body
+        writer.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+    }
+
+    /// Answers with the error's status and its envelope as the body: nothing was committed yet.
+    private func finishWithError(_ error: OpenAIError, extraHeaders: [(String, String)]) {
+        let body = ByteBuffer(string: error.json)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        for (name, value) in extraHeaders { headers.add(name: name, value: value) }
+        let status = HTTPResponseStatus(statusCode: error.code)
+        writer.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+        writer.write(.body(.byteBuffer(body)))
+        writer.write(.end(nil))
+        clientHeadSent = true
+        complete(notifyWriter: true)
+    }
+
+    /// The request is over: release everything it held. The upstream connection is never reused (llama-server
+    /// closes after every stream while advertising keep-alive; a pooled dead socket would surface as a 502).
+    private func complete(notifyWriter: Bool) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        timer = nil
+        acquireTask?.cancel()
+        upstream?.close(promise: nil)
+        lease?.release()
+        lease = nil
+        let stats = policy.stats
+        logger.debug("request done", metadata: ["heartbeats": "\(stats.description)"])
+        if notifyWriter { writer.responseCompleted() }
+    }
+}

@@ -1,0 +1,25 @@
+import NIOCore
+import NIOHTTP1
+
+/// A client request as the proxy received it: the head and the whole body.
+///
+/// The body is read completely before routing because the model is named inside it (as llama-swap does); it is then
+/// forwarded byte for byte.
+struct ProxyRequest {
+    var head: HTTPRequestHead
+    var body: ByteBuffer
+    /// When the request's head arrived: the heartbeat clock starts here.
+    var arrival: NIODeadline
+
+    /// Path without the query string.
+    var path: String {
+        head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
+    }
+
+    /// Query string without `?`, if any.
+    var query: String? {
+        head.uri.firstIndex(of: "?").map { String(head.uri[head.uri.index(after: $0)...]) }
+    }
+
+    var bodyBytes: [UInt8] { Array(body.readableBytesView) }
+}

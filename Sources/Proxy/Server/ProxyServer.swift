@@ -1,0 +1,75 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The proxy's HTTP server: accepts clients on one address and hands each connection to a
+/// `ProxyConnectionHandler`. Embeddable: tests start it on port 0 and read the bound port.
+public final class ProxyServer: Sendable {
+    private let router: ProxyRouter
+    private let host: String
+    private let port: Int
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let tracker = ConnectionTracker()
+    private let listener = NIOLockedValueBox<(any Channel)?>(nil)
+
+    /// A server for `router` on `host:port` (port 0 picks a free one; loopback by default).
+    public init(
+        router: ProxyRouter,
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.router = router
+        self.host = host
+        self.port = port
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Binds and starts accepting; returns the bound port.
+    public func start() async throws -> Int {
+        let router = self.router
+        let tracker = self.tracker
+        let logger = self.logger
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                tracker.opened(channel)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withErrorHandling: true
+                    )
+                    try channel.pipeline.syncOperations.addHandler(
+                        ProxyConnectionHandler(router: router, tracker: tracker, logger: logger)
+                    )
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        listener.withLockedValue { $0 = channel }
+        let bound = channel.localAddress?.port ?? port
+        logger.info("proxy listening", metadata: ["address": "\(host):\(bound)"])
+        return bound
+    }
+
+    /// Requests being served right now.
+    public var requestsInFlight: Int { tracker.inFlight }
+
+    /// Stops accepting, lets requests in flight finish for up to `grace`, then closes every connection.
+    public func stop(grace: Duration = .seconds(10)) async {
+        let channel = listener.withLockedValue { value -> (any Channel)? in
+            defer { value = nil }
+            return value
+        }
+        try? await channel?.close()
+        await tracker.waitUntilIdle(timeout: grace)
+        tracker.closeAll()
+    }
+}
