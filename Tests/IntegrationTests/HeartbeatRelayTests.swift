@@ -1,0 +1,287 @@
+import FakeUpstream
+import NIOCore
+import Proxy
+import TestSupport
+import Testing
+import Wire
+
+/// The heartbeat issue's acceptance list, over real sockets: client → proxy → fake upstream, with short intervals.
+@Suite(.serialized) struct HeartbeatRelayTests {
+    static let interval = Duration.milliseconds(150)
+    static let intervalMs = 150.0
+    /// Heartbeats are never early; late by at most this on a loaded 2-core machine.
+    static let lateToleranceMs = 80.0
+    static let earlyToleranceMs = 15.0
+
+    static let eventA = "data: {\\\"choices\\\":[{\\\"index\\\":0,\\\"delta\\\":{\\\"content\\\":\\\"Hel\\\"}}]}\\n\\n"
+    static let eventB = "data: {\\\"choices\\\":[{\\\"index\\\":0,\\\"delta\\\":{\\\"content\\\":\\\"lo\\\"}}]}\\n\\n"
+    static var upstreamBody: String {
+        ("data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n"
+            + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n" + "data: [DONE]\n\n")
+    }
+
+    /// (a) + (b): heartbeats from arrival through a slow prefill and a mid-stream stall, at the interval; removing
+    /// them leaves exactly the upstream's bytes.
+    @Test func heartbeatsFillPrefillAndStallAtTheInterval() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: slow prefill then a stall between events
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - wait: 700ms
+                      - status: 200
+                        headers: {Content-Type: text/event-stream}
+                      - write: "\(Self.eventA)"
+                      - wait: 500ms
+                      - write: "\(Self.eventB)"
+                      - write: "data: [DONE]\\n\\n"
+                      - end: close
+                """,
+            heartbeat: Self.interval
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, sentAt) = try await fixture.send()
+        let response = try await client.response()
+
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "text/event-stream")
+        #expect(response.complete)
+        #expect(String(decoding: Heartbeats.strip(response.body), as: UTF8.self) == Self.upstreamBody)
+
+        // Every silence the client saw is at most one interval (plus tolerance), and no heartbeat came early.
+        let heartbeatTimes = Heartbeats.times(in: response)
+        #expect(heartbeatTimes.count >= 6, "heartbeats: \(heartbeatTimes.count)")
+        var previous = sentAt
+        for piece in response.pieces {
+            let gap = Double(piece.at.uptimeNanoseconds - previous.uptimeNanoseconds) / 1e6
+            #expect(gap <= Self.intervalMs + Self.lateToleranceMs, "silence of \(gap) ms")
+            if heartbeatTimes.contains(piece.at) {
+                #expect(gap >= Self.intervalMs - Self.earlyToleranceMs, "heartbeat after only \(gap) ms")
+            }
+            previous = piece.at
+        }
+    }
+
+    /// (c): an event split across writes with a stall inside gets no heartbeat inside it.
+    @Test func noHeartbeatInsideASplitEvent() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: one event split with a stall inside its data line
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - status: 200
+                        headers: {Content-Type: text/event-stream}
+                      - split:
+                          write: "\(Self.eventA)"
+                          at: [20]
+                          gap: 600ms
+                      - write: "\(Self.eventB)"
+                      - write: "data: [DONE]\\n\\n"
+                      - end: close
+                """,
+            heartbeat: Self.interval
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        let body = response.bodyText
+        #expect(response.complete)
+        #expect(String(decoding: Heartbeats.strip(response.body), as: UTF8.self) == Self.upstreamBody)
+        let eventStart = try #require(body.range(of: "data: {\"choices\""))
+        let eventEnd = try #require(body.range(of: "\n\n", range: eventStart.upperBound..<body.endIndex))
+        #expect(!body[eventStart.lowerBound..<eventEnd.upperBound].contains("keepalive"))
+    }
+
+    /// (d): a non-streaming request is never touched, however slow.
+    @Test(arguments: ["content-length", "chunked"])
+    func nonStreamingRequestsAreByteIdentical(framing: String) async throws {
+        let json = "{\\\"id\\\":\\\"x\\\",\\\"object\\\":\\\"chat.completion\\\",\\\"choices\\\":[]}"
+        let scenario = """
+            description: slow non-streaming JSON
+            responses:
+              - match: {path: /v1/chat/completions}
+                steps:
+                  - wait: 1500ms
+                  - status: 201
+                    framing: \(framing)
+                    headers: {Content-Type: application/json, X-Upstream: yes-it-is}
+                  - write: "\(json)"
+                  - end: clean
+            """
+        let fixture = try await ProxyFixture.start(scenario: scenario, heartbeat: Self.interval)
+        defer { Task { await fixture.stop() } }
+        let (proxied, _) = try await fixture.send(stream: false)
+        let viaProxy = try await proxied.response()
+        let (direct, _) = try await fixture.send(stream: false, direct: true)
+        let fromUpstream = try await direct.response()
+
+        #expect(viaProxy.status == 201)
+        #expect(viaProxy.body == fromUpstream.body)
+        #expect(!viaProxy.bodyText.contains("keepalive"))
+        #expect(viaProxy.header("content-type") == "application/json")
+        #expect(viaProxy.header("x-upstream") == "yes-it-is")
+        #expect(viaProxy.header("server") == "llama.cpp")
+    }
+
+    /// (e): after a heartbeat committed 200, an upstream error status arrives as one in-band error event, then a
+    /// clean end.
+    @Test func upstreamErrorAfterCommitIsAnInBandEvent() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: 500 after a while
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - wait: 400ms
+                      - status: 500
+                        framing: content-length
+                        headers: {Content-Type: application/json}
+                      - write: "{\\"error\\":{\\"code\\":500,\\"message\\":\\"out of memory\\",\\"type\\":\\"server_error\\"}}"
+                """,
+            heartbeat: Self.interval
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 200)
+        #expect(response.complete)
+        let events = Heartbeats.strip(response.body)
+        let text = String(decoding: events, as: UTF8.self)
+        #expect(text.hasPrefix("data: {\"error\":{"), "\(text)")
+        #expect(text.hasSuffix("\n\n"))
+        #expect(text.contains("out of memory"))
+        #expect(text.contains("\"code\":500"))
+        #expect(text.components(separatedBy: "data: ").count == 2, "exactly one event: \(text)")
+    }
+
+    /// (e): a reset or a close before the answer, after a heartbeat, also ends as one in-band error event.
+    @Test(arguments: ["rst", "fin"])
+    func upstreamFailureAfterCommitIsAnInBandEvent(ending: String) async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: the upstream dies during the prefill
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - wait: 400ms
+                      - end: \(ending)
+                """,
+            heartbeat: Self.interval
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 200)
+        #expect(response.complete)
+        let text = String(decoding: Heartbeats.strip(response.body), as: UTF8.self)
+        #expect(text.hasPrefix("data: {\"error\":{\"message\":"), "\(text)")
+        #expect(text.contains("\"code\":502"))
+    }
+
+    /// Before any heartbeat went out, errors pass through with their real status and body.
+    @Test func errorsBeforeCommitPassThrough() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: quick 429
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - status: 429
+                        framing: content-length
+                        headers: {Content-Type: application/json, Retry-After: "7"}
+                      - write: "{\\"error\\":{\\"message\\":\\"busy\\"}}"
+                """,
+            heartbeat: .seconds(5)
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 429)
+        #expect(response.header("retry-after") == "7")
+        #expect(response.bodyText == "{\"error\":{\"message\":\"busy\"}}")
+    }
+
+    /// (g): the client leaves while waiting: the upstream connection is closed at once, nothing more is written.
+    @Test func clientDisconnectClosesTheUpstreamAtOnce() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: never answers
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - end: hang
+                """,
+            heartbeat: Self.interval
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        _ = try await client.waitFor(timeout: .seconds(5), "first heartbeat") { $0.text.contains("keepalive") }
+        _ = try await fixture.fake.waitFor(timeout: .seconds(5), "the request upstream") { !$0.requests.isEmpty }
+        await client.close()
+        let closedAt = NIODeadline.now()
+        let snapshot = try await fixture.fake.waitFor(timeout: .seconds(5), "upstream close") { snapshot in
+            snapshot.connections.contains { $0.peerClose != nil }
+        }
+        let seenAt = NIODeadline.now()
+        #expect(snapshot.connections.count == 1)
+        let elapsedMs = Double(seenAt.uptimeNanoseconds - closedAt.uptimeNanoseconds) / 1e6
+        #expect(elapsedMs < 100, "upstream saw the close after \(elapsedMs) ms")
+        #expect(fixture.proxy.requestsInFlight == 0)
+    }
+
+    /// (f): concurrent slow streams, each with its own stall, each get their own heartbeats.
+    @Test func concurrentStreamsGetTheirOwnHeartbeats() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: stalls of different lengths, chosen by header
+                responses:
+                  - match: {headers: {X-Stall: short}}
+                    steps:
+                      - wait: 350ms
+                      - status: 200
+                        headers: {Content-Type: text/event-stream}
+                      - write: "\(Self.eventA)"
+                      - end: close
+                  - match: {headers: {X-Stall: long}}
+                    steps:
+                      - wait: 950ms
+                      - status: 200
+                        headers: {Content-Type: text/event-stream}
+                      - write: "\(Self.eventA)"
+                      - end: close
+                """,
+            heartbeat: .milliseconds(200)
+        )
+        defer { Task { await fixture.stop() } }
+        let count = 200
+        let results = try await withThrowingTaskGroup(of: (Bool, Int).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    let long = index % 2 == 1
+                    let client = try await RawTCPClient.connect(port: fixture.proxyPort)
+                    let json = "{\"model\":\"m\",\"stream\":true}"
+                    _ = try await client.send(
+                        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Stall: \(long ? "long" : "short")\r\n"
+                            + "Content-Length: \(json.utf8.count)\r\n\r\n\(json)")
+                    let response = try await client.response(timeout: .seconds(30))
+                    await client.close()
+                    return (long, Heartbeats.times(in: response).count)
+                }
+            }
+            var all: [(Bool, Int)] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.count == count)
+        for (long, heartbeats) in results {
+            // 350 ms of silence: 1 heartbeat; 950 ms: 4 (at 200, 400, 600, 800 ms); one more or less under load.
+            if long {
+                #expect((3...5).contains(heartbeats), "long stall got \(heartbeats)")
+            } else {
+                #expect((1...2).contains(heartbeats), "short stall got \(heartbeats)")
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import FakeUpstream
+import Logging
+import NIOCore
+import Proxy
+import TestSupport
+import Wire
+
+/// A provider that always answers with one fixed upstream, after an optional delay (a stand-in for a model load).
+struct FixedUpstreamProvider: UpstreamProvider {
+    var upstream: UpstreamURL
+    var delay: Duration = .zero
+    var failure: UpstreamAcquireError?
+
+    func acquire(
+        model: String,
+        progress: @escaping @Sendable (LoadingProgress) -> Void
+    ) async throws(UpstreamAcquireError) -> UpstreamLease {
+        if delay > .zero {
+            progress(LoadingProgress(modelID: model, message: "loading \(model)"))
+            do { try await Task.sleep(for: delay) } catch { throw .shuttingDown }
+        }
+        if let failure { throw failure }
+        return UpstreamLease(modelID: model, upstream: upstream, onRelease: {})
+    }
+}
+
+/// A fake upstream playing one scenario, and the real proxy in front of it, both on loopback ephemeral ports.
+struct ProxyFixture {
+    let fake: FakeUpstreamServer
+    let proxy: ProxyServer
+    let proxyPort: Int
+    let upstreamPort: Int
+
+    static let model = "m"
+
+    /// Starts both. `heartbeat` is the model's interval (`nil`: off).
+    static func start(
+        scenario yaml: String,
+        heartbeat: Duration?,
+        comment: String = "keepalive",
+        sendLoadingState: Bool = false,
+        acquireDelay: Duration = .zero,
+        acquireFailure: UpstreamAcquireError? = nil
+    ) async throws -> ProxyFixture {
+        let scenario = try ScenarioParser.parse(yaml: yaml, file: "inline.yaml")
+        let logger = Logger(label: "test")
+        let fake = FakeUpstreamServer(responder: ScenarioResponder(scenarios: [scenario]), logger: logger)
+        let upstreamPort = try await fake.start()
+        let upstream = UpstreamURL(host: "127.0.0.1", port: upstreamPort)
+        let model = ModelConfig(
+            id: model,
+            command: nil,
+            upstream: upstream,
+            sendLoadingState: sendLoadingState,
+            heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment)
+        )
+        let config = ProxyConfig(models: [Self.model: model])
+        let provider = FixedUpstreamProvider(upstream: upstream, delay: acquireDelay, failure: acquireFailure)
+        let proxy = ProxyServer(router: ProxyRouter(config: config, provider: provider), port: 0, logger: logger)
+        let proxyPort = try await proxy.start()
+        return ProxyFixture(fake: fake, proxy: proxy, proxyPort: proxyPort, upstreamPort: upstreamPort)
+    }
+
+    func stop() async {
+        await proxy.stop(grace: .zero)
+        try? await fake.stop()
+    }
+
+    /// Sends a chat completion request to the proxy (or, with `direct`, to the fake) and returns the client.
+    func send(
+        stream: Bool = true,
+        body: String? = nil,
+        path: String = "/v1/chat/completions",
+        direct: Bool = false
+    ) async throws -> (client: RawTCPClient, sentAt: NIODeadline) {
+        let client = try await RawTCPClient.connect(port: direct ? upstreamPort : proxyPort)
+        let json = body ?? "{\"model\":\"\(Self.model)\",\"stream\":\(stream),\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+        let request =
+            "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(json.utf8.count)\r\n\r\n\(json)"
+        let sentAt = try await client.send(request)
+        return (client, sentAt)
+    }
+}
+
+extension RawTCPClient {
+    /// Waits until a whole HTTP response has arrived (or the connection ended) and decodes it.
+    func response(timeout: Duration = .seconds(15)) async throws -> HTTPResponseReader {
+        let received = try await waitFor(timeout: timeout, "a complete response") { received in
+            received.ending != nil || (HTTPResponseReader(received.reads)?.complete ?? false)
+        }
+        guard let response = HTTPResponseReader(received.reads) else {
+            throw ResponseError(description: "no HTTP response head in \(received.text.prefix(200))")
+        }
+        return response
+    }
+}
+
+struct ResponseError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Heartbeat arithmetic on a decoded body.
+enum Heartbeats {
+    /// The body with every `: <comment>` heartbeat event removed.
+    static func strip(_ body: [UInt8], comment: String = "keepalive") -> [UInt8] {
+        let text = String(decoding: body, as: UTF8.self)
+        return Array(text.replacingOccurrences(of: ": \(comment)\n\n", with: "").utf8)
+    }
+
+    /// Arrival times of the pieces that are exactly one heartbeat.
+    static func times(in response: HTTPResponseReader, comment: String = "keepalive") -> [NIODeadline] {
+        let heartbeat = Array(": \(comment)\n\n".utf8)
+        return response.pieces.filter { $0.bytes == heartbeat }.map(\.at)
+    }
+
+    /// Gaps between consecutive pieces of body bytes (and from `start` to the first), in milliseconds.
+    static func gapsMilliseconds(_ times: [NIODeadline], from start: NIODeadline) -> [Double] {
+        var previous = start
+        return times.map { time in
+            defer { previous = time }
+            return Double(time.uptimeNanoseconds - previous.uptimeNanoseconds) / 1e6
+        }
+    }
+}
