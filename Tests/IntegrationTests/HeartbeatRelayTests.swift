@@ -285,3 +285,97 @@ import Wire
         }
     }
 }
+
+/// The heartbeat while the model loads or cannot load, and its interplay with `sendLoadingState`.
+@Suite(.serialized) struct HeartbeatLoadingTests {
+    static let streamScenario = """
+        description: answers at once
+        responses:
+          - match: {path: /v1/chat/completions}
+            steps:
+              - status: 200
+                headers: {Content-Type: text/event-stream}
+              - write: "data: {\\"choices\\":[]}\\n\\n"
+              - end: close
+        """
+
+    /// (a): the clock starts at arrival, so a model load is covered too.
+    @Test func heartbeatsCoverAModelLoad() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: Self.streamScenario, heartbeat: .milliseconds(150), acquireDelay: .milliseconds(700))
+        defer { Task { await fixture.stop() } }
+        let (client, sentAt) = try await fixture.send()
+        let response = try await client.response()
+        let times = Heartbeats.times(in: response)
+        #expect((3...5).contains(times.count), "heartbeats during a 700 ms load: \(times.count)")
+        let first = try #require(Heartbeats.gapsMilliseconds(times, from: sentAt).first)
+        #expect(first >= 135 && first <= 230, "first heartbeat after \(first) ms")
+        #expect(String(decoding: Heartbeats.strip(response.body), as: UTF8.self) == "data: {\"choices\":[]}\n\n")
+    }
+
+    /// Loading messages count as bytes sent; heartbeats fill only the silence after them.
+    @Test func loadingStateMessagesComeFirstAndHeartbeatsFillTheRest() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: Self.streamScenario, heartbeat: .milliseconds(150), sendLoadingState: true,
+            acquireDelay: .milliseconds(700))
+        defer { Task { await fixture.stop() } }
+        let (client, sentAt) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 200)
+        let first = try #require(response.pieces.first)
+        let firstText = String(decoding: first.bytes, as: UTF8.self)
+        #expect(firstText.hasPrefix("data: {") && firstText.contains("reasoning_content"), "\(firstText)")
+        #expect(Double(first.at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6 < 120)
+        let heartbeats = Heartbeats.times(in: response)
+        #expect((2...5).contains(heartbeats.count), "heartbeats after the loading message: \(heartbeats.count)")
+        #expect(heartbeats.allSatisfy { $0 > first.at })
+        #expect(response.bodyText.hasSuffix("data: {\"choices\":[]}\n\n"))
+    }
+
+    /// (e): never healthy after a heartbeat: one in-band error event naming the timeout, then a clean end.
+    @Test func healthTimeoutAfterCommitIsAnInBandEvent() async throws {
+        let failure = UpstreamAcquireError.failed(.healthCheckTimedOut(model: "m", after: .milliseconds(500)))
+        let fixture = try await ProxyFixture.start(
+            scenario: Self.streamScenario, heartbeat: .milliseconds(150), acquireDelay: .milliseconds(500),
+            acquireFailure: failure)
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 200)
+        #expect(response.complete)
+        let text = String(decoding: Heartbeats.strip(response.body), as: UTF8.self)
+        #expect(text == failure.openAIError.sseEvent, "\(text)")
+    }
+
+    /// Without a heartbeat first, the same failure keeps its real status.
+    @Test func healthTimeoutBeforeCommitKeepsItsStatus() async throws {
+        let failure = UpstreamAcquireError.failed(.healthCheckTimedOut(model: "m", after: .milliseconds(100)))
+        let fixture = try await ProxyFixture.start(
+            scenario: Self.streamScenario, heartbeat: .seconds(5), acquireDelay: .milliseconds(100),
+            acquireFailure: failure)
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 504)
+        #expect(response.bodyText == failure.openAIError.json)
+    }
+}
+
+/// Errors the proxy produces itself, in the OpenAI envelope.
+@Suite struct ProxyErrorTests {
+    @Test(arguments: [
+        ("{\"model\":\"nope\",\"stream\":true}", 404, "not configured"),
+        ("{\"stream\":true}", 400, "names no model"),
+        ("{\"model\":\"m\",", 400, "not valid JSON"),
+    ])
+    func routingErrors(body: String, status: Int, message: String) async throws {
+        let fixture = try await ProxyFixture.start(scenario: HeartbeatLoadingTests.streamScenario, heartbeat: nil)
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send(body: body)
+        let response = try await client.response()
+        #expect(response.status == status)
+        #expect(response.bodyText.hasPrefix("{\"error\":{\"message\":"))
+        #expect(response.bodyText.contains(message))
+        #expect(response.bodyText.contains("\"code\":\(status)"))
+    }
+}
