@@ -59,6 +59,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "ProxyBench",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
+            path: "bench/ProxyBench"
+        ),
         .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream"] + nio, path: "bench/SchedulingBench"),
         // Test-only helpers shared by the test targets (a raw recording TCP client).
         .target(name: "TestSupport", dependencies: ["FakeUpstream"] + nio, path: "Tests/TestSupport"),

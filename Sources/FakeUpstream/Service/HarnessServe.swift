@@ -1,4 +1,5 @@
 import Logging
+import Wire
 
 /// `harness serve` as a library call: load scenarios, serve them like a llama-server process, stop on a signal.
 public enum HarnessServe {
@@ -25,7 +26,7 @@ public enum HarnessServe {
         }
         let names = scenarios.map(\.name).joined(separator: ", ")
         logger.notice("listening on http://\(options.host):\(port) with scenarios: \(names)")
-        let signal = await SignalWaiter.wait()
+        let signal = await SignalStream.first()
         logger.notice("signal \(signal): stopping")
         try await server.stop()
     }
