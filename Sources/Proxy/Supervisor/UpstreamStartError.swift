@@ -1,0 +1,13 @@
+/// A failed start, thrown by `SupervisedUpstream.start`: the `UpstreamFailure` the waiting requests report.
+///
+/// A wrapper because `UpstreamFailure` is a plain value shared with the relay (it is not an `Error`).
+public struct UpstreamStartError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What clients are told.
+    public var failure: UpstreamFailure
+
+    public init(_ failure: UpstreamFailure) {
+        self.failure = failure
+    }
+
+    public var description: String { failure.openAIError.message }
+}
