@@ -386,7 +386,7 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
         #expect(await supervisor.running().map(\.id) == ["a"])
         let lease = try await supervisor.acquire(model: "b", progress: { _ in })
         #expect(await fleet.next() == "start b")
-        #expect(await fleet.upstream("b")!.config.command == ["fake", "--new-flag"])
+        #expect(fleet.upstream("b")!.config.command == ["fake", "--new-flag"])
         lease.release()
         try await supervisor.acquire(model: "c", progress: { _ in }).release()
         #expect(await supervisor.running().map(\.id) == ["a", "b", "c"])
