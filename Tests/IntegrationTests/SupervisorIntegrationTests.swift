@@ -13,11 +13,6 @@ import Musl
 /// Real `harness serve` children under a real `Supervisor`: processes, ports, signals and health checks.
 @Suite(.timeLimit(.minutes(2)))
 struct SupervisorIntegrationTests {
-    private static let logger = Logger(label: "supervisor-integration") { _ in SwiftLogNoOpLogHandler() }
-    /// Short enough to keep the suite fast; SIGTERM stops `harness serve` at once anyway.
-    private static let options = Supervisor.ProcessOptions(
-        stopGrace: .seconds(3), pollInterval: .milliseconds(100), pollTimeout: .seconds(2))
-
     @Test func startsOnDemandAndLeavesNoChildAfterShutdown() async throws {
         let fixture = try Fixture()
         let model = try fixture.harnessModel("llama")
@@ -242,6 +237,28 @@ struct SupervisorIntegrationTests {
     }
 }
 
+/// The kernel's side of "no child outlives the proxy": a command wrapped by `ParentDeathSignal` dies when its parent
+/// is SIGKILLed (here a shell stands in for the proxy, which a test cannot kill).
+@Suite(.enabled(if: ParentDeathSignal.setprivPath != nil, "needs util-linux setpriv"), .timeLimit(.minutes(1)))
+struct SupervisorParentDeathTests {
+    @Test func wrappedChildDiesWithItsParent() async throws {
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "\"$@\" & echo $!; wait", "sh"] + ParentDeathSignal.wrap(["sleep", "30"])
+        let output = Pipe()
+        shell.standardOutput = output
+        try shell.run()
+        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        let child = try #require(Int32(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Once setpriv has exec'd sleep, the death signal is armed.
+        try await waitUntil("setpriv to exec the command") { commandLine(of: child).first == "sleep" }
+        #expect(kill(shell.processIdentifier, SIGKILL) == 0)
+        shell.waitUntilExit()
+        try await waitUntil("the kernel to kill the orphan") { isGone(child) }
+        #expect(isGone(child))
+    }
+}
+
 // MARK: - Helpers
 
 /// Scenario files in a temporary directory, and configs whose models run `harness serve` on free ports.
@@ -309,6 +326,14 @@ private func freePort() throws -> Int {
 /// Whether a process with this pid exists (a zombie counts until reaped; the supervisor reaps its children).
 private func isAlive(_ pid: Int32) -> Bool {
     kill(pid, 0) == 0 || errno != ESRCH
+}
+
+/// Whether the process has ended: gone, or a zombie nobody reaped yet (an orphan's reaper may be slow or absent).
+private func isGone(_ pid: Int32) -> Bool {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return true }
+    let stat = String(decoding: data, as: UTF8.self)
+    guard let close = stat.lastIndex(of: ")") else { return true }
+    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
 }
 
 private func commandLine(of pid: Int32) -> [String] {

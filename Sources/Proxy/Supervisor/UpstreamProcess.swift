@@ -261,7 +261,11 @@ public actor UpstreamProcess: SupervisedUpstream {
         if program.isEmpty { return "the command is empty" }
         let fileManager = FileManager.default
         if program.contains("/") {
-            if !fileManager.fileExists(atPath: program) { return "cannot run '\(program)': no such file" }
+            var isDirectory: ObjCBool = false
+            if !fileManager.fileExists(atPath: program, isDirectory: &isDirectory) {
+                return "cannot run '\(program)': no such file"
+            }
+            if isDirectory.boolValue { return "cannot run '\(program)': it is a directory" }
             if !fileManager.isExecutableFile(atPath: program) { return "cannot run '\(program)': not executable" }
             return nil
         }
