@@ -1,4 +1,5 @@
 import NIOCore
+import Wire
 import Testing
 
 @testable import Proxy
@@ -41,5 +42,29 @@ import Testing
         #expect(detail.contains("exit status 1"))
         #expect(detail.contains("error: out of memory"))
         #expect(UpstreamProcess.exitDetail(.signaled(9), []).contains("signal 9 (SIGKILL)"))
+    }
+}
+
+@Suite struct SupervisorReloadRuleTests {
+    private static let base = ModelConfig(
+        id: "llama", command: ["llama-server", "--port", "5800"], upstream: UpstreamURL(host: "127.0.0.1", port: 5800))
+
+    @Test func onlyWhatShapesTheProcessRestartsIt() {
+        var renamed = Self.base
+        renamed.name = "Llama 3"
+        renamed.ttl = .seconds(60)
+        renamed.aliases = [ModelAlias(id: "gpt-4")]
+        renamed.location = Wire.SourceLocation(file: "config.yaml", line: 40, column: 3)
+        #expect(!Supervisor.needsRestart(from: Self.base, to: renamed))
+
+        var newFlags = Self.base
+        newFlags.command = ["llama-server", "--port", "5800", "-c", "8192"]
+        #expect(Supervisor.needsRestart(from: Self.base, to: newFlags))
+        var newEnvironment = Self.base
+        newEnvironment.environment = ["CUDA_VISIBLE_DEVICES": "1"]
+        #expect(Supervisor.needsRestart(from: Self.base, to: newEnvironment))
+        var newPort = Self.base
+        newPort.upstream = UpstreamURL(host: "127.0.0.1", port: 5801)
+        #expect(Supervisor.needsRestart(from: Self.base, to: newPort))
     }
 }

@@ -171,7 +171,7 @@ public actor Supervisor: UpstreamProvider {
             result.append(
                 RunningModelInfo(
                     id: id, phase: phase, pid: pid, inFlight: slot.inFlight, upstream: slot.upstream.config.upstream,
-                    ttl: slot.upstream.config.ttl))
+                    ttl: config.models[id]?.ttl))
         }
         return result
     }
@@ -234,14 +234,20 @@ public actor Supervisor: UpstreamProvider {
         for id in slots.keys.sorted() {
             guard let slot = slots[id] else { continue }
             let newModel = newConfig.models[id]
-            let changed = newModel != slot.upstream.config
+            let changed = newModel.map { Self.needsRestart(from: slot.upstream.config, to: $0) } ?? true
             if slot.phase != .stopped && (newModel == nil || changed) {
                 logs.append("config of \(id) \(newModel == nil ? "removed" : "changed"): stopping it", source: "proxy")
                 beginStop(id)
                 stopping.append(id)
             }
-            if let newModel, changed || oldConfig.healthCheckTimeout != newConfig.healthCheckTimeout {
-                if slot.phase == .stopped || changed { replaceUpstream(id, with: newModel) }
+            guard let newModel else { continue }
+            if slot.phase == .stopped {
+                // No process to keep: take the new config (and health timeout) as a whole.
+                if newModel != slot.upstream.config || oldConfig.healthCheckTimeout != newConfig.healthCheckTimeout {
+                    replaceUpstream(id, with: newModel)
+                }
+            } else if changed {
+                replaceUpstream(id, with: newModel)  // the stop begun above holds the old one
             }
         }
         for id in stopping { await slots[id]?.stopTask?.value }
@@ -392,7 +398,7 @@ public actor Supervisor: UpstreamProvider {
     }
 
     private func scheduleUnload(_ id: String) {
-        guard var slot = slots[id], let ttl = slot.upstream.config.ttl else { return }
+        guard var slot = slots[id], let ttl = config.models[id]?.ttl else { return }
         slot.idleGeneration += 1
         slot.ttlTask?.cancel()
         let generation = slot.idleGeneration
@@ -441,6 +447,13 @@ public actor Supervisor: UpstreamProvider {
     ) -> any SupervisedUpstream {
         let id = model.id
         return factory(model, config) { run in onExit(id, generation, run) }
+    }
+
+    /// Whether a running model must restart for `new` to apply: only what shapes its process counts; the rest
+    /// (ttl, aliases, limits, names, heartbeat) is read from the current config at each use.
+    static func needsRestart(from old: ModelConfig, to new: ModelConfig) -> Bool {
+        old.command != new.command || old.stopCommand != new.stopCommand || old.upstream != new.upstream
+            || old.environment != new.environment || old.checkEndpoint != new.checkEndpoint
     }
 
     private func plannerView() -> [SwapPlanner.RunningModel] {

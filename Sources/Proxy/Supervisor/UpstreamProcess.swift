@@ -111,8 +111,9 @@ public actor UpstreamProcess: SupervisedUpstream {
             case .ready:
                 return run
             case .starting:
-                guard let startTask else { break }
-                return try await startTask.value.get()
+                if let startTask { return try await startTask.value.get() }
+                state = .stopped  // unreachable: a start always has its task
+
             case .stopping:
                 await stopTask?.value
             case .stopped, .failed:
@@ -210,11 +211,11 @@ public actor UpstreamProcess: SupervisedUpstream {
         let deadline = begin + timing.healthCheckTimeout
         var lastReport = begin
         while true {
-            if state != .starting || run != attempt {
-                return .failure(UpstreamStartError(.startFailed(model: id, detail: "stopped while starting")))
-            }
+            if state != .starting || run != attempt { return await abandonStart() }
             if let child, let exit = child.exit {
-                return .failure(UpstreamStartError(.startFailed(model: id, detail: Self.exitDetail(exit, child.recentErrorLines))))
+                _ = await child.terminate(grace: timing.stopGrace)  // helpers left in its process group
+                return .failure(
+                    UpstreamStartError(.startFailed(model: id, detail: Self.exitDetail(exit, child.recentErrorLines))))
             }
             let remaining = deadline - clock.now
             if remaining <= .zero {
@@ -233,12 +234,16 @@ public actor UpstreamProcess: SupervisedUpstream {
             }
             try? await Task.sleep(for: min(timing.pollInterval, max(.zero, deadline - clock.now)))
         }
-        if state != .starting || run != attempt {
-            return .failure(UpstreamStartError(.startFailed(model: id, detail: "stopped while starting")))
-        }
+        if state != .starting || run != attempt { return await abandonStart() }
         logs.append("\(id) is ready", source: "proxy")
         logger.info("model ready", metadata: ["model": "\(id)"])
         return .success(attempt)
+    }
+
+    /// A stop came while starting: the child may have been launched after the stop looked for it, so stop it here.
+    private func abandonStart() async -> Result<Int, UpstreamStartError> {
+        if let child { _ = await child.terminate(grace: timing.stopGrace) }
+        return .failure(UpstreamStartError(.startFailed(model: config.id, detail: "stopped while starting")))
     }
 
     private func childExited(run attempt: Int, exit: ChildExit) {
