@@ -13,6 +13,7 @@ private actor FakeUpstream: SupervisedUpstream {
     private(set) var starts = 0
     private(set) var running = false
     private var pendingStarts: [CheckedContinuation<Void, Never>] = []
+    private var pendingStops: [CheckedContinuation<Void, Never>] = []
 
     init(config: ModelConfig, fleet: FakeFleet, onExit: @escaping @Sendable (Int) -> Void) {
         self.config = config
@@ -38,8 +39,18 @@ private actor FakeUpstream: SupervisedUpstream {
         let pending = pendingStarts
         pendingStarts = []
         for start in pending { start.resume() }
+        if running && fleet.holdsStops(config.id) {
+            fleet.record("stopping \(config.id)")
+            await withCheckedContinuation { pendingStops.append($0) }
+        }
         if running { fleet.record("stop \(config.id)") }
         running = false
+    }
+
+    func openStopGate() {
+        let pending = pendingStops
+        pendingStops = []
+        for stop in pending { stop.resume() }
     }
 
     var processID: Int32? { running ? 4000 + Int32(starts) : nil }
@@ -64,6 +75,7 @@ private final class FakeFleet: Sendable {
     private struct State {
         var upstreams: [String: FakeUpstream] = [:]
         var held: Set<String> = []
+        var heldStops: Set<String> = []
         var failures: [String: UpstreamFailure] = [:]
         var events: [String] = []
         var read = 0
@@ -128,6 +140,8 @@ private final class FakeFleet: Sendable {
 
     func hold(_ id: String) { _ = state.withLockedValue { $0.held.insert(id) } }
     func holdsStarts(_ id: String) -> Bool { state.withLockedValue { $0.held.contains(id) } }
+    func holdStops(_ id: String) { _ = state.withLockedValue { $0.heldStops.insert(id) } }
+    func holdsStops(_ id: String) -> Bool { state.withLockedValue { $0.heldStops.contains(id) } }
     func failNextStart(_ id: String, _ failure: UpstreamFailure) { state.withLockedValue { $0.failures[id] = failure } }
     func takeFailure(_ id: String) -> UpstreamFailure? { state.withLockedValue { $0.failures.removeValue(forKey: id) } }
     func upstream(_ id: String) -> FakeUpstream? { state.withLockedValue { $0.upstreams[id] } }
@@ -153,7 +167,7 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
     }
 }
 
-@Suite struct SupervisorTests {
+@Suite(.timeLimit(.minutes(1))) struct SupervisorTests {
     @Test func unknownModelIsRefusedAndAliasesResolve() async throws {
         let fleet = FakeFleet()
         let supervisor = Supervisor(
@@ -399,6 +413,53 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
         let messages = NIOLockedValueBox<[LoadingProgress]>([])
         let lease = try await supervisor.acquire(model: "llama", progress: { step in messages.withLockedValue { $0.append(step) } })
         #expect(messages.withLockedValue { $0 } == [LoadingProgress(modelID: "llama", message: "fake load of llama")])
+        lease.release()
+    }
+
+    @Test func ttlCountsOnTheInjectedClockFromTheLastRelease() async throws {
+        let fleet = FakeFleet()
+        let clock = SupervisorManualClock()
+        let ttl = Duration.seconds(300)
+        let supervisor = Supervisor(
+            config: config([model("llama", ttl: ttl)]), logger: quiet, clock: clock, factory: fleet.factory)
+        try await supervisor.acquire(model: "llama", progress: { _ in }).release()
+        #expect(await fleet.next() == "start llama")
+        #expect(await fleet.next() == "ready llama")
+        while clock.sleeperCount == 0 { await Task.yield() }
+        // A request in between restarts the idle time.
+        clock.advance(by: ttl - .seconds(1))
+        try await supervisor.acquire(model: "llama", progress: { _ in }).release()
+        while clock.sleeperCount == 0 { await Task.yield() }
+        clock.advance(by: ttl - .seconds(1))
+        #expect(await supervisor.running().map(\.id) == ["llama"])
+        #expect(clock.sleeperCount == 1, "the unload must still be pending")
+        clock.advance(by: .seconds(1))
+        #expect(await fleet.next() == "stop llama")
+        #expect(await supervisor.running().isEmpty)
+    }
+
+    @Test func requestDuringATTLUnloadWaitsForItAndStartsTheModelAgain() async throws {
+        // llama-swap once wedged a model when a TTL unload raced a request.
+        let fleet = FakeFleet()
+        fleet.holdStops("llama")
+        let clock = SupervisorManualClock()
+        let supervisor = Supervisor(
+            config: config([model("llama", ttl: .seconds(60))]), logger: quiet, clock: clock, factory: fleet.factory)
+        try await supervisor.acquire(model: "llama", progress: { _ in }).release()
+        #expect(await fleet.next() == "start llama")
+        #expect(await fleet.next() == "ready llama")
+        while clock.sleeperCount == 0 { await Task.yield() }
+        clock.advance(by: .seconds(60))
+        #expect(await fleet.next() == "stopping llama")
+        let request = Task { await acquire(supervisor, "llama") }
+        while await supervisor.running().first?.inFlight != 1 { await Task.yield() }
+        #expect(await supervisor.running().first?.phase == .stopping)
+        await fleet.upstream("llama")!.openStopGate()
+        #expect(await fleet.next() == "stop llama")
+        #expect(await fleet.next() == "start llama")
+        let lease = try await request.value.get()
+        #expect(await supervisor.running().first?.phase == .ready)
+        #expect(await fleet.upstream("llama")!.starts == 2)
         lease.release()
     }
 }
