@@ -5,9 +5,9 @@ import Proxy
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Real `harness serve` children under a real `Supervisor`: processes, ports, signals and health checks.
@@ -91,7 +91,8 @@ struct SupervisorIntegrationTests {
 
     @Test func concurrentFirstRequestsShareOneProcess() async throws {
         let fixture = try Fixture()
-        let model = try fixture.harnessModel("llama", health: "health: {states: [{status: 503, for: 500ms}, {status: 200}]}")
+        let model = try fixture.harnessModel(
+            "llama", health: "health: {states: [{status: 503, for: 500ms}, {status: 200}]}")
         let supervisor = fixture.supervisor([model])
         let leases = try await withThrowingTaskGroup(of: UpstreamLease.self) { group in
             for _ in 0..<6 { group.addTask { try await supervisor.acquire(model: "llama", progress: { _ in }) } }
@@ -225,11 +226,15 @@ struct SupervisorIntegrationTests {
             id: "blind", command: nil, upstream: UpstreamURL(host: "127.0.0.1", port: try freePort()),
             checkEndpoint: nil)
         let supervisor = fixture.supervisor(
-            [external, unchecked], groups: [GroupConfig(id: "ext", swap: false, exclusive: false, members: ["ext", "blind"])])
+            [external, unchecked],
+            groups: [GroupConfig(id: "ext", swap: false, exclusive: false, members: ["ext", "blind"])])
         let lease = try await supervisor.acquire(model: "ext", progress: { _ in })
         #expect(lease.upstream == upstream.upstream)
         try await supervisor.acquire(model: "blind", progress: { _ in }).release()
-        #expect(await supervisor.running().map { "\($0.id):\($0.pid.map(String.init) ?? "none")" } == ["blind:none", "ext:none"])
+        #expect(
+            await supervisor.running().map { "\($0.id):\($0.pid.map(String.init) ?? "none")" } == [
+                "blind:none", "ext:none",
+            ])
         lease.release()
         upstream.release()
         await supervisor.shutdown()
@@ -275,7 +280,8 @@ private final class Fixture: Sendable {
     /// A model served by `harness serve` with a scenario whose `/health` is `health` (YAML; default always 200).
     func harnessModel(_ id: String, health: String = "") throws -> ModelConfig {
         let file = directory.appendingPathComponent("\(id).yaml")
-        try "description: \"\(id) for supervisor tests\"\n\(health)\n".write(to: file, atomically: true, encoding: .utf8)
+        try "description: \"\(id) for supervisor tests\"\n\(health)\n".write(
+            to: file, atomically: true, encoding: .utf8)
         let port = try freePort()
         return ModelConfig(
             id: id,

@@ -59,13 +59,14 @@ import Testing
 }
 
 @Suite struct LogBufferLineSplitterTests {
-    @Test(arguments: [
-        ("a\nb\n", ["a", "b"], nil),
-        ("a\r\nb\r\n", ["a", "b"], nil),
-        ("progress 1\rprogress 2\rdone\n", ["progress 1", "progress 2", "done"], nil),
-        ("no end", [], "no end"),
-        ("\n\n", ["", ""], nil),
-    ] as [(String, [String], String?)])
+    @Test(
+        arguments: [
+            ("a\nb\n", ["a", "b"], nil),
+            ("a\r\nb\r\n", ["a", "b"], nil),
+            ("progress 1\rprogress 2\rdone\n", ["progress 1", "progress 2", "done"], nil),
+            ("no end", [], "no end"),
+            ("\n\n", ["", ""], nil),
+        ] as [(String, [String], String?)])
     func splitsLines(input: String, lines: [String], rest: String?) {
         var splitter = LineSplitter()
         #expect(splitter.feed(Array(input.utf8)) == lines)

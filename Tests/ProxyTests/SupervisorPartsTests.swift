@@ -1,6 +1,6 @@
 import NIOCore
-import Wire
 import Testing
+import Wire
 
 @testable import Proxy
 
@@ -15,12 +15,13 @@ import Testing
         #expect(ParentDeathSignal.wrap([], setpriv: "/usr/bin/setpriv") == [])
     }
 
-    @Test(arguments: [
-        ("HTTP/1.1 200 OK\r\n", 200),
-        ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: x\r\n", 503),
-        ("HTTP/1.0 404\n", 404),
-        ("SSH-2.0-OpenSSH\r\n", -1),
-    ] as [(String, Int)])
+    @Test(
+        arguments: [
+            ("HTTP/1.1 200 OK\r\n", 200),
+            ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: x\r\n", 503),
+            ("HTTP/1.0 404\n", 404),
+            ("SSH-2.0-OpenSSH\r\n", -1),
+        ] as [(String, Int)])
     func healthProbeReadsTheStatusLine(text: String, status: Int) {
         #expect(HealthProbe.statusCode(in: ByteBuffer(string: text)) == status)
     }

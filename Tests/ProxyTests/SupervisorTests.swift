@@ -149,7 +149,8 @@ private final class FakeFleet: Sendable {
 
 private func model(_ id: String, ttl: Duration? = nil, limit: Int = 10, aliases: [String] = []) -> ModelConfig {
     ModelConfig(
-        id: id, command: ["fake"], upstream: UpstreamURL(host: "127.0.0.1", port: 1), aliases: aliases.map { ModelAlias(id: $0) },
+        id: id, command: ["fake"], upstream: UpstreamURL(host: "127.0.0.1", port: 1),
+        aliases: aliases.map { ModelAlias(id: $0) },
         ttl: ttl, concurrencyLimit: limit)
 }
 
@@ -203,7 +204,8 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
         let supervisor = Supervisor(config: config([model("llama", limit: 2)]), logger: quiet, factory: fleet.factory)
         let first = try await supervisor.acquire(model: "llama", progress: { _ in })
         let second = try await supervisor.acquire(model: "llama", progress: { _ in })
-        guard case .failure(.overConcurrencyLimit(let id, let limit, let retry)) = await acquire(supervisor, "llama") else {
+        guard case .failure(.overConcurrencyLimit(let id, let limit, let retry)) = await acquire(supervisor, "llama")
+        else {
             Issue.record("expected overConcurrencyLimit")
             return
         }
@@ -215,7 +217,8 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
     @Test func swapWaitsForTheRequestOnTheEvictedModel() async throws {
         let fleet = FakeFleet()
         let supervisor = Supervisor(
-            config: config([model("llama"), model("qwen")], groups: [GroupConfig(id: "g", members: ["llama", "qwen"])]),
+            config: config(
+                [model("llama"), model("qwen")], groups: [GroupConfig(id: "g", members: ["llama", "qwen"])]),
             logger: quiet, factory: fleet.factory)
         let llamaLease = try await supervisor.acquire(model: "llama", progress: { _ in })
         #expect(await fleet.next() == "start llama")
@@ -223,7 +226,8 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
 
         let messages = NIOLockedValueBox<[String]>([])
         let qwen = Task {
-            try await supervisor.acquire(model: "qwen", progress: { step in messages.withLockedValue { $0.append(step.message) } })
+            try await supervisor.acquire(
+                model: "qwen", progress: { step in messages.withLockedValue { $0.append(step.message) } })
         }
         while await supervisor.running().first(where: { $0.id == "qwen" }) == nil,
             messages.withLockedValue({ $0.isEmpty })
@@ -350,7 +354,8 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
     @Test func unloadStopsAtOnceAndUnknownNamesAreErrors() async throws {
         let fleet = FakeFleet()
         let groups = [GroupConfig(id: "side", swap: false, exclusive: false, members: ["a", "b"])]
-        let supervisor = Supervisor(config: config([model("a"), model("b")], groups: groups), logger: quiet, factory: fleet.factory)
+        let supervisor = Supervisor(
+            config: config([model("a"), model("b")], groups: groups), logger: quiet, factory: fleet.factory)
         let held = try await supervisor.acquire(model: "a", progress: { _ in })
         try await supervisor.acquire(model: "b", progress: { _ in }).release()
         for _ in 0..<4 { _ = await fleet.next() }
@@ -367,12 +372,16 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
     @Test func shutdownStopsEverythingAndRefusesNewRequests() async throws {
         let fleet = FakeFleet()
         let groups = [GroupConfig(id: "side", swap: false, exclusive: false, members: ["a", "b"])]
-        let supervisor = Supervisor(config: config([model("a"), model("b")], groups: groups), logger: quiet, factory: fleet.factory)
+        let supervisor = Supervisor(
+            config: config([model("a"), model("b")], groups: groups), logger: quiet, factory: fleet.factory)
         let lease = try await supervisor.acquire(model: "a", progress: { _ in })
         try await supervisor.acquire(model: "b", progress: { _ in }).release()
         let shutdown = Task { await supervisor.shutdown(grace: .seconds(10)) }
         // The grace waits for the lease on a; b stays up meanwhile and new requests are refused.
-        while case .success(let extra) = await acquire(supervisor, "b") { extra.release(); await Task.yield() }
+        while case .success(let extra) = await acquire(supervisor, "b") {
+            extra.release()
+            await Task.yield()
+        }
         guard case .failure(.shuttingDown) = await acquire(supervisor, "b") else {
             Issue.record("expected shuttingDown")
             return
@@ -387,15 +396,19 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
     @Test func reloadStopsOnlyChangedModels() async throws {
         let fleet = FakeFleet()
         let groups = [GroupConfig(id: "side", swap: false, exclusive: false, members: ["a", "b"])]
-        let supervisor = Supervisor(config: config([model("a"), model("b")], groups: groups), logger: quiet, factory: fleet.factory)
+        let supervisor = Supervisor(
+            config: config([model("a"), model("b")], groups: groups), logger: quiet, factory: fleet.factory)
         try await supervisor.acquire(model: "a", progress: { _ in }).release()
         try await supervisor.acquire(model: "b", progress: { _ in }).release()
         for _ in 0..<4 { _ = await fleet.next() }
         var changedB = model("b")
         changedB.command = ["fake", "--new-flag"]
-        await supervisor.reload(config([model("a"), changedB, model("c")], groups: [
-            GroupConfig(id: "side", swap: false, exclusive: false, members: ["a", "b", "c"])
-        ]))
+        await supervisor.reload(
+            config(
+                [model("a"), changedB, model("c")],
+                groups: [
+                    GroupConfig(id: "side", swap: false, exclusive: false, members: ["a", "b", "c"])
+                ]))
         #expect(await fleet.next() == "stop b")
         #expect(await supervisor.running().map(\.id) == ["a"])
         let lease = try await supervisor.acquire(model: "b", progress: { _ in })
@@ -411,7 +424,8 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
         let fleet = FakeFleet()
         let supervisor = Supervisor(config: config([model("llama")]), logger: quiet, factory: fleet.factory)
         let messages = NIOLockedValueBox<[LoadingProgress]>([])
-        let lease = try await supervisor.acquire(model: "llama", progress: { step in messages.withLockedValue { $0.append(step) } })
+        let lease = try await supervisor.acquire(
+            model: "llama", progress: { step in messages.withLockedValue { $0.append(step) } })
         #expect(messages.withLockedValue { $0 } == [LoadingProgress(modelID: "llama", message: "fake load of llama")])
         lease.release()
     }

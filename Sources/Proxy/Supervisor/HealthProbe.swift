@@ -23,7 +23,8 @@ public struct HealthProbe: Sendable {
 
     /// Polls `path` on `upstream` once, giving up after `timeout`.
     public func check(_ upstream: UpstreamURL, path: String, timeout: Duration) async -> Outcome {
-        let millis = max(1, Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let millis = max(
+            1, Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             channel = try await ClientBootstrap(group: group)
@@ -37,7 +38,8 @@ public struct HealthProbe: Sendable {
             return .unhealthy("cannot connect: \(error)")
         }
         let target = upstream.basePath + (path.hasPrefix("/") ? path : "/" + path)
-        let hostHeader = upstream.host.contains(":") ? "[\(upstream.host)]:\(upstream.port)" : "\(upstream.host):\(upstream.port)"
+        let hostHeader =
+            upstream.host.contains(":") ? "[\(upstream.host)]:\(upstream.port)" : "\(upstream.host):\(upstream.port)"
         let request = "GET \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nAccept: */*\r\nConnection: close\r\n\r\n"
 
         return await withTaskGroup(of: Outcome?.self) { group in

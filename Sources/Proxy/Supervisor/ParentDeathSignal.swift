@@ -16,10 +16,10 @@ public enum ParentDeathSignal {
     /// Where `setpriv` was found, if it supports `--pdeathsig`; looked up once.
     public static let setprivPath: String? = {
         #if os(Linux)
-        let candidates = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv", "/sbin/setpriv"]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+            let candidates = ["/usr/bin/setpriv", "/bin/setpriv", "/usr/sbin/setpriv", "/sbin/setpriv"]
+            return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
         #else
-        return nil
+            return nil
         #endif
     }()
 

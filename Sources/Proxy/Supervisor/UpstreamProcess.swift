@@ -2,11 +2,11 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One model's upstream server: starts its `cmd`, waits for its `checkEndpoint`, stops it, and notices when it dies.
@@ -179,7 +179,9 @@ public actor UpstreamProcess: SupervisedUpstream {
         logger.info("model stopped", metadata: ["model": "\(config.id)", "exit": "\(exit)"])
     }
 
-    private func performStart(run attempt: Int, progress: @escaping @Sendable (String) -> Void) async -> Result<Int, UpstreamStartError> {
+    private func performStart(run attempt: Int, progress: @escaping @Sendable (String) -> Void) async -> Result<
+        Int, UpstreamStartError
+    > {
         let id = config.id
         if let command = config.command {
             if let problem = Self.executableProblem(command.first ?? "") {
@@ -200,7 +202,8 @@ public actor UpstreamProcess: SupervisedUpstream {
                     },
                     onExit: { exit in Task { await self.childExited(run: attempt, exit: exit) } })
             } catch {
-                return .failure(UpstreamStartError(.startFailed(model: id, detail: "cannot run '\(command[0])': \(error)")))
+                return .failure(
+                    UpstreamStartError(.startFailed(model: id, detail: "cannot run '\(command[0])': \(error)")))
             }
         }
         guard let checkEndpoint = config.checkEndpoint else { return .success(attempt) }
