@@ -6,6 +6,7 @@ import Logging
 public struct LogBufferLogHandler: LogHandler {
     /// Messages below this level are not kept.
     public var logLevel: Logger.Level
+    /// Metadata added to every message, as swift-log's handlers keep it.
     public var metadata: Logger.Metadata = [:]
     private let buffer: LogBuffer
     private let source: String
@@ -17,11 +18,13 @@ public struct LogBufferLogHandler: LogHandler {
         self.source = source
     }
 
+    /// One metadata value (swift-log's handler contract).
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Appends the message, with its metadata sorted by key, as one line.
     public func log(event: LogEvent) {
         var text = "\(event.level): \(event.message)"
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }

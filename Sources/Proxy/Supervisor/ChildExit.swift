@@ -7,6 +7,7 @@ public enum ChildExit: Sendable, Hashable, CustomStringConvertible {
     /// Its end could not be observed (the reason says why).
     case unknown(String)
 
+    /// `exit status 3`, `signal 9 (SIGKILL)`: the words start failures and logs use.
     public var description: String {
         switch self {
         case .exited(let code): "exit status \(code)"

@@ -13,6 +13,7 @@ public struct RunningModelInfo: Sendable, Hashable {
     /// Idle time after which it is unloaded, if any.
     public var ttl: Duration?
 
+    /// A row of `GET /running`.
     public init(
         id: String, phase: SwapPlanner.Phase, pid: Int32?, inFlight: Int, upstream: UpstreamURL, ttl: Duration?
     ) {

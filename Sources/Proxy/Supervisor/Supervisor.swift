@@ -29,6 +29,7 @@ public actor Supervisor: UpstreamProvider {
         /// Start commands through `ParentDeathSignal`, so they die with the proxy (Linux).
         public var killOnParentDeath: Bool
 
+        /// The defaults suit llama-server: 5 s to exit after SIGTERM, a poll every 250 ms, 2 s per poll.
         public init(
             stopGrace: Duration = .seconds(5), pollInterval: Duration = .milliseconds(250),
             pollTimeout: Duration = .seconds(2), killOnParentDeath: Bool = true
@@ -121,6 +122,9 @@ public actor Supervisor: UpstreamProvider {
 
     // MARK: - UpstreamProvider
 
+    /// See `UpstreamProvider.acquire`. Waiting requests count against `concurrencyLimit` (as in llama-swap); a
+    /// cancelled wait throws `.failed(.startFailed)` saying so (the protocol has no cancellation case), which the relay
+    /// never shows since its client is gone.
     public func acquire(
         model requested: String,
         progress: @escaping @Sendable (LoadingProgress) -> Void

@@ -25,6 +25,7 @@ public actor UpstreamProcess: SupervisedUpstream {
         /// The last start failed; a new start may be tried.
         case failed(UpstreamFailure)
 
+        /// The state's name as `/running` and logs show it.
         public var description: String {
             switch self {
             case .stopped: "stopped"
@@ -47,6 +48,7 @@ public actor UpstreamProcess: SupervisedUpstream {
         /// Time between SIGTERM (or the stop command) and SIGKILL.
         public var stopGrace: Duration
 
+        /// llama-swap's health timeout, a poll every 250 ms limited to 2 s, 5 s from SIGTERM to SIGKILL.
         public init(
             healthCheckTimeout: Duration = ProxyConfig.defaultHealthCheckTimeout,
             pollInterval: Duration = .milliseconds(250),

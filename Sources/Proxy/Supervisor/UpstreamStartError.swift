@@ -5,9 +5,11 @@ public struct UpstreamStartError: Error, Sendable, Hashable, CustomStringConvert
     /// What clients are told.
     public var failure: UpstreamFailure
 
+    /// Wraps the failure to throw it.
     public init(_ failure: UpstreamFailure) {
         self.failure = failure
     }
 
+    /// The message clients get.
     public var description: String { failure.openAIError.message }
 }
