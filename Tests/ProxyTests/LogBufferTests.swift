@@ -1,3 +1,4 @@
+import Logging
 import Testing
 
 @testable import Proxy
@@ -55,6 +56,17 @@ import Testing
         #expect(buffer.subscriberCount == 0)
         buffer.append("after")
         #expect(buffer.snapshot() == ["after"])
+    }
+}
+
+@Suite struct LogBufferLogHandlerTests {
+    @Test func proxyMessagesLandInTheBufferAtTheirLevel() {
+        let buffer = LogBuffer()
+        var logger = Logger(label: "test") { _ in LogBufferLogHandler(buffer: buffer, logLevel: .info) }
+        logger[metadataKey: "pid"] = "42"
+        logger.debug("not kept")
+        logger.info("starting model", metadata: ["model": "llama"])
+        #expect(buffer.snapshot() == ["[proxy] info: starting model model=llama pid=42"])
     }
 }
 
