@@ -242,6 +242,39 @@ struct SupervisorIntegrationTests {
     }
 }
 
+/// One `UpstreamProcess` on its own: the transitions the supervisor relies on.
+@Suite(.timeLimit(.minutes(1)))
+struct SupervisorUpstreamProcessTests {
+    @Test func stopWhileStartingFailsTheStartAndLeavesNoChild() async throws {
+        let fixture = try Fixture()
+        let model = try fixture.harnessModel("stuck", health: "health: {states: [{status: 503}]}")
+        let process = UpstreamProcess(
+            config: model,
+            timing: UpstreamProcess.Timing(healthCheckTimeout: .seconds(60), pollInterval: .milliseconds(50)),
+            logs: LogBuffer(), logger: Logger(label: "upstream-process-test") { _ in SwiftLogNoOpLogHandler() })
+        let start = Task { () -> UpstreamStartError? in
+            do {
+                _ = try await process.start(progress: { _ in })
+                return nil
+            } catch let error as UpstreamStartError {
+                return error
+            } catch {
+                Issue.record("unexpected \(error)")
+                return nil
+            }
+        }
+        try await waitUntil("the child to be launched") { await process.processID != nil }
+        let pid = try #require(await process.processID)
+        #expect(await process.state == .starting)
+        await process.stop()
+        let failure = await start.value
+        #expect(failure?.failure == UpstreamFailure.startFailed(model: "stuck", detail: "stopped while starting"))
+        #expect(await process.state == .stopped)
+        #expect(!isAlive(pid))
+        #expect(await process.processID == nil)
+    }
+}
+
 /// The kernel's side of "no child outlives the proxy": a command wrapped by `ParentDeathSignal` dies when its parent
 /// is SIGKILLed (here a shell stands in for the proxy, which a test cannot kill).
 @Suite(.enabled(if: ParentDeathSignal.setprivPath != nil, "needs util-linux setpriv"), .timeLimit(.minutes(1)))
