@@ -1,0 +1,505 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// Runs the models' upstreams on demand: the `UpstreamProvider` the relay asks for a ready upstream.
+///
+/// One actor owns every decision, so there is exactly one place where a model starts, is swapped out or unloaded:
+/// - A request for a stopped model starts it; requests for a loading model join that load (one start, N waiters).
+/// - Before a start, `SwapPlanner` names the models the groups evict; a model with in-flight requests is never
+///   stopped under them: the new model waits until their leases are released.
+/// - Each lease counts as in flight until released; a model idle for its `ttl` is unloaded.
+/// - A child that dies while ready makes its model stopped; the next request starts it again.
+/// - `unload` stops at once (as llama-swap's `/unload` does); `shutdown` refuses new requests, gives in-flight ones a
+///   grace, then stops every child; `reload` (SIGHUP) stops only the models whose config changed.
+public actor Supervisor: UpstreamProvider {
+    /// Makes the upstream of one model. `onUnexpectedExit` must be called with the run number when a ready upstream
+    /// dies on its own.
+    public typealias UpstreamFactory =
+        @Sendable (ModelConfig, ProxyConfig, _ onUnexpectedExit: @escaping @Sendable (Int) -> Void) ->
+        any SupervisedUpstream
+
+    /// Settings of the real processes that are not in the config (tests shorten them).
+    public struct ProcessOptions: Sendable, Hashable {
+        /// Time between SIGTERM (or `cmdStop`) and SIGKILL.
+        public var stopGrace: Duration
+        /// Pause between two health polls.
+        public var pollInterval: Duration
+        /// Limit of one health poll.
+        public var pollTimeout: Duration
+        /// Start commands through `ParentDeathSignal`, so they die with the proxy (Linux).
+        public var killOnParentDeath: Bool
+
+        /// The defaults suit llama-server: 5 s to exit after SIGTERM, a poll every 250 ms, 2 s per poll.
+        public init(
+            stopGrace: Duration = .seconds(5), pollInterval: Duration = .milliseconds(250),
+            pollTimeout: Duration = .seconds(2), killOnParentDeath: Bool = true
+        ) {
+            self.stopGrace = stopGrace
+            self.pollInterval = pollInterval
+            self.pollTimeout = pollTimeout
+            self.killOnParentDeath = killOnParentDeath
+        }
+    }
+
+    private enum Phase: Sendable, Hashable {
+        case stopped
+        case starting
+        case ready
+        case stopping
+    }
+
+    private struct Slot {
+        var upstream: any SupervisedUpstream
+        /// Tells exit reports of a replaced upstream (after a reload) from the current one's.
+        var generation: Int
+        var phase: Phase = .stopped
+        var inFlight = 0
+        /// The run number of the ready upstream.
+        var run: Int?
+        /// Counts starts, so joiners of a start know whether the failure recorded is theirs.
+        var attempt = 0
+        var lastFailure: (attempt: Int, failure: UpstreamFailure)?
+        var idleGeneration = 0
+        var ttlTask: Task<Void, Never>?
+        var stopTask: Task<Void, Never>?
+    }
+
+    /// Every line of every upstream and the supervisor's own steps (for `/logs`).
+    public nonisolated let logs: LogBuffer
+    private var config: ProxyConfig
+    private var planner: SwapPlanner
+    private let clock: any Clock<Duration>
+    private let logger: Logger
+    private let factory: UpstreamFactory
+    private var slots: [String: Slot] = [:]
+    private var nextGeneration = 0
+    private var shuttingDown = false
+    private var changeWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID = 0
+    /// Progress callbacks of the requests waiting for each model, fed from any task while a start runs.
+    private nonisolated let progressListeners = NIOLockedValueBox<[String: [Int: @Sendable (LoadingProgress) -> Void]]>(
+        [:])
+
+    /// How long a request over `concurrencyLimit` is told to wait before retrying.
+    public static let retryAfterSeconds = 1
+
+    /// A supervisor with real processes (`UpstreamProcess`).
+    /// - Parameter clock: drives TTL unloads and the shutdown grace.
+    public init(
+        config: ProxyConfig,
+        logs: LogBuffer = LogBuffer(),
+        logger: Logger = Logger(label: "supervisor"),
+        clock: any Clock<Duration> = ContinuousClock(),
+        processOptions: ProcessOptions = ProcessOptions()
+    ) {
+        let factory: UpstreamFactory = { model, proxyConfig, onExit in
+            UpstreamProcess(
+                config: model,
+                timing: UpstreamProcess.Timing(
+                    healthCheckTimeout: proxyConfig.healthCheckTimeout, pollInterval: processOptions.pollInterval,
+                    pollTimeout: processOptions.pollTimeout, stopGrace: processOptions.stopGrace),
+                logs: logs, logger: logger, killOnParentDeath: processOptions.killOnParentDeath,
+                onUnexpectedExit: onExit)
+        }
+        self.init(config: config, logs: logs, logger: logger, clock: clock, factory: factory)
+    }
+
+    /// A supervisor whose upstreams `factory` makes (tests use fakes).
+    public init(
+        config: ProxyConfig,
+        logs: LogBuffer = LogBuffer(),
+        logger: Logger = Logger(label: "supervisor"),
+        clock: any Clock<Duration> = ContinuousClock(),
+        factory: @escaping UpstreamFactory
+    ) {
+        self.config = config
+        self.planner = SwapPlanner(config: config)
+        self.logs = logs
+        self.logger = logger
+        self.clock = clock
+        self.factory = factory
+    }
+
+    // MARK: - UpstreamProvider
+
+    /// See `UpstreamProvider.acquire`. Waiting requests count against `concurrencyLimit` (as in llama-swap); a
+    /// cancelled wait throws `.failed(.startFailed)` saying so (the protocol has no cancellation case), which the relay
+    /// never shows since its client is gone.
+    public func acquire(
+        model requested: String,
+        progress: @escaping @Sendable (LoadingProgress) -> Void
+    ) async throws(UpstreamAcquireError) -> UpstreamLease {
+        if shuttingDown { throw .shuttingDown }
+        guard let model = config.model(named: requested) else { throw .unknownModel(requested) }
+        let id = model.id
+        if slots[id] == nil { slots[id] = makeSlot(model) }
+        guard slots[id]!.inFlight < model.concurrencyLimit else {
+            throw .overConcurrencyLimit(
+                model: id, limit: model.concurrencyLimit, retryAfterSeconds: Self.retryAfterSeconds)
+        }
+        slots[id]!.inFlight += 1
+        keepAlive(id)
+
+        let listenerID = nextWaiterID
+        nextWaiterID += 1
+        progressListeners.withLockedValue { $0[id, default: [:]][listenerID] = progress }
+        defer { progressListeners.withLockedValue { _ = $0[id]?.removeValue(forKey: listenerID) } }
+
+        do {
+            try await becomeReady(id, progress: progress)
+        } catch {
+            release(id)
+            throw error
+        }
+        let released = NIOLockedValueBox(false)
+        return UpstreamLease(
+            modelID: id, upstream: model.upstream, forwardedModelName: model.useModelName,
+            onRelease: { [weak self] in
+                let first = released.withLockedValue { released in
+                    defer { released = true }
+                    return !released
+                }
+                guard first, let self else { return }
+                Task { await self.release(id) }
+            })
+    }
+
+    // MARK: - Admin
+
+    /// The models that are not stopped, by id (for `GET /running`).
+    public func running() async -> [RunningModelInfo] {
+        var result: [RunningModelInfo] = []
+        for id in slots.keys.sorted() {
+            guard let slot = slots[id], let phase = Self.plannerPhase(slot.phase) else { continue }
+            let pid = await slot.upstream.processID
+            result.append(
+                RunningModelInfo(
+                    id: id, phase: phase, pid: pid, inFlight: slot.inFlight, upstream: slot.upstream.config.upstream,
+                    ttl: config.models[id]?.ttl))
+        }
+        return result
+    }
+
+    /// Stops `modelID` (id or alias), or every model when `nil`, at once — in-flight requests on them are cut, as
+    /// with llama-swap's `/unload` — and returns once they have stopped, with the ids that were running.
+    /// Throws `.unknownModel` for a name that is not configured.
+    @discardableResult
+    public func unload(_ modelID: String? = nil) async throws(UpstreamAcquireError) -> [String] {
+        var ids: [String]
+        if let modelID {
+            guard let model = config.model(named: modelID) else { throw .unknownModel(modelID) }
+            ids = [model.id]
+        } else {
+            ids = slots.keys.sorted()
+        }
+        ids = ids.filter { slots[$0].map { $0.phase != .stopped } ?? false }
+        for id in ids {
+            logs.append("unloading \(id)", source: "proxy")
+            beginStop(id)
+        }
+        for id in ids { await slots[id]?.stopTask?.value }
+        return ids
+    }
+
+    /// Refuses new requests (`.shuttingDown`), waits up to `grace` for in-flight requests to be released, then
+    /// stops every model and returns once no child runs.
+    public func shutdown(grace: Duration = .zero) async {
+        guard !shuttingDown else {
+            for slot in slots.values { await slot.stopTask?.value }
+            return
+        }
+        shuttingDown = true
+        logger.info("supervisor shutting down")
+        notifyChange()
+        if grace > .zero && slots.values.contains(where: { $0.inFlight > 0 }) {
+            let expired = NIOLockedValueBox(false)
+            let timer = Task { [clock] in
+                try? await clock.sleep(for: grace)
+                expired.withLockedValue { $0 = true }
+                self.notifyChange()
+            }
+            while slots.values.contains(where: { $0.inFlight > 0 }) && !expired.withLockedValue({ $0 }) {
+                await waitForChange()
+            }
+            timer.cancel()
+        }
+        for id in slots.keys.sorted() { beginStop(id) }
+        for slot in slots.values { await slot.stopTask?.value }
+        logger.info("supervisor stopped every model")
+    }
+
+    /// Applies a new config (SIGHUP): models whose config changed or that are gone are stopped (their in-flight
+    /// requests are cut); unchanged running models keep running; new models become available.
+    public func reload(_ newConfig: ProxyConfig) async {
+        let oldConfig = config
+        config = newConfig
+        planner = SwapPlanner(config: newConfig)
+        var stopping: [String] = []
+        for id in slots.keys.sorted() {
+            guard let slot = slots[id] else { continue }
+            let newModel = newConfig.models[id]
+            let changed = newModel.map { Self.needsRestart(from: slot.upstream.config, to: $0) } ?? true
+            if slot.phase != .stopped && (newModel == nil || changed) {
+                logs.append("config of \(id) \(newModel == nil ? "removed" : "changed"): stopping it", source: "proxy")
+                beginStop(id)
+                stopping.append(id)
+            }
+            guard let newModel else { continue }
+            if slot.phase == .stopped {
+                // No process to keep: take the new config (and health timeout) as a whole.
+                if newModel != slot.upstream.config || oldConfig.healthCheckTimeout != newConfig.healthCheckTimeout {
+                    replaceUpstream(id, with: newModel)
+                }
+            } else if changed {
+                replaceUpstream(id, with: newModel)  // the stop begun above holds the old one
+            }
+        }
+        for id in stopping { await slots[id]?.stopTask?.value }
+        for id in slots.keys where newConfig.models[id] == nil && slots[id]?.phase == .stopped {
+            slots[id] = nil
+        }
+        notifyChange()
+    }
+
+    // MARK: - Loading
+
+    private func becomeReady(
+        _ id: String, progress: @escaping @Sendable (LoadingProgress) -> Void
+    ) async throws(UpstreamAcquireError) {
+        var joinedAttempt: Int?
+        var lastMessage = ""
+        func tell(_ message: String) {
+            guard message != lastMessage else { return }
+            lastMessage = message
+            progress(LoadingProgress(modelID: id, message: message))
+        }
+        while true {
+            if shuttingDown { throw .shuttingDown }
+            if Task.isCancelled {
+                throw .failed(.startFailed(model: id, detail: "the request was cancelled while the model loaded"))
+            }
+            guard let slot = slots[id] else { throw .unknownModel(id) }
+            if let joinedAttempt, let last = slot.lastFailure, last.attempt == joinedAttempt {
+                throw .failed(last.failure)
+            }
+            switch planner.plan(for: id, running: plannerView()) {
+            case .alreadyRunning(let alsoStop):
+                alsoStop.forEach(beginStop)
+                if slot.phase == .ready { return }
+                joinedAttempt = slot.attempt
+                await waitForChange()
+            case .start(let afterStopping):
+                if afterStopping.isEmpty {
+                    beginStart(id)
+                    joinedAttempt = slots[id]?.attempt
+                } else {
+                    afterStopping.forEach(beginStop)
+                    tell("stopping \(afterStopping.joined(separator: ", ")) to make room for \(id)")
+                    await waitForChange()
+                }
+            case .wait(let busy, let stopNow):
+                stopNow.forEach(beginStop)
+                tell("waiting for \(busy.joined(separator: ", ")) to finish before starting \(id)")
+                await waitForChange()
+            }
+        }
+    }
+
+    private func beginStart(_ id: String) {
+        guard var slot = slots[id], slot.phase == .stopped else { return }
+        slot.attempt += 1
+        slot.phase = .starting
+        slot.run = nil
+        let attempt = slot.attempt
+        let upstream = slot.upstream
+        slots[id] = slot
+        logger.info("loading model", metadata: ["model": "\(id)"])
+        let listeners = progressListeners
+        Task {
+            let result: Result<Int, UpstreamStartError>
+            do {
+                let run = try await upstream.start { message in
+                    let callbacks = listeners.withLockedValue { $0[id].map { Array($0.values) } ?? [] }
+                    for callback in callbacks { callback(LoadingProgress(modelID: id, message: message)) }
+                }
+                result = .success(run)
+            } catch let error as UpstreamStartError {
+                result = .failure(error)
+            } catch {
+                result = .failure(UpstreamStartError(.startFailed(model: id, detail: "\(error)")))
+            }
+            self.finishStart(id, attempt: attempt, result: result)
+        }
+    }
+
+    private func finishStart(_ id: String, attempt: Int, result: Result<Int, UpstreamStartError>) {
+        guard var slot = slots[id], slot.attempt == attempt, slot.phase == .starting else { return }
+        switch result {
+        case .success(let run):
+            slot.phase = .ready
+            slot.run = run
+        case .failure(let failure):
+            slot.phase = .stopped
+            slot.lastFailure = (attempt, failure.failure)
+            logs.append(failure.description, source: "proxy")
+            logger.error("model failed to start", metadata: ["model": "\(id)", "reason": "\(failure)"])
+        }
+        slots[id] = slot
+        if slot.phase == .ready && slot.inFlight == 0 { scheduleUnload(id) }
+        notifyChange()
+    }
+
+    private func beginStop(_ id: String) {
+        guard var slot = slots[id], slot.phase == .starting || slot.phase == .ready else { return }
+        slot.phase = .stopping
+        slot.ttlTask?.cancel()
+        slot.ttlTask = nil
+        let upstream = slot.upstream
+        slot.stopTask = Task {
+            await upstream.stop()
+            self.finishStop(id)
+        }
+        slots[id] = slot
+    }
+
+    private func finishStop(_ id: String) {
+        guard slots[id]?.phase == .stopping else { return }
+        slots[id]?.phase = .stopped
+        slots[id]?.run = nil
+        if config.models[id] == nil && slots[id]?.inFlight == 0 { slots[id] = nil }
+        notifyChange()
+    }
+
+    private func upstreamExited(_ id: String, generation: Int, run: Int) {
+        guard var slot = slots[id], slot.generation == generation, slot.phase == .ready, slot.run == run else {
+            return
+        }
+        slot.phase = .stopped
+        slot.run = nil
+        slot.ttlTask?.cancel()
+        slot.ttlTask = nil
+        slots[id] = slot
+        logs.append("\(id) stopped on its own; the next request starts it again", source: "proxy")
+        notifyChange()
+    }
+
+    private func release(_ id: String) {
+        guard var slot = slots[id], slot.inFlight > 0 else { return }
+        slot.inFlight -= 1
+        slots[id] = slot
+        if slot.inFlight == 0 && slot.phase == .ready { scheduleUnload(id) }
+        if config.models[id] == nil && slot.inFlight == 0 && slot.phase == .stopped { slots[id] = nil }
+        notifyChange()
+    }
+
+    // MARK: - TTL
+
+    /// A request arrived: the model is not idle, any pending unload is off.
+    private func keepAlive(_ id: String) {
+        slots[id]?.idleGeneration += 1
+        slots[id]?.ttlTask?.cancel()
+        slots[id]?.ttlTask = nil
+    }
+
+    private func scheduleUnload(_ id: String) {
+        guard var slot = slots[id], let ttl = config.models[id]?.ttl else { return }
+        slot.idleGeneration += 1
+        slot.ttlTask?.cancel()
+        let generation = slot.idleGeneration
+        slot.ttlTask = Task { [clock] in
+            do {
+                try await clock.sleep(for: ttl)
+            } catch {
+                return
+            }
+            self.unloadIfStillIdle(id, generation: generation)
+        }
+        slots[id] = slot
+    }
+
+    private func unloadIfStillIdle(_ id: String, generation: Int) {
+        guard let slot = slots[id], slot.idleGeneration == generation, slot.inFlight == 0, slot.phase == .ready
+        else { return }
+        logs.append("unloading \(id): idle for its ttl", source: "proxy")
+        logger.info("ttl reached, unloading", metadata: ["model": "\(id)"])
+        beginStop(id)
+    }
+
+    // MARK: - Helpers
+
+    private func makeSlot(_ model: ModelConfig) -> Slot {
+        nextGeneration += 1
+        return Slot(upstream: makeUpstream(model, generation: nextGeneration), generation: nextGeneration)
+    }
+
+    private func replaceUpstream(_ id: String, with model: ModelConfig) {
+        nextGeneration += 1
+        slots[id]?.upstream = makeUpstream(model, generation: nextGeneration)
+        slots[id]?.generation = nextGeneration
+    }
+
+    private func makeUpstream(_ model: ModelConfig, generation: Int) -> any SupervisedUpstream {
+        Self.makeUpstream(model, config: config, generation: generation, factory: factory) {
+            [weak self] id, generation, run in
+            Task { await self?.upstreamExited(id, generation: generation, run: run) }
+        }
+    }
+
+    private static func makeUpstream(
+        _ model: ModelConfig, config: ProxyConfig, generation: Int, factory: UpstreamFactory,
+        onExit: @escaping @Sendable (String, Int, Int) -> Void
+    ) -> any SupervisedUpstream {
+        let id = model.id
+        return factory(model, config) { run in onExit(id, generation, run) }
+    }
+
+    /// Whether a running model must restart for `new` to apply: only what shapes its process counts; the rest
+    /// (ttl, aliases, limits, names, heartbeat) is read from the current config at each use.
+    static func needsRestart(from old: ModelConfig, to new: ModelConfig) -> Bool {
+        old.command != new.command || old.stopCommand != new.stopCommand || old.upstream != new.upstream
+            || old.environment != new.environment || old.checkEndpoint != new.checkEndpoint
+    }
+
+    private func plannerView() -> [SwapPlanner.RunningModel] {
+        slots.compactMap { id, slot in
+            Self.plannerPhase(slot.phase).map { SwapPlanner.RunningModel(id: id, phase: $0, inFlight: slot.inFlight) }
+        }
+    }
+
+    private static func plannerPhase(_ phase: Phase) -> SwapPlanner.Phase? {
+        switch phase {
+        case .stopped: nil
+        case .starting: .starting
+        case .ready: .ready
+        case .stopping: .stopping
+        }
+    }
+
+    /// Suspends until something a waiting request depends on changes (a start or stop ends, a lease is released),
+    /// or the calling task is cancelled.
+    private func waitForChange() async {
+        let id = nextWaiterID
+        nextWaiterID += 1
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    changeWaiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.resumeWaiter(id) }
+        }
+    }
+
+    private func resumeWaiter(_ id: Int) {
+        changeWaiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func notifyChange() {
+        let waiters = changeWaiters
+        changeWaiters.removeAll()
+        for waiter in waiters.values { waiter.resume() }
+    }
+}

@@ -1,0 +1,71 @@
+import NIOCore
+import Testing
+import Wire
+
+@testable import Proxy
+
+/// The small pure pieces the supervisor's processes rely on.
+@Suite struct SupervisorPartsTests {
+    @Test func parentDeathWrapperExecsTheCommandThroughSetpriv() {
+        let argv = ["llama-server", "--port", "5800"]
+        #expect(
+            ParentDeathSignal.wrap(argv, setpriv: "/usr/bin/setpriv")
+                == ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "llama-server", "--port", "5800"])
+        #expect(ParentDeathSignal.wrap(argv, setpriv: nil) == argv)
+        #expect(ParentDeathSignal.wrap([], setpriv: "/usr/bin/setpriv") == [])
+    }
+
+    @Test(
+        arguments: [
+            ("HTTP/1.1 200 OK\r\n", 200),
+            ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: x\r\n", 503),
+            ("HTTP/1.0 404\n", 404),
+            ("SSH-2.0-OpenSSH\r\n", -1),
+        ] as [(String, Int)])
+    func healthProbeReadsTheStatusLine(text: String, status: Int) {
+        #expect(HealthProbe.statusCode(in: ByteBuffer(string: text)) == status)
+    }
+
+    @Test func healthProbeWaitsForAWholeStatusLine() {
+        #expect(HealthProbe.statusCode(in: ByteBuffer(string: "HTTP/1.1 20")) == nil)
+    }
+
+    @Test func missingExecutablesAreNamed() {
+        #expect(UpstreamProcess.executableProblem("/bin/sh") == nil)
+        #expect(UpstreamProcess.executableProblem("sh") == nil)
+        #expect(UpstreamProcess.executableProblem("/no/such/llama-server")?.contains("no such file") == true)
+        #expect(UpstreamProcess.executableProblem("no-such-llama-server-xyz")?.contains("not found in PATH") == true)
+        #expect(UpstreamProcess.executableProblem("/etc")?.contains("is a directory") == true)
+    }
+
+    @Test func startFailureNamesTheExitAndTheLastLines() {
+        let detail = UpstreamProcess.exitDetail(.exited(1), ["loading model", "error: out of memory"])
+        #expect(detail.contains("exit status 1"))
+        #expect(detail.contains("error: out of memory"))
+        #expect(UpstreamProcess.exitDetail(.signaled(9), []).contains("signal 9 (SIGKILL)"))
+    }
+}
+
+@Suite struct SupervisorReloadRuleTests {
+    private static let base = ModelConfig(
+        id: "llama", command: ["llama-server", "--port", "5800"], upstream: UpstreamURL(host: "127.0.0.1", port: 5800))
+
+    @Test func onlyWhatShapesTheProcessRestartsIt() {
+        var renamed = Self.base
+        renamed.name = "Llama 3"
+        renamed.ttl = .seconds(60)
+        renamed.aliases = [ModelAlias(id: "gpt-4")]
+        renamed.location = Wire.SourceLocation(file: "config.yaml", line: 40, column: 3)
+        #expect(!Supervisor.needsRestart(from: Self.base, to: renamed))
+
+        var newFlags = Self.base
+        newFlags.command = ["llama-server", "--port", "5800", "-c", "8192"]
+        #expect(Supervisor.needsRestart(from: Self.base, to: newFlags))
+        var newEnvironment = Self.base
+        newEnvironment.environment = ["CUDA_VISIBLE_DEVICES": "1"]
+        #expect(Supervisor.needsRestart(from: Self.base, to: newEnvironment))
+        var newPort = Self.base
+        newPort.upstream = UpstreamURL(host: "127.0.0.1", port: 5801)
+        #expect(Supervisor.needsRestart(from: Self.base, to: newPort))
+    }
+}
