@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Proxy
+
+/// `llama-proxy`: a llama-swap-compatible proxy that keeps slow streaming clients alive with SSE heartbeats.
+@main
+struct LlamaProxy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llama-proxy",
+        abstract: "A llama-swap-compatible proxy for llama-server with SSE heartbeats for slow streams.",
+        discussion: """
+            Starts models on demand from a llama-swap-style config.yaml, swaps them by group, and sends SSE comment \
+            heartbeats to streaming clients while a model loads or processes a long prompt (heartbeatInterval).
+
+            Signals: SIGTERM or SIGINT stop gracefully (requests in flight get --shutdown-grace, then every model \
+            process is stopped); SIGHUP reloads the config file.
+
+            Examples:
+              llama-proxy --config config.yaml
+              llama-proxy --config config.yaml --listen 0.0.0.0:8080 --log-level debug
+            """,
+        version: ProxyInfo.version
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The llama-swap-style configuration file.", valueName: "file"))
+    var config: String
+
+    @Option(name: .long, help: ArgumentHelp("Address to listen on (loopback by default).", valueName: "host:port"))
+    var listen = "127.0.0.1:8080"
+
+    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: the config's logLevel).")
+    var logLevel: Logger.Level?
+
+    @Option(name: .long, help: "Seconds requests in flight may take to finish after SIGTERM.")
+    var shutdownGrace: Double = 10
+
+    func run() async throws {
+        guard let (host, port) = ProxyOptions.parseListen(listen) else {
+            throw ValidationError("--listen expects host:port, got '\(listen)'")
+        }
+        let loaded: (ProxyConfig, [ConfigWarning])
+        do {
+            loaded = try ConfigLoader.load(contentsOf: config)
+        } catch {
+            printToStandardError("\(error)")
+            throw ExitCode(2)
+        }
+        for warning in loaded.1 { printToStandardError("\(warning)") }
+        let level = logLevel ?? loaded.0.logLevel
+        let logs = LogBuffer()
+        LoggingSystem.bootstrap { label in
+            var console = StreamLogHandler.standardError(label: label)
+            console.logLevel = level
+            return MultiplexLogHandler([console, LogBufferLogHandler(buffer: logs, logLevel: level)])
+        }
+        let options = ProxyOptions(
+            configPath: config, host: host, port: port, shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)))
+        do {
+            try await ProxyService.run(options: options, config: loaded.0, logs: logs, logger: Logger(label: "llama-proxy"))
+        } catch let error as ProxyServiceError {
+            printToStandardError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Writes one line to stderr, where errors and config warnings go.
+func printToStandardError(_ line: String) {
+    FileHandle.standardError.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))
+}
