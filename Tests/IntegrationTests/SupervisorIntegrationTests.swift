@@ -343,38 +343,6 @@ private func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<
     }
 }
 
-/// A port nothing listens on right now: the kernel's pick for a socket bound to port 0.
-private func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            bind(fd, raw, length) == 0 && getsockname(fd, raw, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// Whether a process with this pid exists (a zombie counts until reaped; the supervisor reaps its children).
-private func isAlive(_ pid: Int32) -> Bool {
-    kill(pid, 0) == 0 || errno != ESRCH
-}
-
-/// Whether the process has ended: gone, or a zombie nobody reaped yet (an orphan's reaper may be slow or absent).
-private func isGone(_ pid: Int32) -> Bool {
-    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return true }
-    let stat = String(decoding: data, as: UTF8.self)
-    guard let close = stat.lastIndex(of: ")") else { return true }
-    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
-}
-
 private func commandLine(of pid: Int32) -> [String] {
     guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
     return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
