@@ -6,7 +6,8 @@ import Foundation
 public struct ReplaySession: Sendable {
     /// Files and directories of scenarios.
     public var paths: [String]
-    /// `--time-scale`; `nil` chooses: real time for one file, `directoryScale` otherwise.
+    /// `--time-scale`; `nil` chooses: real time for one file given as a file, `directoryScale` for a directory or
+    /// several files.
     public var timeScale: Double?
     /// `--direct`: no proxy even if one can be launched.
     public var direct: Bool
@@ -52,7 +53,10 @@ public struct ReplaySession: Sendable {
                 return 2
             }
         }
-        let scale = timeScale ?? (files.count == 1 ? 1 : Self.directoryScale)
+        var isDirectory: ObjCBool = false
+        let oneFile = paths.count == 1 && files.count == 1
+            && FileManager.default.fileExists(atPath: paths[0], isDirectory: &isDirectory) && !isDirectory.boolValue
+        let scale = timeScale ?? (oneFile ? 1 : Self.directoryScale)
         if compare {
             return await runCompare(scenarios, scale: scale, print: print)
         }
