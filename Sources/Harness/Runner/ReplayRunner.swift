@@ -1,6 +1,7 @@
 import FakeUpstream
 import Foundation
 import NIOCore
+import NIOPosix
 import Wire
 
 /// Runs one scenario end to end: starts the fake upstream (and the proxy, when proxied), sends the scenario's
@@ -25,8 +26,17 @@ public enum ReplayRunner {
         launchedSpec.proxy = proxySettings
         launched.spec = launchedSpec
 
+        // Each run has its own threads, so one run's heavy planning (10,000 tokens, a megabyte event) never
+        // delays another run's timers, and the client's timers never wait behind the fake's writes.
+        let upstreamGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer {
+            upstreamGroup.shutdownGracefully { _ in }
+            clientGroup.shutdownGracefully { _ in }
+        }
         let fake = FakeUpstreamServer(
-            responder: ScenarioResponder(scenarios: [scenario], timeScaleOverride: scale), logger: options.logger)
+            responder: ScenarioResponder(scenarios: [scenario], timeScaleOverride: scale), logger: options.logger,
+            group: upstreamGroup)
         let upstreamPort = try await fake.start()
         var stopProxy: (@Sendable () async -> Void)?
         let attempts: [ReplayAttempt]
@@ -41,7 +51,7 @@ public enum ReplayRunner {
             let request = spec.request ?? ClientRequestSpec()
             let requestBytes = Self.requestBytes(request, host: "127.0.0.1:\(port)", model: scenario.model)
             let limit = options.observationLimit ?? Duration.seconds(3600).scaled(by: scale)
-            let client = ReplayClient()
+            let client = ReplayClient(group: clientGroup)
             var made: [ReplayAttempt] = []
             for retry in 0...profile.retries {
                 if retry > 0 { try await Task.sleep(for: profile.delay(beforeRetry: retry)) }
