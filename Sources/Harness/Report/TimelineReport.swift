@@ -110,10 +110,15 @@ public enum TimelineReport {
             out += "width=\"\(f(max(1, x(attempt.end) - x(attempt.start))))\" height=\"14\">"
             out += "<title>request #\(index + 1): \(escape(attempt.ending))</title></rect>\n"
             if let deadline = attempt.deadline, let rule = attempt.deadlineRule {
+                // The deadline that fired, or (lighter) the one that was pending when the response ended.
                 let dx = x(deadline)
-                out += "<line class=\"deadline\" x1=\"\(f(dx))\" y1=\"20\" x2=\"\(f(dx))\" y2=\"\(f(axisY))\">"
-                out += "<title>\(rule.rawValue) deadline at \(escape(TimeText.seconds(deadline)))</title></line>\n"
-                out += "<text class=\"deadline\" x=\"\(f(dx + 3))\" y=\"16\">\(rule.rawValue) deadline</text>\n"
+                let style = attempt.timedOut ? "deadline" : "deadline pending"
+                let label = attempt.timedOut ? "\(rule.rawValue) deadline" : "next \(rule.rawValue) deadline (not reached)"
+                let nearRight = dx > width - right - 200
+                out += "<line class=\"\(style)\" x1=\"\(f(dx))\" y1=\"20\" x2=\"\(f(dx))\" y2=\"\(f(axisY))\">"
+                out += "<title>\(label) at \(escape(TimeText.seconds(deadline)))</title></line>\n"
+                out += "<text class=\"\(style)\(nearRight ? " end" : "")\" x=\"\(f(nearRight ? dx - 4 : dx + 4))\" y=\"16\">"
+                out += "\(label) \(escape(TimeText.seconds(deadline)))</text>\n"
             }
             if attempt.timedOut {
                 let cx = x(attempt.end)
@@ -178,7 +183,8 @@ public enum TimelineReport {
         rect.write{fill:#1f4e9c}circle.read{fill:#fff;stroke:#2a7d3f;stroke-width:2}
         path.heartbeat{fill:#f0a020;stroke:#7a4a00;stroke-width:1}
         rect.attempt{fill:#d4d4d4;stroke:#555;stroke-width:1}
-        line.deadline{stroke:#c0392b;stroke-width:2;stroke-dasharray:6 4}text.deadline{fill:#c0392b}
+        line.deadline{stroke:#c0392b;stroke-width:2;stroke-dasharray:6 4}text.deadline{fill:#c0392b}text.end{text-anchor:end}
+        line.pending{stroke:#999;stroke-width:1.5}text.pending{fill:#777}
         path.giveup{stroke:#c0392b;stroke-width:3;fill:none}path.upclose{stroke:#6a1b9a;stroke-width:2;stroke-dasharray:2 2}
         table.expectations{border-collapse:collapse;font-size:13px;margin-top:6px}
         table.expectations td,table.expectations th{border:1px solid #bbb;padding:2px 8px;text-align:left}
