@@ -33,6 +33,7 @@ log="$work/chromium.log"
     --window-size=1100,1500 --screenshot="$png" "file://$(realpath "$report")" > "$log" 2>&1 || {
     echo "FAILED: chromium exited with an error:"; sed 's/^/  /' "$log"; exit 1; }
 
+rm -rf "$work/profile"
 if grep -E "CONSOLE|Failed to load resource|net::ERR_" "$log" > "$work/errors"; then
     echo "FAILED: the page logged errors:"
     sed 's/^/  /' "$work/errors"

@@ -62,7 +62,7 @@ public enum ReplayRunner {
                 guard case .timedOut = attempt.end else { break }
             }
             attempts = made
-            if spec.expect?.upstreamSawCloseWithin != nil, let within = spec.expect?.upstreamSawCloseWithin {
+            if let within = spec.expect?.upstreamSawCloseWithin {
                 let count = made.count
                 _ = try? await fake.waitFor(timeout: within + options.slack + .seconds(1), "the upstream sees the close") {
                     snapshot in
