@@ -79,8 +79,9 @@ public enum TimelineReport {
     }
 
     static func svg(_ timeline: ReplayTimeline) -> String {
-        let deadlines = timeline.attempts.compactMap(\.deadline)
-        let end = max(([timeline.end] + deadlines).max()!, .milliseconds(1))
+        // Deadlines that fired widen the axis; a deadline never reached is drawn only if it falls inside it.
+        let fired = timeline.attempts.filter(\.timedOut).compactMap(\.deadline)
+        let end = max(([timeline.end] + fired).max()!, .milliseconds(1))
         let span = seconds(end) * 1.04
         func x(_ time: Duration) -> Double { left + seconds(time) / span * (width - left - right) }
         func f(_ value: Double) -> String { String(format: "%.1f", value) }
@@ -109,7 +110,7 @@ public enum TimelineReport {
             out += "<rect class=\"attempt\" x=\"\(f(x(attempt.start)))\" y=\"\(f(requestY - 7))\" "
             out += "width=\"\(f(max(1, x(attempt.end) - x(attempt.start))))\" height=\"14\">"
             out += "<title>request #\(index + 1): \(escape(attempt.ending))</title></rect>\n"
-            if let deadline = attempt.deadline, let rule = attempt.deadlineRule {
+            if let deadline = attempt.deadline, let rule = attempt.deadlineRule, attempt.timedOut || deadline <= end {
                 // The deadline that fired, or (lighter) the one that was pending when the response ended.
                 let dx = x(deadline)
                 let style = attempt.timedOut ? "deadline" : "deadline pending"

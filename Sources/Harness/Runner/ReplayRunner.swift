@@ -117,11 +117,16 @@ public enum ReplayRunner {
         for (index, attempt) in attempts.enumerated() {
             var scanner = HeartbeatScanner(heartbeat: heartbeat)
             var previous = attempt.sentAt
+            // A heartbeat's silence counts from the last body bytes (or the request): a proxy commits its head in
+            // the same instant as its first heartbeat, so the head is no byte "before" it.
+            var previousBody = attempt.sentAt
             for read in attempt.reads {
                 let gap = Duration.nanoseconds((read.at - previous).nanoseconds)
                 maxGap = max(maxGap, gap)
                 let found = scanner.consume(read.body)
-                heartbeatGaps += Array(repeating: gap, count: found)
+                let silence = Duration.nanoseconds((read.at - previousBody).nanoseconds)
+                heartbeatGaps += Array(repeating: silence, count: found)
+                if !read.body.isEmpty { previousBody = read.at }
                 heartbeats += found
                 bytes += read.bytes.count
                 reads.append(

@@ -9,7 +9,7 @@ public struct ReplayFacts: Sendable, Hashable {
     public var status: Int?
     /// The longest silence the client saw (from sending a request, between reads, to the attempt's end).
     public var maxGap: Duration
-    /// For each heartbeat: the silence before the read that carried it.
+    /// For each heartbeat: the silence before it, since the previous body bytes or the request.
     public var heartbeatGaps: [Duration]
     /// Heartbeats received.
     public var heartbeats: Int
