@@ -1,5 +1,6 @@
 import FakeUpstream
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import Harness
@@ -50,5 +51,19 @@ import Testing
         #expect(python.without.attempts == 3)
         #expect(result.withRun.heartbeats > 0)
         #expect(result.withoutRun.heartbeats == 0)
+    }
+
+    @Test func theSessionsCompareTableNamesTheSavedClients() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let file = Self.root.appendingPathComponent("Scenarios/slow-prefill-11min.yaml").path
+        let code = await ReplaySession(paths: [file], timeScale: 0.002, compare: true, launcher: StandInHeartbeatProxy())
+            .run { line in lines.withLockedValue { $0.append(line) } }
+        let output = lines.withLockedValue { $0 }
+        #expect(code == 0)
+        for profile in ["undici", "openai-python"] {
+            let row = try #require(output.first { $0.hasPrefix("  \(profile) ") }, "\(output)")
+            #expect(row.contains("times out"))
+            #expect(row.hasSuffix("<- saved by the heartbeat"))
+        }
     }
 }

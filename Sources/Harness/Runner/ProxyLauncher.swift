@@ -4,8 +4,9 @@ import FakeUpstream
 /// (the `Proxy` library on real sockets); tests use stand-ins.
 public protocol ProxyLauncher: Sendable {
     /// Starts a proxy whose only model is served by the fake at `127.0.0.1:upstreamPort`, configured with
-    /// `scenario.spec?.proxy` (heartbeat interval, comment, loading state; the runner has already applied its time
-    /// scale and overrides to the scenario it passes). Returns the proxy's port and how to stop it.
+    /// `scenario.spec?.proxy` (heartbeat interval, comment, loading state), with the run's overrides already
+    /// applied. Durations there are scenario time: multiply them by `scenario.timeScale`, which is the run's scale.
+    /// The model id is `scenario.model`. Returns the proxy's port and how to stop it.
     func launch(upstreamPort: Int, scenario: Scenario) async throws -> (port: Int, stop: @Sendable () async -> Void)
 }
 
