@@ -6,6 +6,7 @@ extension ScenarioParser {
     public enum Keys {
         /// The top-level mapping.
         public static let top = ["description", "timeScale", "model", "models", "strict", "health", "responses"]
+            + specTop
         /// `health:`.
         public static let health = ["states", "repeat"]
         /// One entry of `health.states`.

@@ -68,6 +68,7 @@ extension ScenarioNodeReader {
                 scenario.rules.append(try rule(item))
             }
         }
+        scenario.spec = try spec(top)
         return scenario
     }
 

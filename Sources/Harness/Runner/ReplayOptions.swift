@@ -1,0 +1,39 @@
+import FakeUpstream
+import Logging
+
+/// How to run a scenario: time scale, topology, and overrides of what the file says.
+public struct ReplayOptions: Sendable {
+    /// Multiplies every duration: the script's, the profile's, the proxy's, and the expectations'.
+    public var timeScale: Double
+    /// Direct to the fake, or through the proxy.
+    public var topology: ReplayTopology
+    /// Replaces the scenario's profile (unscaled).
+    public var profile: ClientProfile?
+    /// Replaces the scenario's `proxy:` settings (unscaled), e.g. heartbeat off for `--compare`.
+    public var proxySettings: ProxySettingsSpec?
+    /// Real time added to every timing tolerance.
+    public var slack: Duration
+    /// The longest one attempt is watched (real time) when no profile timer ends it first; `nil` means an hour
+    /// of scenario time, scaled.
+    public var observationLimit: Duration?
+    /// Where the fake and the runner log; silent by default.
+    public var logger: Logger
+
+    /// Options; by default real time, direct, the scenario's own profile and settings, 150 ms slack.
+    public init(
+        timeScale: Double = 1, topology: ReplayTopology = .direct, profile: ClientProfile? = nil,
+        proxySettings: ProxySettingsSpec? = nil, slack: Duration = .milliseconds(150),
+        observationLimit: Duration? = nil, logger: Logger = ReplayOptions.silentLogger
+    ) {
+        self.timeScale = timeScale
+        self.topology = topology
+        self.profile = profile
+        self.proxySettings = proxySettings
+        self.slack = slack
+        self.observationLimit = observationLimit
+        self.logger = logger
+    }
+
+    /// A logger that drops everything, so a replay prints only its verdicts.
+    public static let silentLogger = Logger(label: "replay", factory: { _ in SwiftLogNoOpLogHandler() })
+}

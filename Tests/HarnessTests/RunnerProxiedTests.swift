@@ -1,0 +1,69 @@
+import FakeUpstream
+import Foundation
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import Harness
+
+/// The proxied path with a stand-in heartbeat proxy: heartbeats counted and removed, gaps measured, and
+/// `--compare` showing which clients a heartbeat saves.
+@Suite struct RunnerProxiedTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func scenario(_ name: String) throws -> Scenario {
+        let path = root.appendingPathComponent("Scenarios/\(name).yaml").path
+        return try ScenarioParser.parse(yaml: try ScenarioLoader.read(path), file: "Scenarios/\(name).yaml")
+    }
+
+    @Test func slowPrefillThroughAHeartbeatProxyMeetsItsSpec() async throws {
+        let proxy = StandInHeartbeatProxy()
+        let result = try await ReplayRunner.run(
+            try Self.scenario("slow-prefill"), options: ReplayOptions(timeScale: 0.02, topology: .proxied(proxy)))
+        #expect(result.topology == "proxied")
+        #expect(result.verdict == .pass, "\(result.verdictLine)\n\(result.details)")
+        #expect(result.expectations.allSatisfy { $0.status == .passed })
+        #expect((8...10).contains(result.heartbeats))
+        #expect(result.timeline.clientReads.filter { $0.heartbeats > 0 }.count == result.heartbeats)
+        #expect(proxy.launches.withLockedValue { $0.first?.spec?.proxy?.heartbeatInterval } == .seconds(10))
+    }
+
+    @Test func aSplitEventGetsNoHeartbeatInside() async throws {
+        var scenario = try Self.scenario("split-event-stall")
+        scenario.spec = ScenarioSpec(
+            proxy: ProxySettingsSpec(heartbeatInterval: .seconds(5)),
+            expect: Expectations(client: .completes, bodyMatchesUpstream: true))
+        let result = try await ReplayRunner.run(
+            scenario, options: ReplayOptions(timeScale: 0.02, topology: .proxied(StandInHeartbeatProxy())))
+        #expect(result.verdict == .pass, "\(result.details)")
+        // The head comes after 1 s, before the first heartbeat is due; none may go inside the 30 s split, so the
+        // client hears nothing for the whole stall.
+        #expect(result.heartbeats == 0)
+        #expect(result.maxGap >= .milliseconds(540))
+    }
+
+    @Test func compareShowsTheClientsTheHeartbeatSaves() async throws {
+        let result = try await CompareRunner.run(
+            try Self.scenario("slow-prefill-11min"), launcher: StandInHeartbeatProxy(), timeScale: 0.004)
+        let saved = Set(result.rows.filter(\.heartbeatSavesIt).map(\.profile.name))
+        #expect(saved == ["undici", "openai-python", "openai-node", "nginx", "cloudflare"], "\(result.lines)")
+        let python = try #require(result.rows.first { $0.profile.name == "openai-python" })
+        #expect(python.without.attempts == 3)
+        #expect(result.withRun.heartbeats > 0)
+        #expect(result.withoutRun.heartbeats == 0)
+    }
+
+    @Test func theSessionsCompareTableNamesTheSavedClients() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let file = Self.root.appendingPathComponent("Scenarios/slow-prefill-11min.yaml").path
+        let code = await ReplaySession(paths: [file], timeScale: 0.002, compare: true, launcher: StandInHeartbeatProxy())
+            .run { line in lines.withLockedValue { $0.append(line) } }
+        let output = lines.withLockedValue { $0 }
+        #expect(code == 0)
+        for profile in ["undici", "openai-python"] {
+            let row = try #require(output.first { $0.hasPrefix("  \(profile) ") }, "\(output)")
+            #expect(row.contains("times out"))
+            #expect(row.hasSuffix("<- saved by the heartbeat"))
+        }
+    }
+}
