@@ -4,9 +4,8 @@ import Testing
 
 @testable import Harness
 
-/// Every file in `Scenarios/` (recorded ones included) through the same runner as `harness replay`, direct to
-/// the fake, at 1/100 of real time: each file's expectations must hold. Expectations that need the proxy are
-/// skipped, and each skip is printed, until the proxied mode is wired. About 15 s in all.
+/// Every file in `Scenarios/` (recorded ones included) through the same runner as `harness replay`: client → the
+/// real proxy (in process, real sockets) → the fake, at 1/100 of real time: each file's expectations must hold.
 @Suite struct RunnerScenarioFilesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -30,12 +29,14 @@ import Testing
         let scenario = try ScenarioParser.parse(yaml: try ScenarioLoader.read(path), file: file)
         // 400 ms of slack on every timing check: other builds and tests share the 2 cores.
         let result = try await ReplayRunner.run(
-            scenario, options: ReplayOptions(timeScale: Self.scale, slack: .milliseconds(400)))
+            scenario,
+            options: ReplayOptions(
+                timeScale: Self.scale, topology: .proxied(InProcessProxyLauncher()), slack: .milliseconds(400)))
         #expect(result.verdict != .fail, "\(result.verdictLine)\n\(result.details)")
         #expect(result.outcome.kind != "undecided", "\(result.verdictLine)")
         for expectation in result.expectations {
             if case .skipped(let why) = expectation.status {
-                print("note: \(file): expect.\(expectation.key) skipped: \(why)")
+                Issue.record("\(file): expect.\(expectation.key) skipped through the proxy: \(why)")
             }
         }
     }

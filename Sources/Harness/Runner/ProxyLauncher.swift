@@ -30,5 +30,5 @@ public enum ReplayTopology: Sendable {
 /// direct and `--compare` says it needs the proxy.
 public enum ProxyLaunchers {
     /// The launcher for the real proxy, once there is one.
-    public static let standard: (any ProxyLauncher)? = nil
+    public static let standard: (any ProxyLauncher)? = InProcessProxyLauncher()
 }

@@ -66,7 +66,11 @@ public enum ReplayRunner {
                 let count = made.count
                 _ = try? await fake.waitFor(timeout: within + options.slack + .seconds(1), "the upstream sees the close") {
                     snapshot in
-                    let closed = snapshot.connections.filter { $0.peerClose != nil || $0.closedAt != nil }
+                    // Only connections that carried the client's request count (a proxy's health checks do not).
+                    let closed = snapshot.connections.filter { connection in
+                        (connection.peerClose != nil || connection.closedAt != nil)
+                            && connection.requests.contains { $0.path == request.path && $0.method == request.method }
+                    }
                     return closed.count >= count
                 }
             }

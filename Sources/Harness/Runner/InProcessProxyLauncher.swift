@@ -1,0 +1,59 @@
+import FakeUpstream
+import Logging
+import Proxy
+import Wire
+
+/// Runs the real proxy (the `Proxy` library on real sockets) in this process, in front of the fake upstream: one
+/// external model (no process to start) with the scenario's proxy settings, its health checked through the
+/// supervisor as for any model, so a scripted slow load is a real slow load.
+public struct InProcessProxyLauncher: ProxyLauncher {
+    /// llama-swap's `healthCheckTimeout` in scenario time (scaled with the run, at least 1 s of real time).
+    public var healthCheckTimeout: Duration
+    public var logger: Logger
+
+    public init(healthCheckTimeout: Duration = ProxyConfig.defaultHealthCheckTimeout, logger: Logger? = nil) {
+        self.healthCheckTimeout = healthCheckTimeout
+        var quiet = Logger(label: "replay-proxy")
+        quiet.logLevel = .warning
+        self.logger = logger ?? quiet
+    }
+
+    public func launch(upstreamPort: Int, scenario: Scenario) async throws -> (
+        port: Int, stop: @Sendable () async -> Void
+    ) {
+        let settings = scenario.spec?.proxy
+        let scale = scenario.timeScale
+        let interval = settings?.heartbeatInterval.map { $0.scaled(by: scale) }
+        let heartbeat = HeartbeatSettings(
+            interval: interval.flatMap { $0 > .zero ? $0 : nil },
+            comment: settings?.heartbeatComment ?? HeartbeatSettings.defaultComment
+        )
+        let upstream = UpstreamURL(host: "127.0.0.1", port: upstreamPort)
+        let model = ModelConfig(
+            id: scenario.model,
+            command: nil,
+            upstream: upstream,
+            concurrencyLimit: 1_000,
+            sendLoadingState: settings?.sendLoadingState ?? false,
+            heartbeat: heartbeat
+        )
+        let config = ProxyConfig(
+            healthCheckTimeout: max(.seconds(1), healthCheckTimeout.scaled(by: scale)),
+            models: [scenario.model: model]
+        )
+        let supervisor = Supervisor(config: config, logger: logger)
+        let server = ProxyServer(
+            router: ProxyRouter(config: config, provider: supervisor, admin: SupervisorAdmin(supervisor: supervisor)),
+            port: 0,
+            logger: logger
+        )
+        let port = try await server.start()
+        return (
+            port,
+            {
+                await server.stop(grace: .zero)
+                await supervisor.shutdown()
+            }
+        )
+    }
+}
