@@ -22,6 +22,7 @@ models:
   fast:
     cmd: $bin/harness serve --scenario $work/upstream.yaml --port \${PORT} --time-scale 0.1
     heartbeatInterval: 1s
+    concurrencyLimit: 128
 YAML
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin/llama-proxy" --config "$work/config.yaml" --listen "127.0.0.1:$port" --log-level warning 2>"$work/proxy.log" &
