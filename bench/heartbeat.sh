@@ -28,6 +28,7 @@ models:
   silent:
     cmd: $bin/harness serve --scenario $work/silent.yaml --port \${PORT} --log-level warning
     heartbeatInterval: 1s
+    concurrencyLimit: 20000
 YAML
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ulimit -n "$(ulimit -Hn)"
