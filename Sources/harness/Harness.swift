@@ -15,7 +15,7 @@ struct Harness: AsyncParsableCommand {
               harness serve --scenario Scenarios --port 8081 --time-scale 0.01
               harness check Scenarios
             """,
-        subcommands: [Serve.self, Check.self]
+        subcommands: [Serve.self, Check.self, Record.self]
     )
 }
 
