@@ -60,6 +60,9 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream"] + nio, path: "bench/SchedulingBench"),
+        .executableTarget(
+            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy"] + nio,
+            path: "bench/RecordReplayBench"),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(
             name: "FakeUpstreamTests",

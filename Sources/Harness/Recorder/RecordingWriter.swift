@@ -157,9 +157,14 @@ public enum RecordingWriter {
                 rendered.reason = parsed.reason
             }
             if HTTPWire.headBytes(rendered, bodyLength: 0) != bytes {
+                let redacted = zip(headers, parsed.headers).contains { $0.value != $1.value }
+                let exact =
+                    redacted
+                    ? "the exact head is not shown, because it holds secrets"
+                    : "the upstream's exact head was: " + Data(bytes).base64EncodedString()
                 notes.append(
                     "a status step cannot say this head exactly, so it is normalized (HTTP/1.1, one space after "
-                        + "each colon, standard reason, redacted cookies); the upstream's exact head was: " + Data(bytes).base64EncodedString())
+                        + "each colon, standard reason, redacted cookies); " + exact)
             }
             lines.append("- status: \(parsed.status)")
             if let reason = rendered.reason { lines.append("  reason: " + YAMLText.doubleQuoted(reason)) }
