@@ -77,7 +77,8 @@ func percentiles(_ values: [Double]) -> String {
     let sorted = values.map(abs).sorted()
     guard !sorted.isEmpty else { return "no samples" }
     func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)] }
-    return String(format: "p50 %.3f ms  p99 %.3f ms  max %.3f ms  (n=%d)", at(0.5), at(0.99), sorted.last!, sorted.count)
+    return String(
+        format: "p50 %.3f ms  p99 %.3f ms  max %.3f ms  (n=%d)", at(0.5), at(0.99), sorted.last!, sorted.count)
 }
 
 func milliseconds(_ deadline: NIODeadline, from origin: NIODeadline) -> Double {
@@ -121,11 +122,13 @@ for step in recorded.rules[0].responses[0].steps {
     }
 }
 guard recordedWrites.count == served.count else {
-    fatalError("recorded \(recordedWrites.count) writes for \(served.count) served: reads merged; rerun on a quieter machine")
+    fatalError(
+        "recorded \(recordedWrites.count) writes for \(served.count) served: reads merged; rerun on a quieter machine")
 }
 
 // 3. Replay at scale 1 and watch it from a client.
-let replay = FakeUpstreamServer(responder: ScenarioResponder(scenarios: [recorded], timeScaleOverride: 1), logger: logger)
+let replay = FakeUpstreamServer(
+    responder: ScenarioResponder(scenarios: [recorded], timeScaleOverride: 1), logger: logger)
 let replayPort = try await replay.start()
 let trace = try await BenchClient.run(port: replayPort, request: request)
 let replayJournal = replay.journal.snapshot.requests.first?.writes ?? []
@@ -139,7 +142,15 @@ try? FileManager.default.removeItem(atPath: output)
 let recordedGaps = gaps(recordedWrites.map(\.at))
 let servedGaps = gaps(servedTimes)
 print("writes: \(served.count) (gaps 5–60 ms, seeded), client reads on replay: \(trace.reads.count)")
-print("record error   (recorded gap − gap the fake left):        " + percentiles(zip(recordedGaps, servedGaps).map { $0 - $1 }))
-print("replay, server (replay write gap − recorded gap):         " + percentiles(zip(gaps(replayServerTimes), recordedGaps).map { $0 - $1 }))
-print("replay, client (gap seen by the client − recorded gap):   " + percentiles(zip(gaps(replayedTimes), recordedGaps).map { $0 - $1 }))
-print("end to end     (gap seen on replay − original gap):       " + percentiles(zip(gaps(replayedTimes), servedGaps).map { $0 - $1 }))
+print(
+    "record error   (recorded gap − gap the fake left):        "
+        + percentiles(zip(recordedGaps, servedGaps).map { $0 - $1 }))
+print(
+    "replay, server (replay write gap − recorded gap):         "
+        + percentiles(zip(gaps(replayServerTimes), recordedGaps).map { $0 - $1 }))
+print(
+    "replay, client (gap seen by the client − recorded gap):   "
+        + percentiles(zip(gaps(replayedTimes), recordedGaps).map { $0 - $1 }))
+print(
+    "end to end     (gap seen on replay − original gap):       "
+        + percentiles(zip(gaps(replayedTimes), servedGaps).map { $0 - $1 }))

@@ -4,7 +4,9 @@
 /// still receives the real values: only the file is redacted.
 public enum HeaderRedaction {
     /// Request headers whose values are secrets (compared case-insensitively).
-    public static let secretRequestHeaders: Set<String> = ["authorization", "x-api-key", "cookie", "proxy-authorization"]
+    public static let secretRequestHeaders: Set<String> = [
+        "authorization", "x-api-key", "cookie", "proxy-authorization",
+    ]
     /// Response headers whose values are secrets.
     public static let secretResponseHeaders: Set<String> = ["set-cookie"]
     /// What a secret is replaced with.

@@ -51,7 +51,8 @@ public final class Recorder: Sendable {
             return true
         }
         guard claimed else { throw RecorderError(message: "the recorder is already running; stop it first") }
-        let host = configuration.listenHost, port = configuration.listenPort
+        let host = configuration.listenHost
+        let port = configuration.listenPort
         let listener: any Channel
         do {
             try sink.prepare()
@@ -67,8 +68,11 @@ public final class Recorder: Sendable {
             $0.port = bound
         }
         logger.info(
-            "recording", metadata: ["listen": "\(host):\(bound)", "upstream": "\(configuration.upstream)",
-                "out": "\(configuration.outputDirectory)"])
+            "recording",
+            metadata: [
+                "listen": "\(host):\(bound)", "upstream": "\(configuration.upstream)",
+                "out": "\(configuration.outputDirectory)",
+            ])
         return bound
     }
 

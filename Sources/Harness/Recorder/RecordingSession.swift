@@ -8,11 +8,11 @@ import Proxy
 import Wire
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One client connection of the recorder and its upstream connection: forwards the requests, forwards every
@@ -87,7 +87,9 @@ final class RecordingSession: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         clientClosed = true
         if let exchange, !exchange.complete {
-            let seconds = exchange.start.map { String(format: "%.3f", Double((NIODeadline.now() - $0).nanoseconds) / 1e9) }
+            let seconds = exchange.start.map {
+                String(format: "%.3f", Double((NIODeadline.now() - $0).nanoseconds) / 1e9)
+            }
             finish(
                 .hang, endedAt: nil,
                 note: "the client closed the connection\(seconds.map { " \($0) s after the request" } ?? ""), "
@@ -155,7 +157,8 @@ final class RecordingSession: ChannelInboundHandler {
     private func failRequest(_ message: String) {
         queue.removeAll()
         let body = OpenAIError(message: message, type: "upstream_unreachable", code: 502).json
-        let response = "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: "
+        let response =
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: "
             + "\(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
         writeToClient(ByteBuffer(string: response))
         closeClient(reset: false)
@@ -193,7 +196,9 @@ final class RecordingSession: ChannelInboundHandler {
         ClientBootstrap(group: context.eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.autoRead, value: false)
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 65536, maximum: 1 << 20))
+            .channelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 65536, maximum: 1 << 20)
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
@@ -231,7 +236,9 @@ final class RecordingSession: ChannelInboundHandler {
         let start = current.start ?? time
         current.start = start
         let bytes = Array(buffer.readableBytesView)
-        current.reads.append(RecordedRead(offset: .nanoseconds(Int64(time.uptimeNanoseconds) - Int64(start.uptimeNanoseconds)), bytes: bytes))
+        current.reads.append(
+            RecordedRead(
+                offset: .nanoseconds(Int64(time.uptimeNanoseconds) - Int64(start.uptimeNanoseconds)), bytes: bytes))
         current.tracker.feed(bytes)
         if current.tracker.phase == .complete, let context {
             current.complete = true

@@ -20,7 +20,8 @@ final class RecordingSink: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw RecorderError(message: "cannot create the output directory '\(directory)': \(error.localizedDescription)")
+            throw RecorderError(
+                message: "cannot create the output directory '\(directory)': \(error.localizedDescription)")
         }
     }
 

@@ -14,10 +14,12 @@ public enum RecordingWriter {
     public static func yaml(for exchange: RecordedExchange) -> String {
         var lines: [String] = []
         let request = exchange.request
-        lines += YAMLText.comment("Recorded by `harness record` from \(exchange.upstream) at \(timestamp(exchange.date)).")
+        lines += YAMLText.comment(
+            "Recorded by `harness record` from \(exchange.upstream) at \(timestamp(exchange.date)).")
         lines += YAMLText.comment("Request: \(request.method) \(request.uri)")
         for field in request.headers {
-            lines += YAMLText.comment("  \(field.name): \(HeaderRedaction.redact(name: field.name, value: field.value))")
+            lines += YAMLText.comment(
+                "  \(field.name): \(HeaderRedaction.redact(name: field.name, value: field.value))")
         }
         lines += bodyComment(request.body)
         if let note = exchange.note { lines += YAMLText.comment("Note: \(note)") }
@@ -28,7 +30,9 @@ public enum RecordingWriter {
         lines.append("strict: true")
         lines.append("responses:")
         lines.append("  - name: recorded")
-        lines.append("    match: {method: \(YAMLText.doubleQuoted(request.method)), path: \(YAMLText.doubleQuoted(request.path))}")
+        lines.append(
+            "    match: {method: \(YAMLText.doubleQuoted(request.method)), path: \(YAMLText.doubleQuoted(request.path))}"
+        )
         lines.append("    steps:")
         lines += response.lines.map { "      " + $0 }
         return lines.joined(separator: "\n") + "\n"
@@ -146,18 +150,29 @@ public enum RecordingWriter {
                 return
             }
             head = parsed
-            let headers = parsed.headers.map { field in
-                HeaderField(
-                    field.name,
-                    HeaderRedaction.redact(
-                        name: field.name, value: field.value, secrets: HeaderRedaction.secretResponseHeaders))
+            var headers: [HeaderField] = []
+            var names: Set<String> = []
+            for field in parsed.headers {
+                // A YAML mapping cannot repeat a key: a repeated name is written in another case, or dropped.
+                guard let name = [field.name, field.name.lowercased(), field.name.uppercased()]
+                    .first(where: { !names.contains($0) })
+                else {
+                    notes.append("a repeated header '\(field.name)' could not be written and is left out")
+                    continue
+                }
+                names.insert(name)
+                let value = HeaderRedaction.redact(
+                    name: field.name, value: field.value, secrets: HeaderRedaction.secretResponseHeaders)
+                headers.append(HeaderField(name, value))
             }
             var rendered = ResponseHead(status: parsed.status, headers: headers, framing: .raw, automaticHeaders: false)
             if !parsed.reason.isEmpty && parsed.reason != HTTPWire.reasonPhrase(for: parsed.status) {
                 rendered.reason = parsed.reason
             }
             if HTTPWire.headBytes(rendered, bodyLength: 0) != bytes {
-                let redacted = zip(headers, parsed.headers).contains { $0.value != $1.value }
+                let redacted = parsed.headers.contains {
+                    HeaderRedaction.secretResponseHeaders.contains($0.name.lowercased())
+                }
                 let exact =
                     redacted
                     ? "the exact head is not shown, because it holds secrets"
@@ -181,7 +196,8 @@ public enum RecordingWriter {
 
         /// A header name as a YAML key: plain when it is letters, digits and dashes, else quoted.
         static func key(_ name: String) -> String {
-            let plain = name.first?.isLetter == true
+            let plain =
+                name.first?.isLetter == true
                 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
             return plain ? name : YAMLText.doubleQuoted(name)
         }

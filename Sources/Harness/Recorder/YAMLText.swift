@@ -52,7 +52,9 @@ public enum YAMLText {
                 if scalar == "\t" || (isPrintable(scalar) && scalar.value != 0xFEFF) {
                     out.unicodeScalars.append(scalar)
                 } else {
-                    out += scalar.value <= 0xFFFF ? "\\u" + hex(scalar.value, width: 4) : "\\U" + hex(scalar.value, width: 8)
+                    out +=
+                        scalar.value <= 0xFFFF
+                        ? "\\u" + hex(scalar.value, width: 4) : "\\U" + hex(scalar.value, width: 8)
                 }
             }
             lines.append(indent + (out.isEmpty ? "#" : "# " + out))
