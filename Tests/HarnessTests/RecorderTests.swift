@@ -35,7 +35,7 @@ import Wire
 
     @Test func recordsTheUpstreamsWriteBoundariesBytesAndGaps() async throws {
         let scenario = try ScenarioParser.parse(yaml: Self.script, file: "boundaries.yaml")
-        let session = try await RecordingSession.start(scenario: scenario)
+        let session = try await RecorderRig.start(scenario: scenario)
         let received = try await RawClient.exchange(
             port: session.recorderPort,
             request: RawClient.post("/v1/chat/completions", body: #"{"stream":true}"#))
@@ -65,7 +65,7 @@ import Wire
 
     @Test func secretsAreRedactedInTheFileButReachTheUpstream() async throws {
         let scenario = try ScenarioParser.parse(yaml: Self.script, file: "boundaries.yaml")
-        let session = try await RecordingSession.start(scenario: scenario, closeGrace: .milliseconds(50))
+        let session = try await RecorderRig.start(scenario: scenario, closeGrace: .milliseconds(50))
         let secrets = [
             ("Authorization", "Bearer sk-live-123456"), ("x-api-key", "key-abcdef"), ("Cookie", "session=s3cr3t"),
             ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
@@ -102,7 +102,7 @@ import Wire
                     steps: [{status: 200, framing: content-length}, {write: "{\\"status\\":\\"ok\\"}"}]
                 """,
             file: "keepalive.yaml")
-        let session = try await RecordingSession.start(scenario: scenario, closeGrace: .milliseconds(50))
+        let session = try await RecorderRig.start(scenario: scenario, closeGrace: .milliseconds(50))
         let request = Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
         let body = Array(#"{"status":"ok"}"#.utf8)
         let single =
@@ -194,14 +194,14 @@ let quietLogger: Logger = {
 }()
 
 /// A fake upstream playing a scenario, and a recorder in front of it writing into a temporary directory.
-struct RecordingSession {
+struct RecorderRig {
     let upstream: FakeUpstreamServer
     let recorder: Recorder
     let recorderPort: Int
     let directory: TemporaryDirectory
     let files: AsyncStream<RecordedFile>
 
-    static func start(scenario: Scenario, closeGrace: Duration = .milliseconds(250)) async throws -> RecordingSession {
+    static func start(scenario: Scenario, closeGrace: Duration = .milliseconds(250)) async throws -> RecorderRig {
         let upstream = FakeUpstreamServer(
             responder: ScenarioResponder(scenarios: [scenario]), logger: quietLogger)
         let upstreamPort = try await upstream.start()
@@ -212,7 +212,7 @@ struct RecordingSession {
                 upstream: UpstreamURL(host: "127.0.0.1", port: upstreamPort), outputDirectory: directory.path,
                 closeGrace: closeGrace, onRecorded: { continuation.yield($0) }), logger: quietLogger)
         let port = try await recorder.start()
-        return RecordingSession(
+        return RecorderRig(
             upstream: upstream, recorder: recorder, recorderPort: port, directory: directory, files: files)
     }
 

@@ -21,6 +21,7 @@ public struct RecordedExchange: Sendable {
     /// Wall-clock time the request arrived, for the description.
     public var date: Date
 
+    /// An exchange as the recorder saw it (tests build them by hand).
     public init(
         request: RecordedRequest, reads: [RecordedRead], ending: Ending, endedAt: Duration? = nil,
         note: String? = nil, upstream: String, date: Date
@@ -37,12 +38,15 @@ public struct RecordedExchange: Sendable {
 
 /// The request half of an exchange.
 public struct RecordedRequest: Sendable, Hashable {
+    /// As sent (`POST`).
     public var method: String
     /// The request target as sent, query included.
     public var uri: String
     public var headers: [HeaderField]
+    /// The whole body, as the client sent it (only a part is shown in the file's comment).
     public var body: [UInt8]
 
+    /// A request as received.
     public init(method: String, uri: String, headers: [HeaderField] = [], body: [UInt8] = []) {
         self.method = method
         self.uri = uri
@@ -58,10 +62,12 @@ public struct RecordedRequest: Sendable, Hashable {
 
 /// One read from the upstream socket: one `write` step on replay.
 public struct RecordedRead: Sendable, Hashable {
-    /// From the request's full arrival.
+    /// From the request's full arrival, on the monotonic clock.
     public var offset: Duration
+    /// Exactly what the read returned.
     public var bytes: [UInt8]
 
+    /// A read at `offset` of `bytes`.
     public init(offset: Duration, bytes: [UInt8]) {
         self.offset = offset
         self.bytes = bytes

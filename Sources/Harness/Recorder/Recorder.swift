@@ -12,6 +12,7 @@ import NIOPosix
 /// `FakeUpstreamServer`: `start`, `stop` and `port` are called from any task, and the state (the listener and the
 /// open connections) is tiny.
 public final class Recorder: Sendable {
+    /// What is recorded from where, into which directory.
     public let configuration: RecorderConfiguration
 
     private let logger: Logger

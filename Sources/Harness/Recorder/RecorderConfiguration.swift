@@ -16,6 +16,7 @@ public struct RecorderConfiguration: Sendable {
     /// Called once per file written (from a background task), e.g. to print its path or to let a test proceed.
     public var onRecorded: (@Sendable (RecordedFile) -> Void)?
 
+    /// Records `upstream` into `outputDirectory`; listens on loopback, on a free port, unless told otherwise.
     public init(
         upstream: UpstreamURL,
         listenHost: String = "127.0.0.1",
@@ -37,10 +38,12 @@ public struct RecorderConfiguration: Sendable {
 public struct RecordedFile: Sendable {
     /// Path of the file (also when writing failed).
     public var path: String
+    /// What the file holds.
     public var exchange: RecordedExchange
     /// Why the file could not be written, in words a user can act on; nil on success.
     public var failure: String?
 
+    /// A file written (or not, with `failure`) for `exchange`.
     public init(path: String, exchange: RecordedExchange, failure: String? = nil) {
         self.path = path
         self.exchange = exchange

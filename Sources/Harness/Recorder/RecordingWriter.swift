@@ -154,8 +154,9 @@ public enum RecordingWriter {
             var names: Set<String> = []
             for field in parsed.headers {
                 // A YAML mapping cannot repeat a key: a repeated name is written in another case, or dropped.
-                guard let name = [field.name, field.name.lowercased(), field.name.uppercased()]
-                    .first(where: { !names.contains($0) })
+                guard
+                    let name = [field.name, field.name.lowercased(), field.name.uppercased()]
+                        .first(where: { !names.contains($0) })
                 else {
                     notes.append("a repeated header '\(field.name)' could not be written and is left out")
                     continue

@@ -138,6 +138,7 @@ public struct ResponseFramingTracker: Sendable {
 public struct ParsedResponseHead: Sendable, Hashable {
     /// `HTTP/1.1`, as written.
     public var version: String
+    /// The status code (three digits).
     public var status: Int
     /// The reason phrase as written (may be empty).
     public var reason: String
