@@ -77,7 +77,8 @@ public final class Recorder: Sendable {
         return bound
     }
 
-    /// Stops listening and closes every open connection; exchanges cut short are still written (as `hang`).
+    /// Stops listening, closes every open connection, and returns once every exchange is written: one cut short
+    /// as `hang`, a complete one after its close grace.
     public func stop() async throws {
         let (listener, connections) = state.withLockedValue { state in
             state.running = false
@@ -90,6 +91,7 @@ public final class Recorder: Sendable {
         if let listener { try? await listener.close() }
         for connection in connections { connection.close(promise: nil) }
         for connection in connections { try? await connection.closeFuture.get() }
+        await sink.drain()
     }
 
     private func bootstrap() -> ServerBootstrap {

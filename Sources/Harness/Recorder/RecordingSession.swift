@@ -144,6 +144,7 @@ final class RecordingSession: ChannelInboundHandler {
             forwarded.headers.remove(name: "expect")
             writeToClient(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n"))
         }
+        sink.begin()
         exchange = Exchange(
             request: RecordedRequest(
                 method: head.method.rawValue, uri: head.uri,

@@ -9,6 +9,8 @@ final class RecordingSink: Sendable {
     private let directory: String
     private let onRecorded: (@Sendable (RecordedFile) -> Void)?
     private let next: NIOLockedValueBox<Int?> = NIOLockedValueBox(nil)
+    /// Exchanges begun but not yet written, and who waits for that count to reach zero.
+    private let pending = NIOLockedValueBox<(count: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
 
     init(directory: String, onRecorded: (@Sendable (RecordedFile) -> Void)?) {
         self.directory = directory
@@ -25,9 +27,35 @@ final class RecordingSink: Sendable {
         }
     }
 
-    /// Writes `exchange` in the background and reports the file.
+    /// Counts an exchange that will be handed to `record` later, so `drain` waits for its file.
+    func begin() {
+        pending.withLockedValue { $0.count += 1 }
+    }
+
+    /// Returns once every begun exchange has been written.
+    func drain() async {
+        await withCheckedContinuation { continuation in
+            let done = pending.withLockedValue { pending -> Bool in
+                if pending.count == 0 { return true }
+                pending.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Writes `exchange` (begun with `begin`) in the background and reports the file.
     func record(_ exchange: RecordedExchange) {
         Task.detached { [self] in
+            defer {
+                let waiters = pending.withLockedValue { pending -> [CheckedContinuation<Void, Never>] in
+                    pending.count -= 1
+                    guard pending.count == 0 else { return [] }
+                    defer { pending.waiters = [] }
+                    return pending.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+            }
             let number = allocateNumber()
             let path = (directory as NSString).appendingPathComponent(
                 RecordingWriter.fileName(for: exchange, number: number))

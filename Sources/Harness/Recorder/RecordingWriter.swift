@@ -48,7 +48,7 @@ public enum RecordingWriter {
     }
 
     static func description(_ exchange: RecordedExchange, _ response: ResponseSteps) -> String {
-        let server = response.head?.value(of: "Server").map { "\($0) " } ?? ""
+        let server = response.head?.value(of: "Server") ?? "the server"
         let status = response.head.map { "\($0.status)" } ?? "no response"
         let bytes = exchange.reads.reduce(0) { $0 + $1.bytes.count }
         let span = exchange.reads.last.map { String(format: "%.3f", $0.offset.seconds) } ?? "0"
@@ -60,7 +60,7 @@ public enum RecordingWriter {
         case .halfClose: ending = "then the upstream half-closed"
         case .hang: ending = "the upstream had not finished"
         }
-        return "\(exchange.request.method) \(exchange.request.path) recorded from \(server)at \(exchange.upstream) "
+        return "\(exchange.request.method) \(exchange.request.path) recorded from \(server) at \(exchange.upstream) "
             + "on \(timestamp(exchange.date)): \(status), \(bytes) bytes in \(exchange.reads.count) read\(exchange.reads.count == 1 ? "" : "s") over "
             + "\(span) s, \(ending)"
     }
