@@ -155,6 +155,35 @@ import Wire
         }
     }
 
+    /// A body longer than its Content-Length: the extra bytes reach the client, so they are in the file too.
+    @Test func bytesAfterACompleteResponseAreRecorded() async throws {
+        let scenario = try ScenarioParser.parse(
+            yaml: """
+                description: too short
+                responses:
+                  - steps:
+                      - status: 200
+                        framing: content-length
+                        contentLength: 2
+                      - wait: 50ms
+                      - write: "ok"
+                      - wait: 50ms
+                      - write: " and more"
+                      - wait: 50ms
+                      - end: close
+                """,
+            file: "too-short.yaml")
+        let rig = try await RecorderRig.start(scenario: scenario)
+        let received = try await RawClient.exchange(
+            port: rig.recorderPort, request: RawClient.post("/v1/completions", body: "{}"))
+        let file = try await rig.nextFile()
+        try await rig.stop()
+        let steps = try RecordedSteps(file: file.path)
+        #expect(steps.writes.map(\.bytes).dropFirst() == [Array("ok".utf8), Array(" and more".utf8)])
+        #expect(received.bytes == steps.writes.flatMap(\.bytes))
+        #expect(steps.ending == .close)
+    }
+
     /// The fake's default head plus one chunk `data: a\n\n`.
     static let headAndEventLength =
         HTTPWire.headBytes(ResponseHead(status: 200), bodyLength: 0).count

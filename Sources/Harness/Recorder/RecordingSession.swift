@@ -230,7 +230,9 @@ final class RecordingSession: ChannelInboundHandler {
 
     func upstreamRead(_ buffer: ByteBuffer, at time: NIODeadline) {
         writeToClient(buffer)
-        guard var current = exchange, !current.complete else {
+        // Bytes after a complete response (a too-short Content-Length) still belong to this exchange until it is
+        // settled: the client got them, so the replay must send them too.
+        guard var current = exchange else {
             logger.debug("upstream bytes outside an exchange", metadata: ["bytes": "\(buffer.readableBytes)"])
             return
         }
@@ -240,8 +242,8 @@ final class RecordingSession: ChannelInboundHandler {
         current.reads.append(
             RecordedRead(
                 offset: .nanoseconds(Int64(time.uptimeNanoseconds) - Int64(start.uptimeNanoseconds)), bytes: bytes))
-        current.tracker.feed(bytes)
-        if current.tracker.phase == .complete, let context {
+        if !current.complete { current.tracker.feed(bytes) }
+        if !current.complete, current.tracker.phase == .complete, let context {
             current.complete = true
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             current.graceTimer = context.eventLoop.scheduleTask(in: TimeAmount(configuration.closeGrace)) {
