@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "harness",
             dependencies: [
-                "FakeUpstream", "Harness",
+                "FakeUpstream", "Harness", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,6 +67,9 @@ let package = Package(
         .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream"] + nio, path: "bench/SchedulingBench"),
         // Test-only helpers shared by the test targets (a raw recording TCP client).
         .target(name: "TestSupport", dependencies: ["FakeUpstream"] + nio, path: "Tests/TestSupport"),
+        .executableTarget(
+            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy"] + nio,
+            path: "bench/RecordReplayBench"),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(
             name: "FakeUpstreamTests",

@@ -14,8 +14,10 @@ struct Harness: AsyncParsableCommand {
               harness serve --scenario Scenarios/slow-prefill.yaml --port 8081
               harness serve --scenario Scenarios --port 8081 --time-scale 0.01
               harness check Scenarios
+              harness replay Scenarios --compare
+              harness record --upstream http://127.0.0.1:8080 --listen 127.0.0.1:8081 --out Scenarios/recorded
             """,
-        subcommands: [Serve.self, Check.self, Replay.self]
+        subcommands: [Serve.self, Check.self, Replay.self, Record.self]
     )
 }
 

@@ -235,3 +235,34 @@ private func plan(_ steps: [Step], scale: Double = 1, request: RequestContext = 
         }
     }
 }
+
+/// `framing: raw`: what a recording needs to replay byte for byte.
+@Suite struct PlayerRawFramingTests {
+    static let rawHead = ResponseHead(
+        status: 200, headers: [HeaderField("Transfer-Encoding", "chunked"), HeaderField("X-Order", "kept")],
+        framing: .raw, automaticHeaders: false)
+
+    @Test func headAndWritesGoOutExactlyAsGiven() {
+        let result = plan([
+            .head(Self.rawHead), .write(bytes("5\r\nhello\r\n")), .wait(.milliseconds(10)), .write(bytes("0\r\n\r\n")),
+            .end(.close),
+        ])
+        #expect(result.writeTexts == [
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Order: kept\r\n\r\n", "5\r\nhello\r\n", "0\r\n\r\n",
+        ])
+        #expect(result.ending == .close)
+    }
+
+    @Test func automaticHeadersNeverApplyToARawHead() {
+        var head = Self.rawHead
+        head.automaticHeaders = true
+        #expect(HTTPWire.headerFields(head, bodyLength: 5) == Self.rawHead.headers)
+    }
+
+    @Test(arguments: [Ending.clean, .close, .fin, .rst])
+    func nothingIsAddedAtTheEnd(ending: Ending) {
+        let result = plan([.head(Self.rawHead), .write(bytes("partial")), .end(ending)])
+        #expect(result.writeTexts.dropFirst() == ["partial"])
+        #expect(result.ending == ending)
+    }
+}

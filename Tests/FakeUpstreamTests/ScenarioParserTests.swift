@@ -351,3 +351,26 @@ func firstSteps(_ scenario: Scenario) throws -> [Step] {
         #expect(scenario.rules.map { $0.responses[0].steps.count } == [2, 2])
     }
 }
+
+/// `framing: raw` turns automatic headers off; asking for them with it is a mistake.
+@Suite struct ScenarioParserRawFramingTests {
+    @Test func rawFramingSendsOnlyTheGivenHeaders() throws {
+        let steps = try firstSteps(
+            try parseScenario("description: d\nresponses: [{steps: [{status: 200, framing: raw, headers: {A: b}}]}]"))
+        guard case .head(let head) = try #require(steps.first) else {
+            Issue.record("expected a status step")
+            return
+        }
+        #expect(head.framing == .raw)
+        #expect(!head.automaticHeaders)
+        #expect(head.headers == [HeaderField("A", "b")])
+    }
+
+    @Test func rawFramingRefusesAutomaticHeaders() {
+        let yaml = "description: d\nresponses: [{steps: [{status: 200, framing: raw, automaticHeaders: true}]}]"
+        #expect(
+            parseError(yaml)
+                == "test.yaml:2:68: automaticHeaders: 'framing: raw' sends the head exactly as written; use false or "
+                + "leave it out")
+    }
+}

@@ -7,13 +7,28 @@ import Glibc
 
 /// A port nothing listens on right now: the kernel's pick for a socket bound to port 0.
 func freePort() throws -> Int {
+    try bindable(port: 0)
+}
+
+/// `count` consecutive free ports (for a config's `startPort`), none of them in `avoiding`.
+func freePortRange(_ count: Int, avoiding: Set<Int> = []) throws -> Int {
+    for _ in 0..<50 {
+        let first = try freePort()
+        let range = first..<first + count
+        if range.allSatisfy({ !avoiding.contains($0) && (try? bindable(port: $0)) != nil }) { return first }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+/// Binds `port` (0: any) on loopback for a moment and returns the port bound.
+private func bindable(port: Int) throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EMFILE) }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
+    address.sin_port = UInt16(port).bigEndian
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in

@@ -20,8 +20,8 @@ import Glibc
         let scenario = directory.appendingPathComponent("answer.yaml").path
         try "description: llama-server defaults\n".write(toFile: scenario, atomically: true, encoding: .utf8)
         let harness = BuiltProducts.path(of: "harness")
-        let startPort = try freePort()
         let proxyPort = try freePort()
+        let startPort = try freePortRange(2, avoiding: [proxyPort])
         let config = """
             healthCheckTimeout: 15
             startPort: \(startPort)

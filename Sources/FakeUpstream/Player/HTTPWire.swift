@@ -28,7 +28,7 @@ public enum HTTPWire {
 
     /// The header fields `headBytes` writes, in order.
     public static func headerFields(_ head: ResponseHead, bodyLength: Int) -> [HeaderField] {
-        guard head.automaticHeaders else { return head.headers }
+        guard head.automaticHeaders, head.framing != .raw else { return head.headers }
         var fields = [serverHeader, corsHeader]
         fields += head.headers
         switch head.framing {
@@ -40,7 +40,7 @@ public enum HTTPWire {
             if !head.headers.contains(named: "Content-Length") {
                 fields.append(HeaderField("Content-Length", String(declared ?? bodyLength)))
             }
-        case .closeDelimited:
+        case .closeDelimited, .raw:
             break
         }
         if !head.headers.contains(named: "Connection") {

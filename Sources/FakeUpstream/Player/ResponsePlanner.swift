@@ -100,7 +100,7 @@ public struct ResponsePlanner: Sendable {
             heads[heads.count - 1].bodyLength += bytes.count
             switch heads[heads.count - 1].head.framing {
             case .chunked: append(.write(HTTPWire.chunk(bytes)))
-            case .contentLength, .closeDelimited: append(.write(bytes))
+            case .contentLength, .closeDelimited, .raw: append(.write(bytes))
             }
         }
 
@@ -124,7 +124,8 @@ public struct ResponsePlanner: Sendable {
                 if heads.isEmpty { head(ResponsePlanner.sseHead) }
                 switch heads[heads.count - 1].head.framing {
                 case .chunked: append(.write(HTTPWire.chunkTerminator))
-                case .contentLength: break
+                // Raw bytes carry their own framing; the ending only decides about the connection.
+                case .contentLength, .raw: break
                 // Such a body only ends when the connection does.
                 case .closeDelimited: ending = .close
                 }

@@ -196,7 +196,7 @@ public struct ResponseHead: Sendable, Hashable {
     /// When true (the default) the fake adds what llama-server adds: `Server: llama.cpp` and
     /// `Access-Control-Allow-Origin: ` first, the framing header (`Content-Length` or `Transfer-Encoding`) unless
     /// given, and `Keep-Alive: timeout=5, max=100` last unless a `Connection` header is given. When false, only
-    /// `headers` are sent, exactly.
+    /// `headers` are sent, exactly. Never applied with `framing: .raw`.
     public var automaticHeaders: Bool
 
     public init(
@@ -223,6 +223,10 @@ public enum Framing: Sendable, Hashable {
     case chunked
     /// No length: the body ends when the fake closes the connection (HTTP/1.0 style).
     case closeDelimited
+    /// Exactly as written, for recordings: the head is the status line and `headers` only (no automatic headers),
+    /// each write goes out unwrapped (any chunk framing is in the bytes themselves), and nothing is added at the
+    /// end; `clean` keeps the connection, `close` and `fin` close it.
+    case raw
 }
 
 /// One SSE event. Lines are written in this order: comment, event, id, retry, data; then the blank line.

@@ -65,6 +65,7 @@ extension ScenarioNodeReader {
     ]
     static let framings: KeyValuePairs<String, Framing> = [
         "chunked": .chunked, "content-length": .contentLength(declared: nil), "close-delimited": .closeDelimited,
+        "raw": .raw,
     ]
     static let lineEndings: KeyValuePairs<String, LineEnding> = ["lf": .lf, "crlf": .crlf, "cr": .cr]
     static let styles: KeyValuePairs<String, TokenStyle> = [
@@ -85,7 +86,15 @@ extension ScenarioNodeReader {
             head.framing = .contentLength(
                 declared: try integer(entry.value, "contentLength", in: 0...Int.max, expected: "a whole number >= 0"))
         }
-        if let node = step["automaticHeaders"] { head.automaticHeaders = try bool(node, "automaticHeaders") }
+        if head.framing == .raw { head.automaticHeaders = false }
+        if let node = step["automaticHeaders"] {
+            head.automaticHeaders = try bool(node, "automaticHeaders")
+            if head.automaticHeaders && head.framing == .raw {
+                throw error(
+                    "automaticHeaders: 'framing: raw' sends the head exactly as written; use false or leave it out",
+                    at: node)
+            }
+        }
         return head
     }
 
