@@ -13,7 +13,7 @@ import Wire
 /// elsewhere (the supervisor's async `acquire`) comes back through `eventLoop.execute`.
 final class RequestRelay {
     private let eventLoop: any EventLoop
-    private let request: ProxyRequest
+    private var request: ProxyRequest
     private let settings: RelaySettings
     private let provider: any UpstreamProvider
     private let writer: any ClientWriter
@@ -88,6 +88,7 @@ final class RequestRelay {
     }
 
     private func leaseAcquired(_ lease: UpstreamLease) {
+        acquireTask = nil
         guard !done else {
             lease.release()
             return
@@ -97,6 +98,7 @@ final class RequestRelay {
     }
 
     private func acquireFailed(_ error: UpstreamAcquireError) {
+        acquireTask = nil
         guard !done else { return }
         logger.debug("no upstream", metadata: ["error": "\(error.openAIError.message)"])
         if case .overConcurrencyLimit(_, _, let retryAfter) = error, !clientHeadSent {
@@ -172,6 +174,7 @@ final class RequestRelay {
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        request.body = ByteBuffer()  // sent: a long wait should not hold the body
     }
 
     private func upstreamConnectFailed(_ error: any Error) {
@@ -285,6 +288,7 @@ final class RequestRelay {
             logger.debug("heartbeat withheld: the upstream stopped inside an event")
         case .forwardUpstreamHead:
             guard let head = pendingUpstreamHead else { return }
+            pendingUpstreamHead = nil
             writeUpstreamHead(head)
         case .discardUpstreamHead:
             pendingUpstreamHead = nil
