@@ -57,7 +57,10 @@ public final class ProxyRouter: Sendable {
             guard let modelConfig = config.model(named: model) else {
                 return .respond(.error(404, "model '\(model)' is not configured"))
             }
-            return .relay(settings(for: modelConfig, requested: model, stream: sniffed.stream, uri: request.head.uri))
+            var relay = settings(for: modelConfig, requested: model, stream: sniffed.stream, uri: request.head.uri)
+            // Loading messages are chat completion chunks: only a chat client can show them.
+            relay.sendLoadingState = relay.sendLoadingState && request.path == "/v1/chat/completions"
+            return .relay(relay)
         case .upstream(let model, let forwardURI):
             guard let modelConfig = config.model(named: model) else {
                 return .respond(.error(404, "model '\(model)' is not configured"))
