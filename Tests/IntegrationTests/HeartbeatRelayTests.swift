@@ -379,3 +379,32 @@ import Wire
         #expect(response.bodyText.contains("\"code\":\(status)"))
     }
 }
+
+/// Refusals: API keys and the concurrency limit, with the status and headers clients act on.
+@Suite struct ProxyRefusalTests {
+    @Test(arguments: [
+        ("", 401), ("Authorization: Bearer wrong\r\n", 401), ("Authorization: Bearer sesame\r\n", 200),
+        ("x-api-key: sesame\r\n", 200),
+    ])
+    func apiKeys(header: String, status: Int) async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: HeartbeatLoadingTests.streamScenario, heartbeat: nil, apiKeys: ["sesame"])
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send(headers: header)
+        let response = try await client.response()
+        #expect(response.status == status)
+        if status == 401 { #expect(response.bodyText.contains("\"type\":\"authentication_error\"")) }
+    }
+
+    @Test func overTheConcurrencyLimitIsA429WithRetryAfter() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: HeartbeatLoadingTests.streamScenario, heartbeat: .seconds(5),
+            acquireFailure: .overConcurrencyLimit(model: "m", limit: 2, retryAfterSeconds: 1))
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 429)
+        #expect(response.header("retry-after") == "1")
+        #expect(response.bodyText.contains("concurrencyLimit"))
+    }
+}

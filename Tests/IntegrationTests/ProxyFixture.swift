@@ -40,7 +40,8 @@ struct ProxyFixture {
         comment: String = "keepalive",
         sendLoadingState: Bool = false,
         acquireDelay: Duration = .zero,
-        acquireFailure: UpstreamAcquireError? = nil
+        acquireFailure: UpstreamAcquireError? = nil,
+        apiKeys: [String] = []
     ) async throws -> ProxyFixture {
         let scenario = try ScenarioParser.parse(yaml: yaml, file: "inline.yaml")
         let logger = Logger(label: "test")
@@ -54,7 +55,7 @@ struct ProxyFixture {
             sendLoadingState: sendLoadingState,
             heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment)
         )
-        let config = ProxyConfig(models: [Self.model: model])
+        let config = ProxyConfig(apiKeys: apiKeys, models: [Self.model: model])
         let provider = FixedUpstreamProvider(upstream: upstream, delay: acquireDelay, failure: acquireFailure)
         let proxy = ProxyServer(router: ProxyRouter(config: config, provider: provider), port: 0, logger: logger)
         let proxyPort = try await proxy.start()
@@ -71,13 +72,14 @@ struct ProxyFixture {
         stream: Bool = true,
         body: String? = nil,
         path: String = "/v1/chat/completions",
-        direct: Bool = false
+        direct: Bool = false,
+        headers: String = ""
     ) async throws -> (client: RawTCPClient, sentAt: NIODeadline) {
         let client = try await RawTCPClient.connect(port: direct ? upstreamPort : proxyPort)
         let json = body ?? "{\"model\":\"\(Self.model)\",\"stream\":\(stream),\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
         let request =
             "POST \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            + "Content-Length: \(json.utf8.count)\r\n\r\n\(json)"
+            + "Content-Length: \(json.utf8.count)\r\n\(headers)\r\n\(json)"
         let sentAt = try await client.send(request)
         return (client, sentAt)
     }

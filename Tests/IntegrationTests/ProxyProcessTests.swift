@@ -22,19 +22,12 @@ import Glibc
         let harness = BuiltProducts.path(of: "harness")
         let proxyPort = try freePort()
         let startPort = try freePortRange(2, avoiding: [proxyPort])
-        let config = """
-            healthCheckTimeout: 15
-            startPort: \(startPort)
-            models:
-              alpha:
-                cmd: \(harness) serve --scenario \(scenario) --port ${PORT}
-              beta:
-                cmd: \(harness) serve --scenario \(scenario) --port ${PORT}
-            groups:
-              one:
-                swap: true
-                members: [alpha, beta]
-            """
+        func configText(_ ids: [String]) -> String {
+            let models = ids.map { "  \($0):\n    cmd: \(harness) serve --scenario \(scenario) --port ${PORT}\n" }
+            return "healthCheckTimeout: 15\nstartPort: \(startPort)\nmodels:\n" + models.joined()
+                + "groups:\n  one:\n    swap: true\n    members: [alpha, beta]\n"
+        }
+        let config = configText(["alpha", "beta"])
         let configPath = directory.appendingPathComponent("config.yaml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
 
@@ -66,6 +59,19 @@ import Glibc
         #expect(stream.bodyText.hasSuffix("data: [DONE]\n\n"))
         let running = try await get("/running", port: proxyPort).bodyText
         #expect(running.contains("\"model\":\"beta\"") && !running.contains("alpha"), "\(running)")
+
+        // /logs has the supervisor's lines and the children's output.
+        let logs = try await get("/logs", port: proxyPort).bodyText
+        #expect(logs.contains("alpha") && logs.contains("listening on"), "\(logs.suffix(400))")
+
+        // SIGHUP reloads the config: a model added to the file is listed without a restart.
+        try configText(["alpha", "beta", "gamma"]).write(toFile: configPath, atomically: true, encoding: .utf8)
+        #expect(kill(proxy.pid, SIGHUP) == 0)
+        _ = try await output.wait(timeout: .seconds(10), what: "the reload") { lines in
+            lines.contains { $0.contains("config reloaded") || $0.contains("config not reloaded") }
+        }
+        #expect(output.value.contains { $0.contains("config reloaded") }, "\(output.value.suffix(5))")
+        #expect(try await get("/v1/models", port: proxyPort).bodyText.contains("\"id\":\"gamma\""))
 
         let children = processes(withArgument: scenario)
         #expect(children.count == 1, "one harness child (beta) runs: \(children)")

@@ -62,7 +62,9 @@ import Wire
         #expect(error.message.hasPrefix("heartbeatInterval: expected"))
     }
 
-    @Test func commentBytes() {
-        #expect(HeartbeatSettings(interval: .seconds(1), comment: "keepalive").bytes == Array(": keepalive\n\n".utf8))
+    @Test func commentBecomesTheHeartbeatTheRelayWrites() throws {
+        let settings = HeartbeatSettings(interval: .seconds(1), comment: "still working")
+        let heartbeat = try SSEHeartbeat(comment: settings.comment)
+        #expect(heartbeat.lineFeedBytes == Array(": still working\n\n".utf8))
     }
 }

@@ -24,6 +24,4 @@ public struct HeartbeatSettings: Sendable, Hashable {
     /// Intervals under this are accepted with a warning (they exist for fast tests).
     public static let warningThreshold: Duration = .seconds(1)
 
-    /// The bytes of one heartbeat: `: <comment>\n\n` (a complete comment-only SSE event).
-    public var bytes: [UInt8] { Array(": \(comment)\n\n".utf8) }
 }
