@@ -82,7 +82,7 @@ let package = Package(
             name: "ProxyTests",
             dependencies: ["Proxy", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio
         ),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire"] + nio),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "TestSupport"] + nio),
         // Real sockets and real child processes (`harness serve` as upstreams).
         .testTarget(
             name: "IntegrationTests",

@@ -16,6 +16,8 @@ echo "== swift build --build-tests --sanitize=thread --scratch-path $scratch"
 swift build --build-tests --sanitize=thread --scratch-path "$scratch"
 built=$SECONDS
 
+# ThreadSanitizer slows everything several times: timing tests stretch their tolerances (Tests/TestSupport/TimingSlack.swift).
+export TEST_TIMING_SCALE=${TEST_TIMING_SCALE:-5}
 export TSAN_OPTIONS="suppressions=$PWD/ci/tsan.supp halt_on_error=1 second_deadlock_stack=1${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 echo "== TSAN_OPTIONS=$TSAN_OPTIONS"
 echo "== swift test --skip-build --sanitize=thread --scratch-path $scratch $*"

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Proxy
+import TestSupport
 import Testing
 import Wire
 
@@ -53,7 +54,7 @@ import Wire
         let servedOffsets = journal.writes.map { Double($0.offset) / 1e9 }
         let recordedOffsets = recorded.writes.map(\.at.seconds)
         // Loose enough for a loaded 2-core machine; every scripted gap is 100 ms or more.
-        let tolerance = 0.040
+        let tolerance = 0.040 * TimingSlack.factor
         for index in 1..<min(servedOffsets.count, recordedOffsets.count) {
             let servedGap = servedOffsets[index] - servedOffsets[index - 1]
             let recordedGap = recordedOffsets[index] - recordedOffsets[index - 1]

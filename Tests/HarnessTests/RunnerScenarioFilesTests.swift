@@ -1,5 +1,6 @@
 import FakeUpstream
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Harness
@@ -31,7 +32,7 @@ import Testing
         let result = try await ReplayRunner.run(
             scenario,
             options: ReplayOptions(
-                timeScale: Self.scale, topology: .proxied(InProcessProxyLauncher()), slack: .milliseconds(400)))
+                timeScale: Self.scale, topology: .proxied(InProcessProxyLauncher()), slack: TimingSlack.scaled(.milliseconds(400))))
         #expect(result.verdict != .fail, "\(result.verdictLine)\n\(result.details)")
         #expect(result.outcome.kind != "undecided", "\(result.verdictLine)")
         for expectation in result.expectations {
