@@ -62,7 +62,8 @@ import Wire
                 abs(servedGap - recordedGap) <= tolerance,
                 "gap \(index): served \(servedGap) s, recorded \(recordedGap) s")
         }
-        #expect(abs(recordedOffsets[0] - servedOffsets[0]) <= tolerance, "the head's offset from the request")
+        // The head's offset also holds the recorder's connect to the upstream, made once the request has arrived.
+        #expect(abs(recordedOffsets[0] - servedOffsets[0]) <= 0.25 * TimingSlack.factor, "the head's offset")
     }
 
     @Test func secretsAreRedactedInTheFileButReachTheUpstream() async throws {

@@ -36,9 +36,9 @@ import Testing
         let result = try await ReplayRunner.run(
             scenario, options: ReplayOptions(timeScale: 0.02, topology: .proxied(StandInHeartbeatProxy())))
         #expect(result.verdict == .pass, "\(result.details)")
-        // The head comes after 1 s, before the first heartbeat is due; none may go inside the 30 s split, so the
-        // client hears nothing for the whole stall.
-        #expect(result.heartbeats == 0)
+        // None may go inside the 30 s split, so the client hears nothing for the whole stall (600 ms here). One
+        // may come before the head (due at 100 ms, head at 20 ms) when a loaded machine delays the head.
+        #expect(result.heartbeats <= 1)
         #expect(result.maxGap >= .milliseconds(540))
     }
 
