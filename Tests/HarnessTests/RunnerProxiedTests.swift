@@ -6,8 +6,8 @@ import Testing
 
 @testable import Harness
 
-/// The proxied path with a stand-in heartbeat proxy: heartbeats counted and removed, gaps measured, and
-/// `--compare` showing which clients a heartbeat saves.
+/// The proxied path through the real proxy (in process, real sockets): heartbeats counted and removed, gaps
+/// measured, and `--compare` showing which clients a heartbeat saves.
 @Suite struct RunnerProxiedTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func slowPrefillThroughAHeartbeatProxyMeetsItsSpec() async throws {
-        let proxy = StandInHeartbeatProxy()
+        let proxy = InProcessProxyLauncher()
         let result = try await ReplayRunner.run(
             try Self.scenario("slow-prefill"), options: ReplayOptions(timeScale: 0.02, topology: .proxied(proxy)))
         #expect(result.topology == "proxied")
@@ -28,7 +28,6 @@ import Testing
             #expect((8...10).contains(result.heartbeats))
         }
         #expect(result.timeline.clientReads.filter { $0.heartbeats > 0 }.count == result.heartbeats)
-        #expect(proxy.launches.withLockedValue { $0.first?.spec?.proxy?.heartbeatInterval } == .seconds(10))
     }
 
     @Test func aSplitEventGetsNoHeartbeatInside() async throws {
@@ -37,7 +36,7 @@ import Testing
             proxy: ProxySettingsSpec(heartbeatInterval: .seconds(5)),
             expect: Expectations(client: .completes, bodyMatchesUpstream: true))
         let result = try await ReplayRunner.run(
-            scenario, options: ReplayOptions(timeScale: 0.02, topology: .proxied(StandInHeartbeatProxy())))
+            scenario, options: ReplayOptions(timeScale: 0.02, topology: .proxied(InProcessProxyLauncher())))
         if TimingSlack.strict { #expect(result.verdict == .pass, "\(result.details)") }
         // None may go inside the 30 s split, so the client hears nothing for the whole stall (600 ms here). One
         // may come before the head (due at 100 ms, head at 20 ms) when a loaded machine delays the head.
@@ -47,7 +46,7 @@ import Testing
 
     @Test func compareShowsTheClientsTheHeartbeatSaves() async throws {
         let result = try await CompareRunner.run(
-            try Self.scenario("slow-prefill-11min"), launcher: StandInHeartbeatProxy(), timeScale: 0.01)
+            try Self.scenario("slow-prefill-11min"), launcher: InProcessProxyLauncher(), timeScale: 0.01)
         let saved = Set(result.rows.filter(\.heartbeatSavesIt).map(\.profile.name))
         if TimingSlack.strict {
             #expect(saved == ["undici", "openai-python", "openai-node", "nginx", "cloudflare"], "\(result.lines)")
@@ -63,7 +62,7 @@ import Testing
     @Test func theSessionsCompareTableNamesTheSavedClients() async throws {
         let lines = NIOLockedValueBox<[String]>([])
         let file = Self.root.appendingPathComponent("Scenarios/slow-prefill-11min.yaml").path
-        let code = await ReplaySession(paths: [file], timeScale: 0.002, compare: true, launcher: StandInHeartbeatProxy())
+        let code = await ReplaySession(paths: [file], timeScale: 0.002, compare: true, launcher: InProcessProxyLauncher())
             .run { line in lines.withLockedValue { $0.append(line) } }
         let output = lines.withLockedValue { $0 }
         #expect(code == 0)
