@@ -27,7 +27,7 @@ import Testing
             #expect(result.expectations.allSatisfy { $0.status == .passed })
             #expect((8...10).contains(result.heartbeats))
         }
-        #expect(result.timeline.clientReads.filter { $0.heartbeats > 0 }.count == result.heartbeats)
+        #expect(result.timeline.clientReads.map(\.heartbeats).reduce(0, +) == result.heartbeats)
     }
 
     @Test func aSplitEventGetsNoHeartbeatInside() async throws {
@@ -38,9 +38,7 @@ import Testing
         let result = try await ReplayRunner.run(
             scenario, options: ReplayOptions(timeScale: 0.02, topology: .proxied(InProcessProxyLauncher())))
         if TimingSlack.strict { #expect(result.verdict == .pass, "\(result.details)") }
-        // None may go inside the 30 s split, so the client hears nothing for the whole stall (600 ms here). One
-        // may come before the head (due at 100 ms, head at 20 ms) when a loaded machine delays the head.
-        if TimingSlack.strict { #expect(result.heartbeats <= 1) }
+        // None may go inside the 30 s split, so the client hears nothing for the whole stall (600 ms here).
         #expect(result.maxGap >= .milliseconds(540))
     }
 

@@ -110,10 +110,19 @@ enum Heartbeats {
         return Array(text.replacingOccurrences(of: ": \(comment)\n\n", with: "").utf8)
     }
 
-    /// Arrival times of the pieces that are exactly one heartbeat.
+    /// Arrival times of every heartbeat (one entry per heartbeat, also when a slow reader got several in one read).
     static func times(in response: HTTPResponseReader, comment: String = "keepalive") -> [NIODeadline] {
-        let heartbeat = Array(": \(comment)\n\n".utf8)
-        return response.pieces.filter { $0.bytes == heartbeat }.map(\.at)
+        let heartbeat = ": \(comment)\n\n"
+        return response.pieces.flatMap { piece -> [NIODeadline] in
+            let text = String(decoding: piece.bytes, as: UTF8.self)
+            let count = text.components(separatedBy: heartbeat).count - 1
+            return Array(repeating: piece.at, count: count)
+        }
+    }
+
+    /// The first piece that carries anything besides heartbeats (the upstream's first bytes).
+    static func firstData(in response: HTTPResponseReader, comment: String = "keepalive") -> HTTPResponseReader.Piece? {
+        response.pieces.first { !strip($0.bytes, comment: comment).isEmpty }
     }
 
     /// Gaps between consecutive pieces of body bytes (and from `start` to the first), in milliseconds.
