@@ -16,13 +16,14 @@ echo "== swift build --build-tests --sanitize=thread --scratch-path $scratch"
 swift build --build-tests --sanitize=thread --scratch-path "$scratch"
 built=$SECONDS
 
-# ThreadSanitizer slows everything several times: timing tests stretch their tolerances (Tests/TestSupport/TimingSlack.swift).
+# ThreadSanitizer slows everything several times: tests run one at a time (--no-parallel) and timing tests
+# stretch their tolerances (Tests/TestSupport/TimingSlack.swift); this run is for data races.
 export TEST_TIMING_SCALE=${TEST_TIMING_SCALE:-5}
 export TSAN_OPTIONS="suppressions=$PWD/ci/tsan.supp halt_on_error=1 second_deadlock_stack=1${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 echo "== TSAN_OPTIONS=$TSAN_OPTIONS"
-echo "== swift test --skip-build --sanitize=thread --scratch-path $scratch $*"
+echo "== swift test --skip-build --sanitize=thread --scratch-path $scratch --no-parallel $*"
 status=0
-swift test --skip-build --sanitize=thread --scratch-path "$scratch" "$@" 2>&1 | tee "$log" || status=$?
+swift test --skip-build --sanitize=thread --scratch-path "$scratch" --no-parallel "$@" 2>&1 | tee "$log" || status=$?
 finished=$SECONDS
 
 summary=$(grep -E "Test run with [0-9]+ tests?|Executed [1-9][0-9]* tests?" "$log" | tail -n 2 || true)

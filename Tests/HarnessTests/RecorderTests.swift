@@ -159,6 +159,8 @@ import Wire
 
     /// A body longer than its Content-Length: the extra bytes reach the client, so they are in the file too.
     @Test func bytesAfterACompleteResponseAreRecorded() async throws {
+        // Gaps long enough that each write is its own read at the recorder, also under ThreadSanitizer.
+        let gap = "\(Int(50 * TimingSlack.factor))ms"
         let scenario = try ScenarioParser.parse(
             yaml: """
                 description: too short
@@ -167,11 +169,11 @@ import Wire
                       - status: 200
                         framing: content-length
                         contentLength: 2
-                      - wait: 50ms
+                      - wait: \(gap)
                       - write: "ok"
-                      - wait: 50ms
+                      - wait: \(gap)
                       - write: " and more"
-                      - wait: 50ms
+                      - wait: \(gap)
                       - end: close
                 """,
             file: "too-short.yaml")
