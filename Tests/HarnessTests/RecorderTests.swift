@@ -160,7 +160,8 @@ import Wire
     /// A body longer than its Content-Length: the extra bytes reach the client, so they are in the file too.
     @Test func bytesAfterACompleteResponseAreRecorded() async throws {
         // Gaps long enough that each write is its own read at the recorder, also under ThreadSanitizer; the close
-        // comes well within the recorder's 250 ms grace, so the file says `close`.
+        // comes well within the recorder's grace after the complete response (gap + 20 ms, grace 10 × gap), so
+        // the file says `close`.
         let gap = "\(Int(50 * TimingSlack.factor))ms"
         let scenario = try ScenarioParser.parse(
             yaml: """
@@ -178,7 +179,7 @@ import Wire
                       - end: close
                 """,
             file: "too-short.yaml")
-        let rig = try await RecorderRig.start(scenario: scenario)
+        let rig = try await RecorderRig.start(scenario: scenario, closeGrace: TimingSlack.scaled(.milliseconds(500)))
         let received = try await RawClient.exchange(
             port: rig.recorderPort, request: RawClient.post("/v1/completions", body: "{}"))
         let file = try await rig.nextFile()
