@@ -40,12 +40,17 @@ struct ServerTests {
             TimedAction(at: .milliseconds(500), .write(responseHead(contentLength: body.count) + body)),
             TimedAction(at: .milliseconds(500), .end(.clean)),
         ]
-        try await withServer(PlanResponder(plan)) { _, port in
+        try await withServer(PlanResponder(plan)) { server, port in
             let client = try await RawTCPClient.connect(port: port)
             defer { Task { await client.close() } }
-            let sentAt = try await client.send(getRequest("/wait"))
+            _ = try await client.send(getRequest("/wait"))
             let received = try await client.waitForBytes(1)
-            let observed = (received.reads[0].at - sentAt).milliseconds
+            // From the moment the fake had the whole request (the script's epoch; same monotonic clock, same
+            // process) to the first byte at the client: the scripted wait plus delivery, without the time the
+            // request took to arrive, which other tests running in parallel can stretch.
+            let arrival = try #require(server.journal.snapshot.requests.first?.arrival)
+            let arrivedAt = server.journal.origin + .nanoseconds(arrival)
+            let observed = (received.reads[0].at - arrivedAt).milliseconds
             #expect(abs(observed - 500) <= 20 * TimingSlack.factor, "first byte after \(observed) ms, planned 500 ms")
         }
     }
