@@ -1,5 +1,6 @@
 import FakeUpstream
 import Logging
+import NIOPosix
 import Proxy
 import Wire
 
@@ -42,17 +43,28 @@ public struct InProcessProxyLauncher: ProxyLauncher {
             models: [scenario.model: model]
         )
         let supervisor = Supervisor(config: config, logger: logger)
+        // Its own event loop, as the runner gives the fake and the client theirs: no other run's work (a
+        // 10,000-token plan) can delay this proxy's heartbeat timers.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = ProxyServer(
             router: ProxyRouter(config: config, provider: supervisor, admin: SupervisorAdmin(supervisor: supervisor)),
             port: 0,
-            logger: logger
+            logger: logger,
+            group: group
         )
-        let port = try await server.start()
+        let port: Int
+        do {
+            port = try await server.start()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         return (
             port,
             {
                 await server.stop(grace: .zero)
                 await supervisor.shutdown()
+                try? await group.shutdownGracefully()
             }
         )
     }
