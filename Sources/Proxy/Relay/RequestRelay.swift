@@ -4,6 +4,12 @@ import NIOHTTP1
 import NIOPosix
 import Wire
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The path of one proxied request, from the client's request to the end of its response: acquire an upstream
 /// (queue, start, swap), forward the request, relay the answer, and — for streaming requests — fill silences with
 /// heartbeats as ``HeartbeatPolicy`` decides.
@@ -22,6 +28,12 @@ final class RequestRelay {
     private var policy: HeartbeatPolicy
     private var tracker = SSEBoundaryTracker()
     private var timer: Scheduled<Void>?
+    /// The upstream time bounds' timer (``UpstreamTimeBounds``).
+    private var boundTimer: Scheduled<Void>?
+    /// The upstream connection reported a reset (ECONNRESET) before it closed: a break is a "reset", not a "close".
+    private var upstreamWasReset = false
+    /// The upstream's head arrived (the break of a stream after it is reported with its event count).
+    private var upstreamHeadSeen = false
     private var acquireTask: Task<Void, Never>?
     private var lease: UpstreamLease?
     private var upstream: (any Channel)?
@@ -49,7 +61,11 @@ final class RequestRelay {
         self.logger = logger
         self.policy = HeartbeatPolicy(
             interval: settings.heartbeatInterval ?? .zero,
-            isStreamingRequest: settings.stream
+            isStreamingRequest: settings.stream,
+            bounds: UpstreamTimeBounds(
+                responseHeaderTimeout: settings.responseHeaderTimeout,
+                streamIdleTimeout: settings.streamIdleTimeout
+            )
         )
     }
 
@@ -175,6 +191,7 @@ final class RequestRelay {
         if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         request.body = ByteBuffer()  // sent: a long wait should not hold the body
+        perform(policy.upstreamRequestSent(now: now))
     }
 
     private func upstreamConnectFailed(_ error: any Error) {
@@ -190,6 +207,7 @@ final class RequestRelay {
         case .head(let head):
             guard head.status.code >= 200 else { return }  // 1xx interim answers are not forwarded
             pendingUpstreamHead = head
+            upstreamHeadSeen = true
             perform(
                 policy.upstreamHeadArrived(
                     status: Int(head.status.code),
@@ -202,6 +220,7 @@ final class RequestRelay {
                 let room = OpenAIError.upstreamErrorBodyLimit - collected.count
                 if room > 0 { collected += buffer.readableBytesView.prefix(room) }
                 collectedErrorBody = collected
+                perform(policy.upstreamErrorBodyRead(byteCount: buffer.readableBytes, now: now))
                 return
             }
             guard buffer.readableBytes > 0 else { return }
@@ -227,14 +246,21 @@ final class RequestRelay {
     /// The head the policy is deciding about (forwarded or dropped by the next actions).
     private var pendingUpstreamHead: HTTPResponseHead?
 
-    /// The upstream connection closed; before the end of its answer that is a failure.
+    /// The upstream connection closed; before the end of its answer that is a failure. After the head of a stream,
+    /// the message says how it broke and after how many events (item 7 of the scenarios issue).
     func upstreamClosed() {
         guard !done else { return }
-        let failure = UpstreamFailure.connectionLost(model: settings.requestedModel)
+        let failure =
+            upstreamHeadSeen && settings.stream
+            ? UpstreamFailure.streamBroken(reset: upstreamWasReset, events: tracker.eventsCompleted)
+            : UpstreamFailure.connectionLost(model: settings.requestedModel)
         perform(policy.upstreamFailed(failure.openAIError, now: now))
     }
 
+    /// An error on the upstream connection; it is closed next (``upstreamClosed()`` reports the failure). A reset is
+    /// remembered so that the client's message says "reset" rather than "closed".
     func upstreamError(_ error: any Error) {
+        if let error = error as? IOError, error.errnoCode == ECONNRESET { upstreamWasReset = true }
         logger.debug("upstream connection error", metadata: ["error": "\(error)"])
     }
 
@@ -279,6 +305,18 @@ final class RequestRelay {
         case .cancelTimer:
             timer?.cancel()
             timer = nil
+        case .scheduleBound(let at):
+            boundTimer?.cancel()
+            boundTimer = eventLoop.assumeIsolated().scheduleTask(
+                deadline: request.arrival + .nanoseconds(at.nanoseconds)
+            ) {
+                self.boundTimer = nil
+                guard !self.done else { return }
+                self.perform(self.policy.boundTimerFired(now: self.now))
+            }
+        case .cancelBoundTimer:
+            boundTimer?.cancel()
+            boundTimer = nil
         case .commitHeadersAndHeartbeat:
             writeCommittedHead()
             writeBody(settings.heartbeat.lineFeedBytes)
@@ -354,6 +392,8 @@ final class RequestRelay {
         done = true
         timer?.cancel()
         timer = nil
+        boundTimer?.cancel()
+        boundTimer = nil
         acquireTask?.cancel()
         upstream?.close(promise: nil)
         lease?.release()
