@@ -14,14 +14,20 @@ import Wire
 /// (queue, start, swap), forward the request, relay the answer, and — for streaming requests — fill silences with
 /// heartbeats as ``HeartbeatPolicy`` decides.
 ///
-/// Confined to the client connection's event loop: the upstream connection, the heartbeat timer and the client
-/// writes all run there, so the relay is the single writer of its response and needs no lock. Work that happens
-/// elsewhere (the supervisor's async `acquire`) comes back through `eventLoop.execute`.
+/// Confined to the client connection's event loop: the upstream connection, the timers and the client writes all
+/// run there, so the relay is the single writer of its response and needs no lock. Work that happens elsewhere (the
+/// supervisor's async `acquire`) comes back through the ``LeaseRequester`` on the loop.
+///
+/// Its clock is the event loop's (`eventLoop.now`, with the request's arrival read from the same clock), and its
+/// upstream connection comes from an ``UpstreamConnector``: on an `EmbeddedEventLoop` a test drives time with
+/// `advanceTime` and plays the upstream through an `EmbeddedChannel`, so every timing rule is asserted exactly
+/// through this code, not a copy of it.
 final class RequestRelay {
     private let eventLoop: any EventLoop
     private var request: ProxyRequest
     private let settings: RelaySettings
-    private let provider: any UpstreamProvider
+    private let leases: any LeaseRequester
+    private let connector: any UpstreamConnector
     private let writer: any ClientWriter
     private let logger: Logger
 
@@ -34,7 +40,8 @@ final class RequestRelay {
     private var upstreamWasReset = false
     /// The upstream's head arrived (the break of a stream after it is reported with its event count).
     private var upstreamHeadSeen = false
-    private var acquireTask: Task<Void, Never>?
+    /// Abandons the lease request while it is pending.
+    private var cancelLeaseRequest: (() -> Void)?
     private var lease: UpstreamLease?
     private var upstream: (any Channel)?
     /// Bytes of an upstream error body collected after the proxy committed `200` (bounded).
@@ -49,14 +56,16 @@ final class RequestRelay {
         eventLoop: any EventLoop,
         request: ProxyRequest,
         settings: RelaySettings,
-        provider: any UpstreamProvider,
+        leases: any LeaseRequester,
+        connector: any UpstreamConnector,
         writer: any ClientWriter,
         logger: Logger
     ) {
         self.eventLoop = eventLoop
         self.request = request
         self.settings = settings
-        self.provider = provider
+        self.leases = leases
+        self.connector = connector
         self.writer = writer
         self.logger = logger
         self.policy = HeartbeatPolicy(
@@ -69,9 +78,9 @@ final class RequestRelay {
         )
     }
 
-    /// Time since the request arrived: the heartbeat policy's clock.
+    /// Time since the request arrived, on the event loop's clock: the policy's clock.
     private var now: Duration {
-        .nanoseconds(NIODeadline.now().uptimeNanoseconds - request.arrival.uptimeNanoseconds)
+        .nanoseconds(Int64(eventLoop.now.uptimeNanoseconds) - Int64(request.arrival.uptimeNanoseconds))
     }
 
     // MARK: Start
@@ -80,31 +89,23 @@ final class RequestRelay {
     func start() {
         eventLoop.preconditionInEventLoop()
         perform(policy.start(now: now))
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let loop = eventLoop
-        let provider = self.provider
-        let model = settings.requestedModel
-        acquireTask = Task {
-            let result: Result<UpstreamLease, UpstreamAcquireError>
-            do throws(UpstreamAcquireError) {
-                result = .success(
-                    try await provider.acquire(model: model) { progress in
-                        loop.execute { bound.value.loadingProgress(progress) }
-                    })
-            } catch {
-                result = .failure(error)
-            }
-            loop.execute {
+        var answered = false
+        let cancel = leases.requestLease(
+            model: settings.requestedModel,
+            progress: { [weak self] progress in self?.loadingProgress(progress) },
+            completion: { [weak self] result in
+                answered = true
                 switch result {
-                case .success(let lease): bound.value.leaseAcquired(lease)
-                case .failure(let error): bound.value.acquireFailed(error)
+                case .success(let lease): self?.leaseAcquired(lease) ?? lease.release()
+                case .failure(let error): self?.acquireFailed(error)
                 }
             }
-        }
+        )
+        if !answered { cancelLeaseRequest = cancel }
     }
 
     private func leaseAcquired(_ lease: UpstreamLease) {
-        acquireTask = nil
+        cancelLeaseRequest = nil
         guard !done else {
             lease.release()
             return
@@ -114,7 +115,7 @@ final class RequestRelay {
     }
 
     private func acquireFailed(_ error: UpstreamAcquireError) {
-        acquireTask = nil
+        cancelLeaseRequest = nil
         guard !done else { return }
         logger.debug("no upstream", metadata: ["error": "\(error.openAIError.message)"])
         if case .overConcurrencyLimit(_, _, let retryAfter) = error, !clientHeadSent {
@@ -142,17 +143,12 @@ final class RequestRelay {
 
     private func connect(to target: UpstreamURL, forwardedModelName: String?) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(relay: bound.value))
-                }
+        connector.connect(to: target, on: eventLoop) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(relay: bound.value))
             }
-            .connect(host: target.host, port: target.port)
+        }
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -394,7 +390,8 @@ final class RequestRelay {
         timer = nil
         boundTimer?.cancel()
         boundTimer = nil
-        acquireTask?.cancel()
+        cancelLeaseRequest?()
+        cancelLeaseRequest = nil
         upstream?.close(promise: nil)
         lease?.release()
         lease = nil
