@@ -58,13 +58,13 @@ import Wire
         let scanned = Heartbeats.scan(response.body)
         #expect(scanned.body == Self.upstreamBody)
 
-        // Two in the prefill (600, 1200 ms), two in the stall: at least one in each is certain on any machine.
+        // Two in the prefill (600, 1200 ms), two in the stall: at least one in each is certain on any machine. (No
+        // more than the silences hold: the never-early check below bounds the k-th one after each byte.)
         let heartbeatTimes = Heartbeats.times(in: response)
         #expect(heartbeatTimes.count == scanned.count)
         let firstData = try #require(Heartbeats.firstData(in: response))
         #expect(heartbeatTimes.contains { $0 < firstData.at }, "a heartbeat during the prefill")
         #expect(heartbeatTimes.contains { $0 > firstData.at }, "a heartbeat during the stall")
-        #expect(heartbeatTimes.count <= 4)
 
         // Late by at most a quarter interval: no silence the client saw is longer. Under ThreadSanitizer (several
         // times slower) this one bound is skipped; RelayDrivenTimeTests.heartbeatsComeExactlyOneIntervalAfterTheLastByte
