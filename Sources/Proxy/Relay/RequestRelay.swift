@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Wire
 
 #if canImport(Glibc)
@@ -87,7 +86,7 @@ final class RequestRelay {
 
     // MARK: Start
 
-    /// Starts the heartbeat clock and asks the provider for an upstream.
+    /// Starts the heartbeat clock and asks for an upstream lease (answered on this loop).
     func start() {
         eventLoop.preconditionInEventLoop()
         perform(policy.start(now: now))
