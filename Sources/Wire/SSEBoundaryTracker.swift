@@ -34,9 +34,15 @@ public struct SSEBoundaryTracker: Sendable, Hashable {
     public private(set) var bytesConsumed: Int = 0
     /// How many events have ended (blank lines after at least one line of their own), for logs.
     public private(set) var eventsCompleted: Int = 0
+    /// How many bytes belong to lines that are not comments (line ends excluded): what the upstream says, as opposed
+    /// to `:` keep-alive pings. A wedged llama-server (b9478 and later) keeps pinging from its HTTP thread while its
+    /// slot produces nothing, so a bound on upstream silence must count only these.
+    public private(set) var contentBytesConsumed: Int = 0
 
     /// The current line has at least one byte.
     private var lineHasBytes = false
+    /// The current line starts with `:` (an SSE comment).
+    private var lineIsComment = false
     /// A complete line has been seen since the last blank line.
     private var eventHasLines = false
     /// The last byte was a CR: an LF now is the second half of its CRLF, not a line ending of its own.
@@ -101,7 +107,9 @@ public struct SSEBoundaryTracker: Sendable, Hashable {
             lastWasCarriageReturn = true
         default:
             lastWasCarriageReturn = false
+            if !lineHasBytes { lineIsComment = byte == .colon }
             lineHasBytes = true
+            if !lineIsComment { contentBytesConsumed += 1 }
         }
     }
 
@@ -119,4 +127,5 @@ public struct SSEBoundaryTracker: Sendable, Hashable {
 extension UInt8 {
     fileprivate static let lineFeed: UInt8 = 0x0A
     fileprivate static let carriageReturn: UInt8 = 0x0D
+    fileprivate static let colon: UInt8 = 0x3A
 }

@@ -151,30 +151,32 @@ import Wire
         #expect(RelayDrivenTimeTests.heartbeatTimes(rig) == [.seconds(2), .seconds(4)])
     }
 
-    /// `streamIdleTimeout` under the upstream's own head: body reads (pings included) restart it; when the upstream
-    /// falls silent, exactly one bound later, item 7's end: one in-band error, no terminating chunk.
+    /// `streamIdleTimeout` under the upstream's own head: content restarts it, `:` comment pings do not (a wedged
+    /// llama-server keeps pinging from its HTTP thread); when only pings come, exactly one bound after the last
+    /// content, item 7's end: one in-band error, no terminating chunk.
     @Test(arguments: [Duration.milliseconds(2500), .seconds(30)])
     func streamIdleTimeoutUnderTheUpstreamsHead(limit: Duration) throws {
         let rig = try DrivenRelayRig(heartbeat: nil, streamIdleTimeout: limit)
         try rig.sendRequest()
         try rig.upstreamStreamHead()
         var body = ""
-        for step in 1...10 {
-            rig.advance(to: limit / 2 * step)
-            let ping = step % 3 == 0 ? "data: {\"n\":\(step)}\n\n" : ":\n\n"
-            try rig.upstreamChunk(ping)
-            body += ping
+        for step in 1...13 {
+            rig.advance(to: limit / 4 * step)
+            // Content every half bound up to step 10, pings in between and after (until just before the expiry).
+            let chunk = step % 2 == 0 && step <= 10 ? "data: {\"n\":\(step)}\n\n" : ":\n\n"
+            try rig.upstreamChunk(chunk)
+            body += chunk
         }
-        let lastRead = limit / 2 * 10
-        rig.advance(to: lastRead + limit - Self.ns)
+        let lastContent = limit / 4 * 10
+        rig.advance(to: lastContent + limit - Self.ns)
         #expect(try rig.upstream.isActive)
-        rig.advance(to: lastRead + limit)
+        rig.advance(to: lastContent + limit)
         #expect(try !rig.upstream.isActive)
         let error = UpstreamTimeBounds.Expiry(bound: .streamIdle, limit: limit).openAIError
         let response = try rig.response()
         #expect(response.text == body + error.sseEvent)
         #expect(!response.ended)
-        #expect(rig.spy.closedAt == lastRead + limit)
+        #expect(rig.spy.closedAt == lastContent + limit)
     }
 
     /// `streamIdleTimeout` after the proxy committed (the upstream's head came late): in-band error, clean end; the

@@ -40,6 +40,27 @@ import Wire
         #expect(tracker.bytesConsumed == text.utf8.count)
     }
 
+    /// Content bytes are the bytes of lines that are not comments (line ends excluded), whatever the split: what
+    /// `streamIdleTimeout` counts, so `:` pings from a wedged upstream never look like progress.
+    @Test(arguments: [
+        (":\n\n", 0),
+        (": keepalive\r\n\r\n", 0),
+        ("data: x\n\n", 7),
+        (":\n\ndata: x\n\n:\n\n", 7),
+        ("data: a\n: inside\ndata: b\n\n", 14),
+        ("x:y\r\r", 3),
+        ("\n\n\n", 0),
+    ])
+    func contentBytesExcludeComments(input: String, expected: Int) {
+        let bytes = Array(input.utf8)
+        for split in 0...bytes.count {
+            var tracker = SSEBoundaryTracker()
+            tracker.consume(bytes[..<split])
+            tracker.consume(bytes[split...])
+            #expect(tracker.contentBytesConsumed == expected, "split at \(split)")
+        }
+    }
+
     @Test func lineFeedAfterTrailingCarriageReturnOnlyCompletesItsCRLF() {
         var tracker = SSEBoundaryTracker()
         tracker.consume("data: x\r\n\r".utf8)

@@ -170,13 +170,16 @@ public struct HeartbeatPolicy: Sendable {
     }
 
     /// The relay forwarded `byteCount` bytes of the upstream's body to the client `now`, and its boundary tracker
-    /// says whether the body so far `endsAtEventBoundary`.
+    /// says whether the body so far `endsAtEventBoundary` and whether these bytes `carriesContent`: anything but SSE
+    /// comment lines. Every byte restarts the heartbeat interval (the client heard something), but only content
+    /// restarts `streamIdleTimeout`: a wedged llama-server keeps sending `:` pings while its slot produces nothing.
     public mutating func upstreamBodyForwarded(
         byteCount: Int,
         endsAtEventBoundary: Bool,
+        carriesContent: Bool = true,
         now: Duration
     ) -> [HeartbeatAction] {
-        var actions = byteCount > 0 ? bounds.bodyRead(now: now) : []
+        var actions = byteCount > 0 && carriesContent ? bounds.bodyRead(now: now) : []
         guard phase == .streaming else { return actions }
         if byteCount > 0 { lastClientByteAt = max(lastClientByteAt, now) }
         atEventBoundary = endsAtEventBoundary

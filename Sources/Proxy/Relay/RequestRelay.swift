@@ -221,6 +221,7 @@ final class RequestRelay {
                 return
             }
             guard buffer.readableBytes > 0 else { return }
+            let contentBefore = tracker.contentBytesConsumed
             if settings.stream { tracker.consume(buffer.readableBytesView) }
             writer.write(.body(.byteBuffer(buffer)))
             applyBackpressure()
@@ -228,6 +229,7 @@ final class RequestRelay {
                 policy.upstreamBodyForwarded(
                     byteCount: buffer.readableBytes,
                     endsAtEventBoundary: tracker.isAtEventBoundary,
+                    carriesContent: !settings.stream || tracker.contentBytesConsumed > contentBefore,
                     now: now
                 )
             )

@@ -7,8 +7,11 @@ import Wire
 /// `200`, the request never answered) would hold every client forever. The bounds are generous (default 30 min,
 /// longer than the longest prefill users run) so that they only ever catch a wedged upstream:
 /// - `responseHeaderTimeout`: from sending the request to the upstream until its response head.
-/// - `streamIdleTimeout`: once the head arrived, the longest silence between two reads of the upstream's body.
-///   Upstream `:` pings (newer llama-server builds) are reads, so they keep a slow but alive stream going.
+/// - `streamIdleTimeout`: once the head arrived, the longest time without content from the upstream's body (the
+///   relay reports a read as ``bodyRead(now:)`` only when it carries more than SSE comment lines). llama-server
+///   b9478 and later ping silent streams with `:` comments from its HTTP thread, also while a wedged slot produces
+///   nothing, so counting pings would let a wedged upstream hold a client forever; a 30-minute bound still lets
+///   the longest pinged prefill through.
 ///
 /// Neither bound runs while the relay itself stopped reading the upstream because the client is slow to read
 /// (backpressure): that silence is the client's, not the upstream's. When reading resumes, the bound in force
