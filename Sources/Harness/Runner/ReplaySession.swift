@@ -46,7 +46,7 @@ public struct ReplaySession: Sendable {
 
         /// `34 files, 52 runs: 52 pass, 0 fail, 0 unchecked`.
         public func line(files: Int) -> String {
-            "\(files) files, \(runs) runs: \(passed) pass, \(failed) fail, \(unchecked) unchecked"
+            "\(files) file\(files == 1 ? "" : "s"), \(runs) run\(runs == 1 ? "" : "s"): \(passed) pass, \(failed) fail, \(unchecked) unchecked"
                 + (unchecked > 0 ? " (a run that checks nothing fails)" : "")
         }
     }
