@@ -30,6 +30,10 @@ public struct InProcessProxyLauncher: ProxyLauncher {
             interval: interval.flatMap { $0 > .zero ? $0 : nil },
             comment: settings?.heartbeatComment ?? HeartbeatSettings.defaultComment
         )
+        // The upstream time bounds: as the spec says (0 turns one off), else the proxy's own default; scaled.
+        func bound(_ given: Duration?) -> Duration? {
+            (given ?? ProxyConfig.defaultUpstreamTimeout).flatMap { $0 > .zero ? $0.scaled(by: scale) : nil }
+        }
         let upstream = UpstreamURL(host: "127.0.0.1", port: upstreamPort)
         let model = ModelConfig(
             id: scenario.model,
@@ -37,7 +41,9 @@ public struct InProcessProxyLauncher: ProxyLauncher {
             upstream: upstream,
             concurrencyLimit: 1_000,
             sendLoadingState: settings?.sendLoadingState ?? false,
-            heartbeat: heartbeat
+            heartbeat: heartbeat,
+            responseHeaderTimeout: bound(settings?.responseHeaderTimeout),
+            streamIdleTimeout: bound(settings?.streamIdleTimeout)
         )
         let config = ProxyConfig(
             healthCheckTimeout: max(.seconds(1), (settings?.healthCheckTimeout ?? healthCheckTimeout).scaled(by: scale)),
