@@ -22,7 +22,7 @@ public enum ReplayRunner {
         var boundSpec = spec
         boundSpec.proxy = proxySettings
         let bound = options.observationLimit
-            ?? RunBound.scenarioTime(scenario, spec: boundSpec, profile: baseProfile).scaled(by: scale)
+            ?? RunBound.realTime(scenario, spec: boundSpec, profile: baseProfile, scale: scale)
 
         var launched = scenario
         launched.timeScale = scale

@@ -10,6 +10,16 @@ import FakeUpstream
 public enum RunBound {
     /// Added to the estimate: time for the last events to arrive and the ends to propagate (scenario time).
     public static let margin: Duration = .seconds(30)
+    /// Added to the scaled bound, in real time: work that does not scale with the run (10,000 events or a
+    /// megabyte through the proxy on a busy machine) must not count as a client left waiting.
+    public static let realMargin: Duration = .seconds(10)
+
+    /// The bound in real time for a run at `scale`.
+    public static func realTime(_ scenario: Scenario, spec: ScenarioSpec, profile: ClientProfile, scale: Double)
+        -> Duration
+    {
+        scenarioTime(scenario, spec: spec, profile: profile).scaled(by: scale) + realMargin
+    }
 
     /// The bound for `scenario` run with `spec` (one run's, flattened) and `profile` (unscaled).
     public static func scenarioTime(_ scenario: Scenario, spec: ScenarioSpec, profile: ClientProfile) -> Duration {
