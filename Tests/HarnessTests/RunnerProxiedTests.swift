@@ -57,6 +57,18 @@ import Testing
         #expect(result.withoutRun.heartbeats == 0)
     }
 
+    /// hang-forever: heartbeats keep every client waiting past all its timers while the upstream never answers.
+    /// Until the proxy's own bound (30 min by default) ends it, that is a failure of the proxy, never "saved"; at
+    /// 0.015 the run ends at its bound (20 s) before those 30 minutes (27 s).
+    @Test func compareCallsAClientKeptWaitingAFailure() async throws {
+        let result = try await CompareRunner.run(
+            try Self.scenario("hang-forever"), launcher: InProcessProxyLauncher(), timeScale: 0.015)
+        #expect(result.leavesAClientWaiting, "\(result.lines)")
+        #expect(result.rows.allSatisfy { !$0.heartbeatSavesIt }, "\(result.lines)")
+        #expect(result.lines.contains { $0.contains("FAIL: still waiting when the run ended") })
+        #expect(!result.lines.contains { $0.contains("saved by the heartbeat") })
+    }
+
     @Test func theSessionsCompareTableNamesTheSavedClients() async throws {
         let lines = NIOLockedValueBox<[String]>([])
         let file = Self.root.appendingPathComponent("Scenarios/slow-prefill-11min.yaml").path

@@ -184,6 +184,25 @@ final class TransparentLauncher: ProxyLauncher {
         #expect(patient.headersTimeout == nil)
     }
 
+    /// Saved means a complete answer: a client the heartbeat keeps waiting until the run ends is a failure of the
+    /// proxy, and one that gets an in-band error or a broken stream instead of a time-out is not "saved".
+    @Test(arguments: [
+        (ClientOutcome.undecided(at: .seconds(36)), false, false, true),
+        (.completed(at: .seconds(60)), false, true, false),
+        (.completed(at: .seconds(60)), true, false, false),
+        (.failed(at: .seconds(60), reason: "closed by the server"), false, false, false),
+        (.timedOut(at: .seconds(300), rule: .body), false, false, false),
+    ])
+    func stillWaitingIsAFailureNeverSaved(with: ClientOutcome, inBandError: Bool, saved: Bool, leftWaiting: Bool) {
+        let row = CompareRunner.Row(
+            profile: ClientProfiles.undici,
+            without: ProfileVerdict(outcome: .timedOut(at: .seconds(300), rule: .headers), attempts: 1),
+            with: ProfileVerdict(outcome: with, attempts: 1), withEndsInError: inBandError)
+        #expect(row.heartbeatSavesIt == saved)
+        #expect(row.leftWaiting == leftWaiting)
+        #expect(row.heartbeatTurnsItIntoAnError == (inBandError && with.kind == "completes"))
+    }
+
     @Test func rowsSayWhenTheHeartbeatSavesAClient() {
         let row = CompareRunner.Row(
             profile: ClientProfiles.undici,

@@ -18,12 +18,28 @@ public enum CompareRunner {
         public var without: ProfileVerdict
         /// Its verdict with the heartbeat on.
         public var with: ProfileVerdict
+        /// Whether the run with the heartbeat ended in an in-band error event (the proxy's or the upstream's): a
+        /// client that completes then got an error, not an answer.
+        public var withEndsInError: Bool
 
-        /// Whether the heartbeat turns a time-out into an exchange that ends: completes (the in-band error of a
-        /// failed upstream included) or fails with the upstream. A client still waiting when the run ends is not
-        /// saved: the proxy kept it waiting with nothing to show, which is a failure of the proxy.
+        /// A row.
+        public init(profile: ClientProfile, without: ProfileVerdict, with: ProfileVerdict, withEndsInError: Bool = false) {
+            self.profile = profile
+            self.without = without
+            self.with = with
+            self.withEndsInError = withEndsInError
+        }
+
+        /// Whether the heartbeat turns a time-out into a complete answer. A client still waiting when the run ends
+        /// is not saved (the proxy kept it waiting with nothing to show: a failure of the proxy), and neither is one
+        /// that completes with an in-band error (it gets an error instead of a time-out; the table says so).
         public var heartbeatSavesIt: Bool {
-            without.outcome.kind == "times-out" && (with.outcome.kind == "completes" || with.outcome.kind == "fails")
+            without.outcome.kind == "times-out" && with.outcome.kind == "completes" && !withEndsInError
+        }
+
+        /// Whether the heartbeat turns a time-out into an in-band error the client can read.
+        public var heartbeatTurnsItIntoAnError: Bool {
+            without.outcome.kind == "times-out" && with.outcome.kind == "completes" && withEndsInError
         }
 
         /// Whether either side left this client waiting until the run's end.
@@ -62,7 +78,8 @@ public enum CompareRunner {
                 let note =
                     row.leftWaiting
                     ? "   <- FAIL: still waiting when the run ended; the proxy never ended the exchange"
-                    : row.heartbeatSavesIt ? "   <- saved by the heartbeat" : ""
+                    : row.heartbeatSavesIt ? "   <- saved by the heartbeat"
+                    : row.heartbeatTurnsItIntoAnError ? "   <- an in-band error instead of a time-out" : ""
                 out.append(
                     "  " + pad(row.profile.name, 15) + pad(Self.describe(row.without), 50) + Self.describe(row.with)
                         + note)
@@ -103,7 +120,8 @@ public enum CompareRunner {
         let rows = profiles.map { profile in
             let scaled = profile.scaled(by: timeScale)
             return Row(
-                profile: profile, without: verdict(scaled, withoutRun), with: verdict(scaled, withRun))
+                profile: profile, without: verdict(scaled, withoutRun), with: verdict(scaled, withRun),
+                withEndsInError: withRun.facts.inBandError)
         }
         return Result(
             scenario: scenario.name, heartbeatInterval: withSettings.heartbeatInterval ?? defaultHeartbeatInterval,
