@@ -80,7 +80,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxyTests",
-            dependencies: ["Proxy", "Wire", .product(name: "InMemoryLogging", package: "swift-log")] + nio
+            dependencies: [
+                "Proxy", "Wire", .product(name: "InMemoryLogging", package: "swift-log"),
+                // EmbeddedEventLoop / EmbeddedChannel: the relay's clock and upstream driven by the tests.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ] + nio
         ),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "TestSupport"] + nio),
         // Real sockets and real child processes (`harness serve` as upstreams).

@@ -5,14 +5,19 @@ import TestSupport
 import Testing
 import Wire
 
-/// The heartbeat issue's acceptance list, over real sockets: client → proxy → fake upstream, with short intervals.
+/// The heartbeat issue's acceptance list end to end, over real sockets: client → proxy → fake upstream.
+///
+/// Every rule is asserted exactly (to the nanosecond, under driven time) through the real relay in
+/// `ProxyTests/RelayDrivenTimeTests` and `RelayDrivenFailureTests`. These tests keep what only real sockets show —
+/// TCP pieces, a real RST, the close reaching the upstream, 200 clients at once — with bounds that hold on a loaded
+/// 2-core machine running other suites, yet can fail: heartbeats must exist, are never early (measured from what
+/// the proxy could know), and are late by at most a quarter interval.
 @Suite(.serialized) struct HeartbeatRelayTests {
     static let interval = Duration.milliseconds(150)
     static let intervalMs = 150.0
-    /// Heartbeats are never early; late by at most this on a loaded 2-core machine.
-    /// Generous: without heartbeats the silences here are 500 and 700 ms, so this still proves they are filled.
-    static let lateToleranceMs = 300.0 * TimingSlack.factor
-    static let earlyToleranceMs = 15.0 * TimingSlack.factor
+    /// Never early: a heartbeat cannot reach the client before the interval has passed since what the proxy last
+    /// heard; this only absorbs the fake's journal stamping a write just after making it (microseconds).
+    static let earlyToleranceMs = 15.0
 
     static let eventA = "data: {\\\"choices\\\":[{\\\"index\\\":0,\\\"delta\\\":{\\\"content\\\":\\\"Hel\\\"}}]}\\n\\n"
     static let eventB = "data: {\\\"choices\\\":[{\\\"index\\\":0,\\\"delta\\\":{\\\"content\\\":\\\"lo\\\"}}]}\\n\\n"
@@ -21,25 +26,27 @@ import Wire
             + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n" + "data: [DONE]\n\n")
     }
 
-    /// (a) + (b): heartbeats from arrival through a slow prefill and a mid-stream stall, at the interval; removing
-    /// them leaves exactly the upstream's bytes.
+    /// (a) + (b): heartbeats from arrival through a slow prefill and a mid-stream stall. The interval is large
+    /// (600 ms) so that a quarter of it (150 ms) is a lateness bound a loaded machine keeps.
     @Test func heartbeatsFillPrefillAndStallAtTheInterval() async throws {
+        let intervalMs = 600.0
+        let lateToleranceMs = intervalMs / 4
         let fixture = try await ProxyFixture.start(
             scenario: """
                 description: slow prefill then a stall between events
                 responses:
                   - match: {path: /v1/chat/completions}
                     steps:
-                      - wait: 700ms
+                      - wait: 1500ms
                       - status: 200
                         headers: {Content-Type: text/event-stream}
                       - write: "\(Self.eventA)"
-                      - wait: 500ms
+                      - wait: 1500ms
                       - write: "\(Self.eventB)"
                       - write: "data: [DONE]\\n\\n"
                       - end: close
                 """,
-            heartbeat: Self.interval
+            heartbeat: .milliseconds(Int64(intervalMs))
         )
         defer { Task { await fixture.stop() } }
         let (client, sentAt) = try await fixture.send()
@@ -48,15 +55,24 @@ import Wire
         #expect(response.status == 200)
         #expect(response.header("content-type") == "text/event-stream")
         #expect(response.complete)
-        #expect(String(decoding: Heartbeats.strip(response.body), as: UTF8.self) == Self.upstreamBody)
+        let scanned = Heartbeats.scan(response.body)
+        #expect(scanned.body == Self.upstreamBody)
 
-        // Every silence the client saw is at most one interval (plus tolerance), and no heartbeat came early.
+        // Two in the prefill (600, 1200 ms), two in the stall: at least one in each is certain on any machine. (No
+        // more than the silences hold: the never-early check below bounds the k-th one after each byte.)
         let heartbeatTimes = Heartbeats.times(in: response)
-        #expect(heartbeatTimes.count >= 6, "heartbeats: \(heartbeatTimes.count)")
+        #expect(heartbeatTimes.count == scanned.count)
+        let firstData = try #require(Heartbeats.firstData(in: response))
+        #expect(heartbeatTimes.contains { $0 < firstData.at }, "a heartbeat during the prefill")
+        #expect(heartbeatTimes.contains { $0 > firstData.at }, "a heartbeat during the stall")
+
+        // Late by at most a quarter interval: no silence the client saw is longer. Under ThreadSanitizer (several
+        // times slower) this one bound is skipped; RelayDrivenTimeTests.heartbeatsComeExactlyOneIntervalAfterTheLastByte
+        // asserts the same rule exactly through the same relay code.
         var previous = sentAt
         for piece in response.pieces {
             let gap = Double(piece.at.uptimeNanoseconds - previous.uptimeNanoseconds) / 1e6
-            if TimingSlack.strict { #expect(gap <= Self.intervalMs + Self.lateToleranceMs, "silence of \(gap) ms") }
+            if TimingSlack.strict { #expect(gap <= intervalMs + lateToleranceMs, "silence of \(gap) ms") }
             previous = piece.at
         }
         // Never early, judged against what the proxy could know: it heard nothing before the request was sent or
@@ -77,12 +93,14 @@ import Wire
             sinceReference += 1
             let waited = Double(beat.uptimeNanoseconds - reference.uptimeNanoseconds) / 1e6
             #expect(
-                waited >= Double(sinceReference) * Self.intervalMs - Self.earlyToleranceMs,
+                waited >= Double(sinceReference) * intervalMs - Self.earlyToleranceMs,
                 "heartbeat \(sinceReference) after only \(waited) ms of silence")
         }
     }
 
-    /// (c): an event split across writes with a stall inside gets no heartbeat inside it.
+    /// (c): an event split across TCP writes with a stall inside gets no heartbeat inside it (the boundary-aware
+    /// scanner leaves a heartbeat inside an event in the body, so the comparison fails); the prefill before it
+    /// shows heartbeats were on.
     @Test func noHeartbeatInsideASplitEvent() async throws {
         let fixture = try await ProxyFixture.start(
             scenario: """
@@ -90,6 +108,7 @@ import Wire
                 responses:
                   - match: {path: /v1/chat/completions}
                     steps:
+                      - wait: 400ms
                       - status: 200
                         headers: {Content-Type: text/event-stream}
                       - split:
@@ -105,12 +124,10 @@ import Wire
         defer { Task { await fixture.stop() } }
         let (client, _) = try await fixture.send()
         let response = try await client.response()
-        let body = response.bodyText
         #expect(response.complete)
-        #expect(String(decoding: Heartbeats.strip(response.body), as: UTF8.self) == Self.upstreamBody)
-        let eventStart = try #require(body.range(of: "data: {\"choices\""))
-        let eventEnd = try #require(body.range(of: "\n\n", range: eventStart.upperBound..<body.endIndex))
-        #expect(!body[eventStart.lowerBound..<eventEnd.upperBound].contains("keepalive"))
+        let scanned = Heartbeats.scan(response.body)
+        #expect(scanned.body == Self.upstreamBody)
+        #expect(scanned.count > 0, "heartbeats during the prefill")
     }
 
     /// (d): a non-streaming request is never touched, however slow.
@@ -166,8 +183,8 @@ import Wire
         let response = try await client.response()
         #expect(response.status == 200)
         #expect(response.complete)
-        let events = Heartbeats.strip(response.body)
-        let text = String(decoding: events, as: UTF8.self)
+        let (text, heartbeats) = Heartbeats.scan(response.body)
+        #expect(heartbeats > 0)
         #expect(text.hasPrefix("data: {\"error\":{"), "\(text)")
         #expect(text.hasSuffix("\n\n"))
         #expect(text.contains("out of memory"))
@@ -194,9 +211,9 @@ import Wire
         let response = try await client.response()
         #expect(response.status == 200)
         #expect(response.complete)
-        let text = String(decoding: Heartbeats.strip(response.body), as: UTF8.self)
-        #expect(text.hasPrefix("data: {\"error\":{\"message\":"), "\(text)")
-        #expect(text.contains("\"code\":502"))
+        let (text, heartbeats) = Heartbeats.scan(response.body)
+        #expect(heartbeats > 0)
+        #expect(text == UpstreamFailure.connectionLost(model: "m").openAIError.sseEvent, "\(text)")
     }
 
     /// Before any heartbeat went out, errors pass through with their real status and body.
@@ -245,9 +262,17 @@ import Wire
         }
         let seenAt = NIODeadline.now()
         #expect(snapshot.connections.count == 1)
+        // "At once" is exact in RelayDrivenTimeTests.clientLeavingClosesTheUpstreamAtOnce; here the close must
+        // travel two sockets on a loaded machine, well inside the hang's forever.
         let elapsedMs = Double(seenAt.uptimeNanoseconds - closedAt.uptimeNanoseconds) / 1e6
-        #expect(elapsedMs < 100, "upstream saw the close after \(elapsedMs) ms")
-        #expect(fixture.proxy.requestsInFlight == 0)
+        #expect(elapsedMs < 500, "upstream saw the close after \(elapsedMs) ms")
+        // The request is counted done on the proxy's loop just after it closed the upstream: poll briefly.
+        var inFlight = fixture.proxy.requestsInFlight
+        for _ in 0..<50 where inFlight != 0 {
+            try await Task.sleep(for: .milliseconds(10))
+            inFlight = fixture.proxy.requestsInFlight
+        }
+        #expect(inFlight == 0)
     }
 
     /// (f): concurrent slow streams, each with its own stall, each get their own heartbeats.
@@ -312,12 +337,70 @@ import Wire
                 let wait = Double(first.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6
                 #expect(wait >= interval - Self.earlyToleranceMs, "first heartbeat after only \(wait) ms")
             }
-            #expect(String(decoding: Heartbeats.strip(response.body), as: UTF8.self).hasPrefix("data: {"))
+            #expect(Heartbeats.scan(response.body).body == "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n")
             if long { longHeartbeats += heartbeats.count } else { shortHeartbeats += heartbeats.count }
         }
-        // The two stall lengths stay distinct: no state leaks between requests.
-        if TimingSlack.strict {
-            #expect(longHeartbeats > 2 * shortHeartbeats, "long \(longHeartbeats), short \(shortHeartbeats)")
+        // The two stall lengths stay distinct: no state leaks between requests (each long stream has at least two,
+        // each short one at most two by the bound above: equal totals would mean shared state).
+        #expect(longHeartbeats > shortHeartbeats, "long \(longHeartbeats), short \(shortHeartbeats)")
+    }
+
+    /// Item 7 over a real socket: the upstream's own head went out, two events, then a real RST (NIO reports
+    /// ECONNRESET) or FIN. The client gets one in-band error naming it, and the body is truncated: no terminating
+    /// chunk.
+    @Test(arguments: ["rst", "fin"])
+    func breakAfterTheUpstreamsHeadEndsWithOneErrorAndATruncatedBody(ending: String) async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: the upstream dies between two events
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - status: 200
+                        headers: {Content-Type: text/event-stream}
+                      - write: "\(Self.eventA)"
+                      - write: "\(Self.eventB)"
+                      - wait: 100ms
+                      - end: \(ending)
+                """,
+            heartbeat: .seconds(5)
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, _) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 200)
+        #expect(!response.complete, "no terminating chunk")
+        let error = UpstreamFailure.streamBroken(reset: ending == "rst", events: 2).openAIError
+        let (text, heartbeats) = Heartbeats.scan(response.body)
+        #expect(heartbeats == 0)
+        #expect(text == Self.upstreamBody.replacingOccurrences(of: "data: [DONE]\n\n", with: "") + error.sseEvent)
+    }
+
+    /// Item 9 over real sockets: a wedged upstream (never answers) meets `responseHeaderTimeout`; the client,
+    /// kept alive by heartbeats until then, gets one in-band 504 and a clean end, and the upstream sees the close.
+    @Test func responseHeaderTimeoutEndsAWedgedRequest() async throws {
+        let fixture = try await ProxyFixture.start(
+            scenario: """
+                description: health 200, the request is never answered
+                responses:
+                  - match: {path: /v1/chat/completions}
+                    steps:
+                      - end: hang
+                """,
+            heartbeat: .milliseconds(300), responseHeaderTimeout: .seconds(1)
+        )
+        defer { Task { await fixture.stop() } }
+        let (client, sentAt) = try await fixture.send()
+        let response = try await client.response()
+        #expect(response.status == 200)
+        #expect(response.complete)
+        let (text, heartbeats) = Heartbeats.scan(response.body)
+        #expect(heartbeats > 0)
+        #expect(text == UpstreamTimeBounds.Expiry(bound: .responseHeader, limit: .seconds(1)).openAIError.sseEvent)
+        let last = try #require(response.pieces.last)
+        #expect(Double(last.at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6 >= 1000 - Self.earlyToleranceMs)
+        _ = try await fixture.fake.waitFor(timeout: .seconds(5), "upstream close") { snapshot in
+            snapshot.connections.contains { $0.peerClose != nil }
         }
     }
 }
@@ -344,12 +427,12 @@ import Wire
         let response = try await client.response()
         let times = Heartbeats.times(in: response)
         let silence = Double(try #require(response.pieces.last).at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6
+        // At least one (the load is 700 ms, the interval 150 ms), never more than the silence holds, never early.
+        // How many exactly and how late is RelayDrivenTimeTests.loadingMessagesAndHeartbeatsShareTheSilence's job.
         #expect(times.count >= 1 && times.count <= Int(silence / 150) + 1, "\(times.count) heartbeats in \(silence) ms")
-        if TimingSlack.strict { #expect(times.count >= 3, "heartbeats during a 700 ms load: \(times.count)") }
         let first = try #require(Heartbeats.gapsMilliseconds(times, from: sentAt).first)
-        #expect(first >= 135, "first heartbeat after \(first) ms")
-        if TimingSlack.strict { #expect(first <= 230, "first heartbeat after \(first) ms") }
-        #expect(String(decoding: Heartbeats.strip(response.body), as: UTF8.self) == "data: {\"choices\":[]}\n\n")
+        #expect(first >= 150 - HeartbeatRelayTests.earlyToleranceMs, "first heartbeat after \(first) ms")
+        #expect(Heartbeats.scan(response.body).body == "data: {\"choices\":[]}\n\n")
     }
 
     /// Loading messages count as bytes sent; heartbeats fill only the silence after them.
@@ -384,7 +467,8 @@ import Wire
         let response = try await client.response()
         #expect(response.status == 200)
         #expect(response.complete)
-        let text = String(decoding: Heartbeats.strip(response.body), as: UTF8.self)
+        let (text, heartbeats) = Heartbeats.scan(response.body)
+        #expect(heartbeats > 0)
         #expect(text == failure.openAIError.sseEvent, "\(text)")
     }
 

@@ -1,4 +1,5 @@
 import FakeUpstream
+import Harness
 import Logging
 import NIOCore
 import Proxy
@@ -41,7 +42,9 @@ struct ProxyFixture {
         sendLoadingState: Bool = false,
         acquireDelay: Duration = .zero,
         acquireFailure: UpstreamAcquireError? = nil,
-        apiKeys: [String] = []
+        apiKeys: [String] = [],
+        responseHeaderTimeout: Duration? = nil,
+        streamIdleTimeout: Duration? = nil
     ) async throws -> ProxyFixture {
         let scenario = try ScenarioParser.parse(yaml: yaml, file: "inline.yaml")
         let logger = Logger(label: "test")
@@ -53,7 +56,9 @@ struct ProxyFixture {
             command: nil,
             upstream: upstream,
             sendLoadingState: sendLoadingState,
-            heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment)
+            heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment),
+            responseHeaderTimeout: responseHeaderTimeout,
+            streamIdleTimeout: streamIdleTimeout
         )
         let config = ProxyConfig(apiKeys: apiKeys, models: [Self.model: model])
         let provider = FixedUpstreamProvider(upstream: upstream, delay: acquireDelay, failure: acquireFailure)
@@ -102,30 +107,37 @@ struct ResponseError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// Heartbeat arithmetic on a decoded body.
+/// Heartbeat arithmetic on a decoded body, with the harness's boundary-aware ``HeartbeatScanner``: a heartbeat
+/// counts only between events, so `: keepalive\n\n` bytes inside an event stay in the body and make a comparison
+/// with the upstream's bytes fail — which is the point (deleting the bytes anywhere could not see that).
 enum Heartbeats {
-    /// The body with every `: <comment>` heartbeat event removed.
-    static func strip(_ body: [UInt8], comment: String = "keepalive") -> [UInt8] {
-        let text = String(decoding: body, as: UTF8.self)
-        return Array(text.replacingOccurrences(of: ": \(comment)\n\n", with: "").utf8)
+    /// The body with every heartbeat between events removed, and how many there were.
+    static func scan(_ body: [UInt8], comment: String = "keepalive") -> (body: String, count: Int) {
+        var scanner = HeartbeatScanner(heartbeat: try! SSEHeartbeat(comment: comment))
+        scanner.consume(body)
+        scanner.finish()
+        return (String(decoding: scanner.withoutHeartbeats, as: UTF8.self), scanner.count)
     }
 
     /// Arrival times of every heartbeat (one entry per heartbeat, also when a slow reader got several in one read).
     static func times(in response: HTTPResponseReader, comment: String = "keepalive") -> [NIODeadline] {
-        let heartbeat = ": \(comment)\n\n"
+        var scanner = HeartbeatScanner(heartbeat: try! SSEHeartbeat(comment: comment))
         return response.pieces.flatMap { piece -> [NIODeadline] in
-            let text = String(decoding: piece.bytes, as: UTF8.self)
-            let count = text.components(separatedBy: heartbeat).count - 1
-            return Array(repeating: piece.at, count: count)
+            Array(repeating: piece.at, count: scanner.consume(piece.bytes))
         }
     }
 
     /// The first piece that carries anything besides heartbeats (the upstream's first bytes).
     static func firstData(in response: HTTPResponseReader, comment: String = "keepalive") -> HTTPResponseReader.Piece? {
-        response.pieces.first { !strip($0.bytes, comment: comment).isEmpty }
+        var scanner = HeartbeatScanner(heartbeat: try! SSEHeartbeat(comment: comment))
+        return response.pieces.first { piece in
+            let before = scanner.withoutHeartbeats.count
+            scanner.consume(piece.bytes)
+            return scanner.withoutHeartbeats.count > before
+        }
     }
 
-    /// Gaps between consecutive pieces of body bytes (and from `start` to the first), in milliseconds.
+    /// Gaps between consecutive times (and from `start` to the first), in milliseconds.
     static func gapsMilliseconds(_ times: [NIODeadline], from start: NIODeadline) -> [Double] {
         var previous = start
         return times.map { time in

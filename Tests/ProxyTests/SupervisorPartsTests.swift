@@ -26,6 +26,17 @@ import Wire
         #expect(HealthProbe.statusCode(in: ByteBuffer(string: text)) == status)
     }
 
+    /// Only a real 200 makes a model ready: llama-server answers 503 while loading, a dead backend behind another
+    /// proxy 502; forwarding then would hand clients that error.
+    @Test(
+        arguments: [
+            (200, HealthProbe.Outcome.healthy), (503, .unhealthy("HTTP 503")), (502, .unhealthy("HTTP 502")),
+            (204, .unhealthy("HTTP 204")), (404, .unhealthy("HTTP 404")),
+        ] as [(Int, HealthProbe.Outcome)])
+    func healthProbeAcceptsOnly200(status: Int, outcome: HealthProbe.Outcome) {
+        #expect(HealthProbe.outcome(status: status) == outcome)
+    }
+
     @Test func healthProbeWaitsForAWholeStatusLine() {
         #expect(HealthProbe.statusCode(in: ByteBuffer(string: "HTTP/1.1 20")) == nil)
     }

@@ -6,7 +6,7 @@ import NIOCore
 /// relay, so tests replace the socket with an `EmbeddedChannel` on an `EmbeddedEventLoop` whose clock they drive
 /// (`advanceTime`), write the upstream's response bytes into it and read the request the relay sent. Production uses
 /// ``BootstrapUpstreamConnector`` (a TCP `ClientBootstrap`).
-protocol UpstreamConnector: Sendable {
+protocol UpstreamConnector {
     /// Connects to `target` on `eventLoop` (the client connection's loop, so relay and upstream share one thread),
     /// runs `initializer` on the new channel before it is active, and completes on `eventLoop`.
     func connect(

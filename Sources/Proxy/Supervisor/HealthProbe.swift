@@ -51,7 +51,7 @@ public struct HealthProbe: Sendable {
                         for try await chunk in inbound {
                             received.writeImmutableBuffer(chunk)
                             if let status = Self.statusCode(in: received) {
-                                return status == 200 ? .healthy : .unhealthy("HTTP \(status)")
+                                return Self.outcome(status: status)
                             }
                             if received.readableBytes > 8192 { return .unhealthy("no HTTP status line") }
                         }
@@ -76,6 +76,12 @@ public struct HealthProbe: Sendable {
             channel.channel.close(promise: nil)
             return outcome
         }
+    }
+
+    /// 200 is healthy; anything else is not (llama-server answers 503 while it loads the model, and a proxy in
+    /// front of a dead server may answer 502): the model is forwarded to only after a real 200.
+    static func outcome(status: Int) -> Outcome {
+        status == 200 ? .healthy : .unhealthy("HTTP \(status)")
     }
 
     /// The status code once a whole status line (`HTTP/1.x NNN …\r\n`) has arrived.
