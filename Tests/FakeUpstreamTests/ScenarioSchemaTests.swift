@@ -60,6 +60,8 @@ import Testing
         ("event", ScenarioParser.Keys.event),
         ("split", ScenarioParser.Keys.split),
         ("tokens", ScenarioParser.Keys.tokens),
+        ("llamaServer", ScenarioParser.Keys.llamaServer),
+        ("ping", ScenarioParser.Keys.ping),
     ])
     func sectionKeysMatchTheParser(definition: String, keys: [String]) throws {
         #expect(try Self.propertyNames(try Self.definition(definition)) == Set(keys))
@@ -99,5 +101,7 @@ import Testing
         #expect(try words("tokens", "style") == TokenStyle.allCases.map(\.rawValue))
         #expect(try words("event", "lineEnding") == ScenarioNodeReader.lineEndings.map(\.key))
         #expect(try words("step", "framing") == ScenarioNodeReader.framings.map(\.key))
+        #expect(try words("llamaServer", "headers") == ScenarioNodeReader.headTimings.map(\.key))
+        #expect(try words("llamaServer", "headers") == HeadTiming.allCases.map(\.rawValue))
     }
 }
