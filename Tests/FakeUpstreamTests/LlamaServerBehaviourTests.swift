@@ -112,6 +112,20 @@ private let sseHead = ResponseHead(
         #expect(result.offsets() == [.seconds(6), .seconds(7)])
     }
 
+    /// An event left open by a plain write (its blank line comes later) holds pings back the same way; so does a
+    /// blank line ended by a lone CR, whose next byte may be the LF of a CRLF (no byte may go between the two).
+    @Test(arguments: [
+        (Array("data: {\"x\":1}\n".utf8), Array("\n".utf8)),
+        (Array("data: {\"x\":1}".utf8), Array("\n\n".utf8)),
+        (Array("data: {\"x\":1}\r\r".utf8), Array("\n".utf8)),
+    ])
+    func noPingWhileAnEventMayStillGrow(first: [UInt8], rest: [UInt8]) {
+        let result = plan([
+            .head(sseHead), .write(first), .wait(.seconds(5)), .write(rest), .wait(.milliseconds(1500)), .end(.close),
+        ], ping: every(.seconds(1)))
+        #expect(result.offsets() == [.seconds(6)])
+    }
+
     /// Nothing before the head: an old server with pings (a script that writes its head late) is silent until then.
     @Test func noPingBeforeTheHead() {
         let tokens = TokenStream(count: 1, firstTokenAfter: .seconds(10))
