@@ -107,7 +107,8 @@ import Wire
         let passing = await ReplaySession(paths: [directory.path], htmlPath: html, launcher: nil)
             .run { line in lines.withLockedValue { $0.append(line) } }
         #expect(passing == 0, "\(lines.withLockedValue { $0 })")
-        #expect(lines.withLockedValue { $0 }.first?.contains("time scale 0.01") == true)
+        #expect(lines.withLockedValue { $0 }.first?.contains("time scale automatic per file") == true)
+        #expect(lines.withLockedValue { $0 }.last == "1 file, 1 run: 1 pass, 0 fail, 0 unchecked")
         #expect(FileManager.default.fileExists(atPath: html))
 
         try wrong.write(to: directory.appendingPathComponent("b-wrong.yaml"), atomically: true, encoding: .utf8)

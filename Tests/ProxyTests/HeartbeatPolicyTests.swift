@@ -283,15 +283,39 @@ import Wire
         #expect(events == [["data: {\"con"], ["data: \(error.json)"]])
     }
 
-    /// With the upstream's own head forwarded, a broken body stays broken: the client sees the truncation, as it
-    /// would without the proxy; heartbeats inside the stream do not change that.
-    @Test func failureUnderUpstreamHeadAborts() {
-        var relay = SimulatedRelay(interval: .seconds(1))
+    /// Item 7: with the upstream's own head forwarded, a body that breaks off between events gets one in-band error
+    /// naming the break, then the connection is closed without the terminating chunk (``SimulatedRelay`` `.abort`):
+    /// SDK clients raise an error with a message, generic clients still see a truncated body. Heartbeats inside
+    /// the stream change nothing. With heartbeats off the rule is the same.
+    @Test(arguments: [(Duration.seconds(1), true), (.zero, true), (.seconds(1), false), (.zero, false)])
+    func breakAtBoundaryUnderUpstreamHeadSendsOneErrorThenCloses(interval: Duration, reset: Bool) {
+        var relay = SimulatedRelay(interval: interval)
         relay.upstreamHead()
         relay.upstreamBody("data: 1\n\n")
         relay.advance(to: .seconds(2))
-        relay.upstreamFails()
-        #expect(relay.writes.map(\.write) == [.upstreamHead, .body, .heartbeat, .heartbeat, .abort])
+        let failure = UpstreamFailure.streamBroken(reset: reset, events: 1)
+        relay.upstreamFails(failure)
+        let heartbeats: [SimulatedRelay.ClientWrite] = interval > .zero ? [.heartbeat, .heartbeat] : []
+        #expect(
+            relay.writes.map(\.write)
+                == [.upstreamHead, .body] + heartbeats + [.inBandError(failure.openAIError), .abort])
+        #expect(
+            failure.openAIError.message == "upstream connection \(reset ? "reset" : "closed") after 1 events")
+        #expect(failure.openAIError.code == 502)
+        #expect(relay.timer == nil)
+    }
+
+    /// Item 7, inside an event: nothing may be added (the partial event would swallow it), so the connection is
+    /// only closed, as before.
+    @Test(arguments: [Duration.seconds(1), .zero])
+    func breakInsideAnEventUnderUpstreamHeadOnlyCloses(interval: Duration) {
+        var relay = SimulatedRelay(interval: interval)
+        relay.upstreamHead()
+        relay.upstreamBody("data: 1\n\ndata: {\"par")
+        relay.advance(to: .seconds(2))
+        relay.upstreamFails(.streamBroken(reset: true, events: 1))
+        #expect(relay.writes.map(\.write) == [.upstreamHead, .body, .abort])
+        #expect(relay.clientBytes == Array("data: 1\n\ndata: {\"par".utf8))
         #expect(relay.timer == nil)
     }
 

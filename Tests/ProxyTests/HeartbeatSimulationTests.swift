@@ -21,6 +21,8 @@ struct SimulatedRelay {
     var now = Duration.zero
     /// The armed timer's deadline.
     var timer: Duration?
+    /// The armed upstream-bound timer's deadline.
+    var boundTimer: Duration?
     var tracker = SSEBoundaryTracker()
     let heartbeat = SSEHeartbeat.keepalive
     /// Everything written to the client, in order, with its time.
@@ -37,8 +39,8 @@ struct SimulatedRelay {
     /// Set when an action is performed that a relay could not perform (a write after the end, two armed timers).
     var violations: [String] = []
 
-    init(interval: Duration, streaming: Bool = true) {
-        policy = HeartbeatPolicy(interval: interval, isStreamingRequest: streaming)
+    init(interval: Duration, streaming: Bool = true, bounds: UpstreamTimeBounds = UpstreamTimeBounds()) {
+        policy = HeartbeatPolicy(interval: interval, isStreamingRequest: streaming, bounds: bounds)
         perform(policy.start(now: .zero))
     }
 
@@ -65,6 +67,10 @@ struct SimulatedRelay {
                 timer = at
             case .cancelTimer:
                 timer = nil
+            case .scheduleBound(let at):
+                boundTimer = at
+            case .cancelBoundTimer:
+                boundTimer = nil
             case .commitHeadersAndHeartbeat:
                 write(.committedHead)
                 write(.heartbeat, bytes: heartbeat.bytes(after: tracker))
@@ -107,12 +113,26 @@ struct SimulatedRelay {
 
     /// Moves the clock to `time`, firing the timer each time it is due on the way.
     mutating func advance(to time: Duration) {
-        while let deadline = timer, deadline <= time {
-            now = max(now, deadline)
-            timer = nil
-            perform(policy.timerFired(now: now))
+        while true {
+            let heartbeatDue = timer.map { $0 <= time } ?? false
+            let boundDue = boundTimer.map { $0 <= time } ?? false
+            if boundDue, !heartbeatDue || boundTimer! < timer! {
+                now = max(now, boundTimer!)
+                boundTimer = nil
+                perform(policy.boundTimerFired(now: now))
+            } else if heartbeatDue {
+                now = max(now, timer!)
+                timer = nil
+                perform(policy.timerFired(now: now))
+            } else {
+                break
+            }
         }
         now = max(now, time)
+    }
+
+    mutating func upstreamRequestSent() {
+        perform(policy.upstreamRequestSent(now: now))
     }
 
     mutating func advance(by duration: Duration) { advance(to: now + duration) }

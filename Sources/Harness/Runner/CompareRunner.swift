@@ -19,9 +19,16 @@ public enum CompareRunner {
         /// Its verdict with the heartbeat on.
         public var with: ProfileVerdict
 
-        /// Whether the heartbeat turns a time-out into something else.
+        /// Whether the heartbeat turns a time-out into an exchange that ends: completes (the in-band error of a
+        /// failed upstream included) or fails with the upstream. A client still waiting when the run ends is not
+        /// saved: the proxy kept it waiting with nothing to show, which is a failure of the proxy.
         public var heartbeatSavesIt: Bool {
-            without.outcome.kind == "times-out" && with.outcome.kind != "times-out"
+            without.outcome.kind == "times-out" && (with.outcome.kind == "completes" || with.outcome.kind == "fails")
+        }
+
+        /// Whether either side left this client waiting until the run's end.
+        public var leftWaiting: Bool {
+            without.outcome.kind == "undecided" || with.outcome.kind == "undecided"
         }
     }
 
@@ -40,6 +47,9 @@ public enum CompareRunner {
         /// The run with the heartbeat on.
         public var withRun: ReplayResult
 
+        /// Whether some profile was left waiting until the end of a run (a failure of the proxy).
+        public var leavesAClientWaiting: Bool { rows.contains(where: \.leftWaiting) }
+
         /// The table as text.
         public var lines: [String] {
             let pad = { (text: String, width: Int) in text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
@@ -49,9 +59,13 @@ public enum CompareRunner {
                 "  " + pad("profile", 15) + pad("without heartbeat", 50) + "with heartbeat",
             ]
             for row in rows {
+                let note =
+                    row.leftWaiting
+                    ? "   <- FAIL: still waiting when the run ended; the proxy never ended the exchange"
+                    : row.heartbeatSavesIt ? "   <- saved by the heartbeat" : ""
                 out.append(
                     "  " + pad(row.profile.name, 15) + pad(Self.describe(row.without), 50) + Self.describe(row.with)
-                        + (row.heartbeatSavesIt ? "   <- saved by the heartbeat" : ""))
+                        + note)
             }
             return out
         }

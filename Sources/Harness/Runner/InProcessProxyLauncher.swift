@@ -8,7 +8,8 @@ import Wire
 /// external model (no process to start) with the scenario's proxy settings, its health checked through the
 /// supervisor as for any model, so a scripted slow load is a real slow load.
 public struct InProcessProxyLauncher: ProxyLauncher {
-    /// llama-swap's `healthCheckTimeout` in scenario time (scaled with the run, at least 1 s of real time).
+    /// llama-swap's `healthCheckTimeout` in scenario time (scaled with the run, at least 1 s of real time), unless
+    /// the scenario's `proxy.healthCheckTimeout` says otherwise.
     public var healthCheckTimeout: Duration
     public var logger: Logger
 
@@ -39,7 +40,7 @@ public struct InProcessProxyLauncher: ProxyLauncher {
             heartbeat: heartbeat
         )
         let config = ProxyConfig(
-            healthCheckTimeout: max(.seconds(1), healthCheckTimeout.scaled(by: scale)),
+            healthCheckTimeout: max(.seconds(1), (settings?.healthCheckTimeout ?? healthCheckTimeout).scaled(by: scale)),
             models: [scenario.model: model]
         )
         let supervisor = Supervisor(config: config, logger: logger)

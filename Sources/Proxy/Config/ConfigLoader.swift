@@ -43,12 +43,13 @@ public enum ConfigLoader {
     /// Top-level keys this proxy understands (everything else is warned about).
     public static let topLevelKeys: [String] = [
         "healthCheckTimeout", "logLevel", "startPort", "sendLoadingState", "globalTTL", "macros", "apiKeys",
-        "models", "groups", "heartbeatInterval", "heartbeatComment",
+        "models", "groups", "heartbeatInterval", "heartbeatComment", "responseHeaderTimeout", "streamIdleTimeout",
     ]
     /// Keys understood inside `models.<id>`.
     public static let modelKeys: [String] = [
         "cmd", "cmdStop", "proxy", "aliases", "env", "checkEndpoint", "ttl", "unlisted", "useModelName", "name",
         "description", "concurrencyLimit", "sendLoadingState", "macros", "heartbeatInterval", "heartbeatComment",
+        "streamIdleTimeout", "timeouts",
     ]
     /// Keys understood inside `groups.<id>`.
     public static let groupKeys: [String] = ["swap", "exclusive", "persistent", "members"]

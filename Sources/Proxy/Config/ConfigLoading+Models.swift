@@ -24,6 +24,11 @@ struct RawModel {
     var macros: [MacroExpander.Definition] = []
     var heartbeatInterval: Duration?? = .none
     var heartbeatComment: String?
+    /// `timeouts.responseHeader`; `.some(nil)` is `0` (off for this model).
+    var responseHeaderTimeout: Duration?? = .none
+    /// `streamIdleTimeout`, or `timeouts.streamIdle` when that is absent.
+    var streamIdleTimeout: Duration?? = .none
+    var timeoutsStreamIdle: Duration?? = .none
 }
 
 extension ConfigLoading {
@@ -57,6 +62,8 @@ extension ConfigLoading {
                 case "macros": model.macros = try macros(field, keyPath: what)
                 case "heartbeatInterval": model.heartbeatInterval = try heartbeatInterval(field, keyPath: what)
                 case "heartbeatComment": model.heartbeatComment = try heartbeatComment(field, keyPath: what)
+                case "streamIdleTimeout": model.streamIdleTimeout = try upstreamTimeout(field, keyPath: what)
+                case "timeouts": try timeouts(field, keyPath: what, into: &model)
                 default:
                     reader.warn(
                         ConfigLoading.unknownKeyMessage(
@@ -67,6 +74,29 @@ extension ConfigLoading {
             models[id] = model
         }
         return models
+    }
+
+    /// llama-swap's `timeouts` mapping: `responseHeader` (seconds) and our `streamIdle` are honoured; the
+    /// connection-level ones of llama-swap's HTTP transport are named in a warning, since this proxy has no such
+    /// settings (its upstreams are local; connect is bounded at 10 s).
+    private mutating func timeouts(_ node: Node, keyPath: String, into model: inout RawModel) throws(LocatedError) {
+        if reader.isNull(node) { return }
+        for (keyNode, value) in try reader.mapping(node, keyPath) {
+            let key = try reader.key(keyNode)
+            let what = "\(keyPath).\(key)"
+            switch key {
+            case "responseHeader":
+                model.responseHeaderTimeout = try upstreamTimeout(value, keyPath: what)
+            case "streamIdle":
+                model.timeoutsStreamIdle = try upstreamTimeout(value, keyPath: what)
+            default:
+                reader.warn(
+                    ConfigLoading.unknownKeyMessage(
+                        key, in: "the timeouts of model '\(model.id)'",
+                        llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys),
+                    at: keyNode, keyPath: what)
+            }
+        }
     }
 
     private mutating func aliases(
@@ -218,6 +248,11 @@ extension ConfigLoading {
         }
 
         var heartbeat = self.heartbeat
+        var streamIdleTimeout = self.streamIdleTimeout
+        if case .some(let timeout) = raw.timeoutsStreamIdle { streamIdleTimeout = timeout }
+        if case .some(let timeout) = raw.streamIdleTimeout { streamIdleTimeout = timeout }
+        var responseHeaderTimeout = self.responseHeaderTimeout
+        if case .some(let timeout) = raw.responseHeaderTimeout { responseHeaderTimeout = timeout }
         if case .some(let interval) = raw.heartbeatInterval { heartbeat.interval = interval }
         if let comment = raw.heartbeatComment { heartbeat.comment = comment }
         let ttl: Duration? = if case .some(let value) = raw.ttl { value } else { globalTTL }
@@ -229,7 +264,8 @@ extension ConfigLoading {
             name: name?.value.isEmpty == false ? name?.value : nil,
             description: description?.value.isEmpty == false ? description?.value : nil,
             concurrencyLimit: raw.concurrencyLimit.flatMap { $0 > 0 ? $0 : nil } ?? ModelConfig.defaultConcurrencyLimit,
-            sendLoadingState: raw.sendLoadingState ?? sendLoadingState, heartbeat: heartbeat, location: raw.location)
+            sendLoadingState: raw.sendLoadingState ?? sendLoadingState, heartbeat: heartbeat,
+            responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout, location: raw.location)
     }
 
     private func split(_ field: Located<String>?, _ what: String, emptyIsError: Bool) throws(LocatedError) -> [String]?

@@ -15,6 +15,8 @@ struct ConfigLoading {
     var apiKeys: [String] = []
     var sendLoadingState = false
     var heartbeat = HeartbeatSettings()
+    var responseHeaderTimeout = ProxyConfig.defaultUpstreamTimeout
+    var streamIdleTimeout = ProxyConfig.defaultUpstreamTimeout
     var globalMacros: [MacroExpander.Definition] = []
 
     mutating func load(_ text: String) throws(LocatedError) -> ProxyConfig {
@@ -78,6 +80,10 @@ struct ConfigLoading {
                 heartbeat.interval = try heartbeatInterval(value, keyPath: key) ?? heartbeat.interval
             case "heartbeatComment":
                 heartbeat.comment = try heartbeatComment(value, keyPath: key) ?? heartbeat.comment
+            case "responseHeaderTimeout":
+                responseHeaderTimeout = try upstreamTimeout(value, keyPath: key) ?? responseHeaderTimeout
+            case "streamIdleTimeout":
+                streamIdleTimeout = try upstreamTimeout(value, keyPath: key) ?? streamIdleTimeout
             default:
                 reader.warn(
                     ConfigLoading.unknownKeyMessage(
@@ -120,7 +126,8 @@ struct ConfigLoading {
         let groups = try readGroups(groupsNode, models: models, aliases: aliases.mapValues(\.model))
         return ProxyConfig(
             healthCheckTimeout: healthCheckTimeout, logLevel: logLevel, startPort: startPort, globalTTL: globalTTL,
-            apiKeys: apiKeys, sendLoadingState: sendLoadingState, heartbeat: heartbeat, models: models,
+            apiKeys: apiKeys, sendLoadingState: sendLoadingState, heartbeat: heartbeat,
+            responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout, models: models,
             groups: groups, aliases: aliases.mapValues(\.model))
     }
 
@@ -174,6 +181,13 @@ struct ConfigLoading {
                 at: node, keyPath: keyPath)
         }
         return .some(interval)
+    }
+
+    /// `responseHeaderTimeout`, `streamIdleTimeout` and the per-model `timeouts` values: a duration (seconds, as
+    /// llama-swap writes them, or `2m`-style); `0` turns the bound off. The outer optional is "not set".
+    func upstreamTimeout(_ node: Node, keyPath: String) throws(LocatedError) -> Duration?? {
+        guard let timeout = try reader.duration(node, keyPath) else { return .none }
+        return .some(timeout == .zero ? nil : timeout)
     }
 
     func heartbeatComment(_ node: Node, keyPath: String) throws(LocatedError) -> String? {
@@ -234,5 +248,7 @@ struct ConfigLoading {
         "hooks", "peers", "profiles", "matrix", "unloadTimeout", "store", "ui", "performance", "tailcat", "upstream",
         "selectors",
     ]
-    static let llamaSwapModelKeys: Set<String> = ["filters", "metadata", "timeouts", "unloadTimeout", "compat"]
+    static let llamaSwapModelKeys: Set<String> = ["filters", "metadata", "unloadTimeout", "compat"]
+    /// llama-swap's `timeouts` keys for its HTTP transport that this proxy does not have (`responseHeader` it has).
+    static let llamaSwapTimeoutKeys: Set<String> = ["connect", "keepalive", "tlsHandshake", "idleConn"]
 }

@@ -36,6 +36,12 @@ public struct ModelConfig: Sendable, Hashable {
     public var sendLoadingState: Bool
     /// The model's heartbeat settings, the global ones already applied where the model sets none.
     public var heartbeat: HeartbeatSettings
+    /// Longest wait from sending a request to this model's upstream until its response head; `nil` is off. The
+    /// loader fills it from `timeouts.responseHeader` or the global `responseHeaderTimeout` (default 30 min).
+    public var responseHeaderTimeout: Duration?
+    /// Longest silence between two reads of the upstream's body once its head arrived; `nil` is off. The loader
+    /// fills it from `streamIdleTimeout` / `timeouts.streamIdle` or the global value (default 30 min).
+    public var streamIdleTimeout: Duration?
     /// Where the model is defined (its key), for runtime messages.
     public var location: SourceLocation?
 
@@ -57,6 +63,8 @@ public struct ModelConfig: Sendable, Hashable {
         concurrencyLimit: Int = ModelConfig.defaultConcurrencyLimit,
         sendLoadingState: Bool = false,
         heartbeat: HeartbeatSettings = HeartbeatSettings(),
+        responseHeaderTimeout: Duration? = nil,
+        streamIdleTimeout: Duration? = nil,
         location: SourceLocation? = nil
     ) {
         self.id = id
@@ -75,6 +83,8 @@ public struct ModelConfig: Sendable, Hashable {
         self.concurrencyLimit = concurrencyLimit
         self.sendLoadingState = sendLoadingState
         self.heartbeat = heartbeat
+        self.responseHeaderTimeout = responseHeaderTimeout
+        self.streamIdleTimeout = streamIdleTimeout
         self.location = location
     }
 

@@ -20,6 +20,10 @@ public struct ProxyConfig: Sendable, Hashable {
     public var sendLoadingState: Bool
     /// The global heartbeat settings (each model has its resolved copy in `ModelConfig.heartbeat`).
     public var heartbeat: HeartbeatSettings
+    /// The global `responseHeaderTimeout` (`nil`: off); each model has its resolved copy.
+    public var responseHeaderTimeout: Duration?
+    /// The global `streamIdleTimeout` (`nil`: off); each model has its resolved copy.
+    public var streamIdleTimeout: Duration?
     /// Models by id.
     public var models: [String: ModelConfig]
     /// Groups in file order, then the default group (if any model is in no group).
@@ -37,6 +41,8 @@ public struct ProxyConfig: Sendable, Hashable {
         apiKeys: [String] = [],
         sendLoadingState: Bool = false,
         heartbeat: HeartbeatSettings = HeartbeatSettings(),
+        responseHeaderTimeout: Duration? = ProxyConfig.defaultUpstreamTimeout,
+        streamIdleTimeout: Duration? = ProxyConfig.defaultUpstreamTimeout,
         models: [String: ModelConfig],
         groups: [GroupConfig]? = nil,
         aliases: [String: String]? = nil
@@ -48,6 +54,8 @@ public struct ProxyConfig: Sendable, Hashable {
         self.apiKeys = apiKeys
         self.sendLoadingState = sendLoadingState
         self.heartbeat = heartbeat
+        self.responseHeaderTimeout = responseHeaderTimeout
+        self.streamIdleTimeout = streamIdleTimeout
         self.models = models
         self.groups =
             groups ?? [
@@ -83,6 +91,10 @@ public struct ProxyConfig: Sendable, Hashable {
     public static let defaultHealthCheckTimeout: Duration = .seconds(120)
     /// llama-swap raises any smaller `healthCheckTimeout` to this.
     public static let minimumHealthCheckTimeout: Duration = .seconds(15)
+    /// The default of `responseHeaderTimeout` and `streamIdleTimeout`: 30 min, longer than the longest prefill users
+    /// run (an 11-minute one is among the scenarios) with margin, so only a wedged upstream meets it. Upstream pings
+    /// (newer llama-server builds send `:` every second) keep the idle bound from passing on a live stream.
+    public static let defaultUpstreamTimeout: Duration? = .seconds(30 * 60)
     /// llama-swap's default first `${PORT}`.
     public static let defaultStartPort = 5800
 }

@@ -11,6 +11,13 @@ public enum HeartbeatAction: Sendable, Hashable {
     case schedule(at: Duration)
     /// Disarm the heartbeat timer; the policy will not need it again.
     case cancelTimer
+    /// Arm the request's single upstream-bound timer (``UpstreamTimeBounds``) to call
+    /// ``HeartbeatPolicy/boundTimerFired(now:)`` at this time since the request arrived, replacing any armed one.
+    /// Separate from the heartbeat timer: the two deadlines move for different reasons (client bytes vs upstream
+    /// reads).
+    case scheduleBound(at: Duration)
+    /// Disarm the upstream-bound timer.
+    case cancelBoundTimer
     /// Nothing was sent yet and the client has been silent for an interval: write the ``CommittedStreamHead``
     /// (`200`, `text/event-stream`, chunked) and then one heartbeat. From now on the proxy owns the response head.
     case commitHeadersAndHeartbeat
@@ -34,7 +41,9 @@ public enum HeartbeatAction: Sendable, Hashable {
     /// End the client response cleanly (the terminating chunk), keeping the connection if the client wants it.
     case finish
     /// The upstream's own head went out and its body broke off: close the client connection without ending the
-    /// body, so that the client sees the truncation exactly as it would from the upstream itself.
+    /// body (no terminating chunk), so that a generic HTTP client sees the truncation as it would from the upstream
+    /// itself. When the break came between events, a ``sendInBandError(_:)`` precedes this, so SDK clients get an
+    /// error with a message too.
     case abortClient
     /// Close the upstream connection: its answer is no longer wanted (the client left, or it cannot be forwarded).
     case closeUpstream

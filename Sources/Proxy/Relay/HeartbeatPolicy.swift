@@ -10,9 +10,16 @@ import Wire
 ///   (upstream's, ours, loading messages) plus `interval`, never a fixed ticker. The clock starts at arrival.
 /// - Before the upstream's head, the first heartbeat commits `200` (``CommittedStreamHead``). A `2xx` event-stream
 ///   head that comes later is dropped and its body follows; any other answer, or a failure, becomes one in-band
-///   error event and a clean end. With nothing committed, answers and failures pass through with their real status;
-///   once the upstream's own head went out, a body that breaks off aborts the client connection, as it would
-///   without the proxy (whoever wrote the head owns the framing).
+///   error event and a clean end. With nothing committed, answers and failures pass through with their real status.
+/// - Once the upstream's own event-stream head went out, a body that breaks off (reset, FIN, idle bound) ends with
+///   the client connection closed without the terminating chunk, as it would be without the proxy (whoever wrote
+///   the head owns the framing); if the break came between two events, one in-band error event naming what
+///   happened goes first, so that SDK clients raise an error with a message instead of a bare network error.
+///   Inside an event nothing may be added (the partial event would swallow it): the connection is just closed.
+/// - Two bounds (``UpstreamTimeBounds``) end a wait on a wedged upstream: `responseHeaderTimeout` from sending the
+///   request until the upstream's head, `streamIdleTimeout` between body reads after it. When one passes, the
+///   upstream is closed and the client gets a `504` (nothing committed), an in-band error and a clean end (the
+///   proxy committed), or the rule above (the upstream's head went out).
 /// - Heartbeats go only at event boundaries of the upstream's body; a deadline that passes inside an event is
 ///   withheld (and counted), and the next is one interval later. The bytes that complete the event restart the
 ///   interval, so a withheld heartbeat is not sent in a burst afterwards.
@@ -53,6 +60,8 @@ public struct HeartbeatPolicy: Sendable {
 
     /// The silence after which a heartbeat is due; meaningful only when ``isEnabled``.
     public let interval: Duration
+    /// The request asked for a stream: a `2xx` event-stream answer is then followed event by event.
+    public let isStreamingRequest: Bool
     /// Whether this request gets heartbeats at all (a streaming request with a positive interval).
     public let isEnabled: Bool
     /// Counters for the request's debug log line.
@@ -68,12 +77,17 @@ public struct HeartbeatPolicy: Sendable {
     private var atEventBoundary = true
     /// When the armed timer fires, if one is armed.
     private var timerDeadline: Duration?
+    /// The upstream's time bounds, with their own timer.
+    private var bounds: UpstreamTimeBounds
 
     /// A policy for one request. `isStreamingRequest` is the request's `stream` flag (body or query); an
     /// `interval` of zero or less disables heartbeats, as config `heartbeatInterval: 0` asks.
-    public init(interval: Duration, isStreamingRequest: Bool) {
+    /// `bounds` limits the wait for the upstream (off by default, so a policy built for heartbeats alone has none).
+    public init(interval: Duration, isStreamingRequest: Bool, bounds: UpstreamTimeBounds = UpstreamTimeBounds()) {
         self.interval = interval
+        self.isStreamingRequest = isStreamingRequest
         self.isEnabled = isStreamingRequest && interval > .zero
+        self.bounds = bounds
     }
 
     /// The request arrived (or the relay took it over `now` after its arrival): arms the first deadline, one
@@ -107,15 +121,26 @@ public struct HeartbeatPolicy: Sendable {
         return actions
     }
 
+    /// The relay sent the request to the upstream `now`: the `responseHeaderTimeout` bound starts.
+    public mutating func upstreamRequestSent(now: Duration) -> [HeartbeatAction] {
+        guard phase != .finished else { return [] }
+        return bounds.requestSent(now: now)
+    }
+
     /// The upstream's response head arrived (a final status, not `1xx`).
     public mutating func upstreamHeadArrived(status: Int, contentType: String?, now: Duration) -> [HeartbeatAction] {
         if stats.timeToUpstreamHead == nil { stats.timeToUpstreamHead = now }
+        let boundActions = phase == .finished ? [] : bounds.headArrived(now: now)
+        return boundActions + headArrived(status: status, contentType: contentType, now: now)
+    }
+
+    private mutating func headArrived(status: Int, contentType: String?, now: Duration) -> [HeartbeatAction] {
         let isSuccess = (200...299).contains(status)
         let isEventStream = CommittedStreamHead.isEventStream(contentType: contentType)
         switch phase {
         case .awaitingUpstreamHead:
             lastClientByteAt = max(lastClientByteAt, now)
-            if isEnabled && isSuccess && isEventStream {
+            if isStreamingRequest && isSuccess && isEventStream {
                 phase = .streaming
                 return [.forwardUpstreamHead]
             }
@@ -149,12 +174,19 @@ public struct HeartbeatPolicy: Sendable {
         endsAtEventBoundary: Bool,
         now: Duration
     ) -> [HeartbeatAction] {
-        guard phase == .streaming else { return [] }
+        var actions = byteCount > 0 ? bounds.bodyRead(now: now) : []
+        guard phase == .streaming else { return actions }
         if byteCount > 0 { lastClientByteAt = max(lastClientByteAt, now) }
         atEventBoundary = endsAtEventBoundary
-        var actions: [HeartbeatAction] = []
         armIfNeeded(&actions)
         return actions
+    }
+
+    /// The relay read (and collected, not forwarded) bytes of an upstream error body `now`: they count for the
+    /// idle bound only.
+    public mutating func upstreamErrorBodyRead(byteCount: Int, now: Duration) -> [HeartbeatAction] {
+        guard byteCount > 0 else { return [] }
+        return bounds.bodyRead(now: now)
     }
 
     /// The upstream's error body (after ``HeartbeatAction/collectUpstreamErrorBody(status:)``) is complete.
@@ -200,6 +232,9 @@ public struct HeartbeatPolicy: Sendable {
             return endWithInBandError(OpenAIError(message: message, type: type, code: status))
         case .streaming where proxyCommitted:
             return endWithInBandError(error)
+        case .streaming where atEventBoundary:
+            phase = .finished
+            return disarm() + [.sendInBandError(error), .abortClient]
         case .streaming, .passingThrough:
             phase = .finished
             return disarm() + [.abortClient]
@@ -213,6 +248,15 @@ public struct HeartbeatPolicy: Sendable {
         guard phase != .finished else { return [] }
         phase = .finished
         return disarm() + [.closeUpstream]
+    }
+
+    /// The timer armed by the last ``HeartbeatAction/scheduleBound(at:)`` fired: a time bound may have passed.
+    /// The upstream is then closed first, so that nothing of it arrives while the client is told.
+    public mutating func boundTimerFired(now: Duration) -> [HeartbeatAction] {
+        guard phase != .finished else { return [] }
+        var actions: [HeartbeatAction] = []
+        guard let expiry = bounds.timerFired(now: now, actions: &actions) else { return actions }
+        return [.closeUpstream] + upstreamFailed(expiry.openAIError, now: now)
     }
 
     /// The timer armed by the last ``HeartbeatAction/schedule(at:)`` fired.
@@ -275,10 +319,15 @@ public struct HeartbeatPolicy: Sendable {
         actions.append(.schedule(at: deadline))
     }
 
+    /// Disarms both timers: called on every way to ``Phase/finished`` and to passing through.
     private mutating func disarm() -> [HeartbeatAction] {
-        guard timerDeadline != nil else { return [] }
-        timerDeadline = nil
-        return [.cancelTimer]
+        var actions: [HeartbeatAction] = []
+        if timerDeadline != nil {
+            timerDeadline = nil
+            actions.append(.cancelTimer)
+        }
+        if phase == .finished { actions += bounds.stop() }
+        return actions
     }
 
     private mutating func endWithInBandError(_ error: OpenAIError) -> [HeartbeatAction] {

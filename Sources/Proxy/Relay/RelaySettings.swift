@@ -9,6 +9,10 @@ struct RelaySettings {
     /// `nil` when heartbeats are off for this model.
     var heartbeatInterval: Duration?
     var heartbeat: SSEHeartbeat
+    /// The model's `responseHeaderTimeout` (`nil`: off): longest wait from sending the request to the upstream's head.
+    var responseHeaderTimeout: Duration? = nil
+    /// The model's `streamIdleTimeout` (`nil`: off): longest silence between upstream body reads after the head.
+    var streamIdleTimeout: Duration? = nil
     /// Show model loading as `reasoning_content` deltas (llama-swap's `sendLoadingState`), streaming chat only.
     var sendLoadingState: Bool
     /// The request target to send upstream (path and query), before the upstream's base path is prepended.

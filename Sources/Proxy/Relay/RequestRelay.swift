@@ -4,25 +4,44 @@ import NIOHTTP1
 import NIOPosix
 import Wire
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The path of one proxied request, from the client's request to the end of its response: acquire an upstream
 /// (queue, start, swap), forward the request, relay the answer, and — for streaming requests — fill silences with
 /// heartbeats as ``HeartbeatPolicy`` decides.
 ///
-/// Confined to the client connection's event loop: the upstream connection, the heartbeat timer and the client
-/// writes all run there, so the relay is the single writer of its response and needs no lock. Work that happens
-/// elsewhere (the supervisor's async `acquire`) comes back through `eventLoop.execute`.
+/// Confined to the client connection's event loop: the upstream connection, the timers and the client writes all
+/// run there, so the relay is the single writer of its response and needs no lock. Work that happens elsewhere (the
+/// supervisor's async `acquire`) comes back through the ``LeaseRequester`` on the loop.
+///
+/// Its clock is the event loop's (`eventLoop.now`, with the request's arrival read from the same clock), and its
+/// upstream connection comes from an ``UpstreamConnector``: on an `EmbeddedEventLoop` a test drives time with
+/// `advanceTime` and plays the upstream through an `EmbeddedChannel`, so every timing rule is asserted exactly
+/// through this code, not a copy of it.
 final class RequestRelay {
     private let eventLoop: any EventLoop
     private var request: ProxyRequest
     private let settings: RelaySettings
-    private let provider: any UpstreamProvider
+    private let leases: any LeaseRequester
+    private let connector: any UpstreamConnector
     private let writer: any ClientWriter
     private let logger: Logger
 
     private var policy: HeartbeatPolicy
     private var tracker = SSEBoundaryTracker()
     private var timer: Scheduled<Void>?
-    private var acquireTask: Task<Void, Never>?
+    /// The upstream time bounds' timer (``UpstreamTimeBounds``).
+    private var boundTimer: Scheduled<Void>?
+    /// The upstream connection reported a reset (ECONNRESET) before it closed: a break is a "reset", not a "close".
+    private var upstreamWasReset = false
+    /// The upstream's head arrived (the break of a stream after it is reported with its event count).
+    private var upstreamHeadSeen = false
+    /// Abandons the lease request while it is pending.
+    private var cancelLeaseRequest: (() -> Void)?
     private var lease: UpstreamLease?
     private var upstream: (any Channel)?
     /// Bytes of an upstream error body collected after the proxy committed `200` (bounded).
@@ -37,25 +56,31 @@ final class RequestRelay {
         eventLoop: any EventLoop,
         request: ProxyRequest,
         settings: RelaySettings,
-        provider: any UpstreamProvider,
+        leases: any LeaseRequester,
+        connector: any UpstreamConnector,
         writer: any ClientWriter,
         logger: Logger
     ) {
         self.eventLoop = eventLoop
         self.request = request
         self.settings = settings
-        self.provider = provider
+        self.leases = leases
+        self.connector = connector
         self.writer = writer
         self.logger = logger
         self.policy = HeartbeatPolicy(
             interval: settings.heartbeatInterval ?? .zero,
-            isStreamingRequest: settings.stream
+            isStreamingRequest: settings.stream,
+            bounds: UpstreamTimeBounds(
+                responseHeaderTimeout: settings.responseHeaderTimeout,
+                streamIdleTimeout: settings.streamIdleTimeout
+            )
         )
     }
 
-    /// Time since the request arrived: the heartbeat policy's clock.
+    /// Time since the request arrived, on the event loop's clock: the policy's clock.
     private var now: Duration {
-        .nanoseconds(NIODeadline.now().uptimeNanoseconds - request.arrival.uptimeNanoseconds)
+        .nanoseconds(Int64(eventLoop.now.uptimeNanoseconds) - Int64(request.arrival.uptimeNanoseconds))
     }
 
     // MARK: Start
@@ -64,31 +89,23 @@ final class RequestRelay {
     func start() {
         eventLoop.preconditionInEventLoop()
         perform(policy.start(now: now))
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let loop = eventLoop
-        let provider = self.provider
-        let model = settings.requestedModel
-        acquireTask = Task {
-            let result: Result<UpstreamLease, UpstreamAcquireError>
-            do throws(UpstreamAcquireError) {
-                result = .success(
-                    try await provider.acquire(model: model) { progress in
-                        loop.execute { bound.value.loadingProgress(progress) }
-                    })
-            } catch {
-                result = .failure(error)
-            }
-            loop.execute {
+        var answered = false
+        let cancel = leases.requestLease(
+            model: settings.requestedModel,
+            progress: { [weak self] progress in self?.loadingProgress(progress) },
+            completion: { [weak self] result in
+                answered = true
                 switch result {
-                case .success(let lease): bound.value.leaseAcquired(lease)
-                case .failure(let error): bound.value.acquireFailed(error)
+                case .success(let lease): self?.leaseAcquired(lease) ?? lease.release()
+                case .failure(let error): self?.acquireFailed(error)
                 }
             }
-        }
+        )
+        if !answered { cancelLeaseRequest = cancel }
     }
 
     private func leaseAcquired(_ lease: UpstreamLease) {
-        acquireTask = nil
+        cancelLeaseRequest = nil
         guard !done else {
             lease.release()
             return
@@ -98,7 +115,7 @@ final class RequestRelay {
     }
 
     private func acquireFailed(_ error: UpstreamAcquireError) {
-        acquireTask = nil
+        cancelLeaseRequest = nil
         guard !done else { return }
         logger.debug("no upstream", metadata: ["error": "\(error.openAIError.message)"])
         if case .overConcurrencyLimit(_, _, let retryAfter) = error, !clientHeadSent {
@@ -126,17 +143,12 @@ final class RequestRelay {
 
     private func connect(to target: UpstreamURL, forwardedModelName: String?) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(relay: bound.value))
-                }
+        connector.connect(to: target, on: eventLoop) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(relay: bound.value))
             }
-            .connect(host: target.host, port: target.port)
+        }
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -175,6 +187,7 @@ final class RequestRelay {
         if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         request.body = ByteBuffer()  // sent: a long wait should not hold the body
+        perform(policy.upstreamRequestSent(now: now))
     }
 
     private func upstreamConnectFailed(_ error: any Error) {
@@ -190,6 +203,7 @@ final class RequestRelay {
         case .head(let head):
             guard head.status.code >= 200 else { return }  // 1xx interim answers are not forwarded
             pendingUpstreamHead = head
+            upstreamHeadSeen = true
             perform(
                 policy.upstreamHeadArrived(
                     status: Int(head.status.code),
@@ -202,6 +216,7 @@ final class RequestRelay {
                 let room = OpenAIError.upstreamErrorBodyLimit - collected.count
                 if room > 0 { collected += buffer.readableBytesView.prefix(room) }
                 collectedErrorBody = collected
+                perform(policy.upstreamErrorBodyRead(byteCount: buffer.readableBytes, now: now))
                 return
             }
             guard buffer.readableBytes > 0 else { return }
@@ -227,14 +242,21 @@ final class RequestRelay {
     /// The head the policy is deciding about (forwarded or dropped by the next actions).
     private var pendingUpstreamHead: HTTPResponseHead?
 
-    /// The upstream connection closed; before the end of its answer that is a failure.
+    /// The upstream connection closed; before the end of its answer that is a failure. After the head of a stream,
+    /// the message says how it broke and after how many events (item 7 of the scenarios issue).
     func upstreamClosed() {
         guard !done else { return }
-        let failure = UpstreamFailure.connectionLost(model: settings.requestedModel)
+        let failure =
+            upstreamHeadSeen && settings.stream
+            ? UpstreamFailure.streamBroken(reset: upstreamWasReset, events: tracker.eventsCompleted)
+            : UpstreamFailure.connectionLost(model: settings.requestedModel)
         perform(policy.upstreamFailed(failure.openAIError, now: now))
     }
 
+    /// An error on the upstream connection; it is closed next (``upstreamClosed()`` reports the failure). A reset is
+    /// remembered so that the client's message says "reset" rather than "closed".
     func upstreamError(_ error: any Error) {
+        if let error = error as? IOError, error.errnoCode == ECONNRESET { upstreamWasReset = true }
         logger.debug("upstream connection error", metadata: ["error": "\(error)"])
     }
 
@@ -279,6 +301,18 @@ final class RequestRelay {
         case .cancelTimer:
             timer?.cancel()
             timer = nil
+        case .scheduleBound(let at):
+            boundTimer?.cancel()
+            boundTimer = eventLoop.assumeIsolated().scheduleTask(
+                deadline: request.arrival + .nanoseconds(at.nanoseconds)
+            ) {
+                self.boundTimer = nil
+                guard !self.done else { return }
+                self.perform(self.policy.boundTimerFired(now: self.now))
+            }
+        case .cancelBoundTimer:
+            boundTimer?.cancel()
+            boundTimer = nil
         case .commitHeadersAndHeartbeat:
             writeCommittedHead()
             writeBody(settings.heartbeat.lineFeedBytes)
@@ -354,7 +388,10 @@ final class RequestRelay {
         done = true
         timer?.cancel()
         timer = nil
-        acquireTask?.cancel()
+        boundTimer?.cancel()
+        boundTimer = nil
+        cancelLeaseRequest?()
+        cancelLeaseRequest = nil
         upstream?.close(promise: nil)
         lease?.release()
         lease = nil

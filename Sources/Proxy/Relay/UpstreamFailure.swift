@@ -9,6 +9,9 @@ public enum UpstreamFailure: Sendable, Hashable {
     case connectionRefused(model: String, detail: String)
     /// The upstream closed or reset the connection before its answer was complete.
     case connectionLost(model: String)
+    /// The upstream's own event-stream answer broke off after `events` complete events: by a reset (RST) or a
+    /// plain close (FIN). The words are the ones item 7 of the scenarios issue fixes for clients and scenario files.
+    case streamBroken(reset: Bool, events: Int)
     /// The model's process did not pass its health check in time.
     case healthCheckTimedOut(model: String, after: Duration)
     /// The model's process could not be started or exited while starting (`detail`: what happened).
@@ -21,6 +24,8 @@ public enum UpstreamFailure: Sendable, Hashable {
             error(502, "upstream for model '\(model)' refused the connection: \(detail)")
         case .connectionLost(let model):
             error(502, "upstream for model '\(model)' closed the connection before its answer was complete")
+        case .streamBroken(let reset, let events):
+            error(502, "upstream connection \(reset ? "reset" : "closed") after \(events) events")
         case .healthCheckTimedOut(let model, let after):
             error(504, "model '\(model)' did not become ready within \(after.nanoseconds / 1_000_000) ms")
         case .startFailed(let model, let detail):

@@ -22,6 +22,10 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     private let router: ProxyRouter
+    private let connector: any UpstreamConnector
+    /// Replaces the router's provider as the source of leases (tests that drive time on an `EmbeddedEventLoop`);
+    /// `nil` in production.
+    private let leases: (any LeaseRequester)?
     private let logger: Logger
     private let tracker: ConnectionTracker
     private var state = State.idle
@@ -31,8 +35,18 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     /// A request was dispatched and its response has not ended; counted once in the tracker.
     private var requestInFlight = false
 
-    init(router: ProxyRouter, tracker: ConnectionTracker, logger: Logger) {
+    /// `connector` and `leases` are the relay's seams for tests that drive its clock (see ``UpstreamConnector``);
+    /// production passes neither.
+    init(
+        router: ProxyRouter,
+        tracker: ConnectionTracker,
+        logger: Logger,
+        connector: any UpstreamConnector = BootstrapUpstreamConnector(),
+        leases: (any LeaseRequester)? = nil
+    ) {
         self.router = router
+        self.connector = connector
+        self.leases = leases
         self.tracker = tracker
         self.logger = logger
     }
@@ -48,7 +62,9 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
-            state = .receiving(head: head, body: context.channel.allocator.buffer(capacity: 0), arrival: .now())
+            // The event loop's clock, which the relay's timers use too (and a test can drive).
+            state = .receiving(
+                head: head, body: context.channel.allocator.buffer(capacity: 0), arrival: context.eventLoop.now)
         case (.body(var chunk), .receiving(let head, var body, let arrival)):
             if body.readableBytes + chunk.readableBytes > Self.maximumBodySize {
                 state = .refusing
@@ -100,7 +116,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
                 eventLoop: context.eventLoop,
                 request: request,
                 settings: settings,
-                provider: router.provider,
+                leases: leases ?? ProviderLeaseRequester(provider: router.provider, eventLoop: context.eventLoop),
+                connector: connector,
                 writer: self,
                 logger: logger
             )

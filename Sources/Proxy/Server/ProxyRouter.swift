@@ -109,6 +109,8 @@ public final class ProxyRouter: Sendable {
             stream: stream,
             heartbeatInterval: model.heartbeat.interval,
             heartbeat: heartbeat,
+            responseHeaderTimeout: model.responseHeaderTimeout,
+            streamIdleTimeout: model.streamIdleTimeout,
             sendLoadingState: model.sendLoadingState,
             forwardURI: uri
         )

@@ -1,0 +1,33 @@
+import NIOCore
+
+/// The production ``LeaseRequester``: asks the ``UpstreamProvider`` (the supervisor) in a task and brings every
+/// answer back to the relay's event loop.
+struct ProviderLeaseRequester: LeaseRequester {
+    let provider: any UpstreamProvider
+    let eventLoop: any EventLoop
+
+    /// Must be called on `eventLoop` (the callbacks are bound to it).
+    func requestLease(
+        model: String,
+        progress: @escaping (LoadingProgress) -> Void,
+        completion: @escaping (Result<UpstreamLease, UpstreamAcquireError>) -> Void
+    ) -> () -> Void {
+        let loop = eventLoop
+        let boundProgress = NIOLoopBound(progress, eventLoop: loop)
+        let boundCompletion = NIOLoopBound(completion, eventLoop: loop)
+        let provider = self.provider
+        let task = Task {
+            let result: Result<UpstreamLease, UpstreamAcquireError>
+            do throws(UpstreamAcquireError) {
+                result = .success(
+                    try await provider.acquire(model: model) { step in
+                        loop.execute { boundProgress.value(step) }
+                    })
+            } catch {
+                result = .failure(error)
+            }
+            loop.execute { boundCompletion.value(result) }
+        }
+        return { task.cancel() }
+    }
+}
