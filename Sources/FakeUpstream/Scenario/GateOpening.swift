@@ -3,8 +3,7 @@
 public struct GateOpening: Sendable, Hashable {
     /// The gate's name, as in the `gate:` step.
     public var name: String
-    /// When to open it, in scenario time, from the moment the runner starts the client's first request (its
-    /// connection included, a few milliseconds on loopback).
+    /// When to open it, in scenario time, from the moment the client's first request was sent.
     public var after: Duration
 
     /// Opens `name` after `after`.

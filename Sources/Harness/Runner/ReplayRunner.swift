@@ -1,5 +1,6 @@
 import FakeUpstream
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Wire
@@ -57,21 +58,28 @@ public enum ReplayRunner {
             let client = ReplayClient(group: clientGroup)
             let started = ContinuousClock.now
             let runDeadline = started + bound
-            // The runner opens the gates the spec lists, on time; a gate nobody opens is reported after the run.
-            let openers = spec.openGates.map { opening in
-                Task {
-                    try await Task.sleep(until: started + opening.after.scaled(by: scale), clock: .continuous)
-                    fake.releaseGate(opening.name)
+            // The runner opens the gates the spec lists, timed from the moment the first request was sent; a gate
+            // nobody opens is reported after the run.
+            let openers = NIOLockedValueBox<[Task<Void, any Error>]>([])
+            let openings = spec.openGates
+            let openGates: @Sendable () -> Void = {
+                let sent = ContinuousClock.now
+                let tasks = openings.map { opening in
+                    Task {
+                        try await Task.sleep(until: sent + opening.after.scaled(by: scale), clock: .continuous)
+                        fake.releaseGate(opening.name)
+                    }
                 }
+                openers.withLockedValue { $0 += tasks }
             }
-            defer { openers.forEach { $0.cancel() } }
+            defer { openers.withLockedValue { $0.forEach { $0.cancel() } } }
             var made: [ReplayAttempt] = []
             for retry in 0...profile.retries {
                 if retry > 0 { try await Task.sleep(for: profile.delay(beforeRetry: retry)) }
                 let left = max(.zero, runDeadline - ContinuousClock.now)
                 let attempt = try await client.attempt(
                     host: "127.0.0.1", port: port, request: requestBytes, method: request.method, profile: profile,
-                    limit: left)
+                    limit: left, onSent: retry == 0 && !openings.isEmpty ? openGates : nil)
                 made.append(attempt)
                 guard case .timedOut = attempt.end else { break }
             }
