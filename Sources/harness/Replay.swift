@@ -16,7 +16,7 @@ struct Replay: AsyncParsableCommand {
 
             Examples:
               harness replay Scenarios
-              harness replay Scenarios/slow-prefill.yaml --time-scale 0.01 --html report.html
+              harness replay Scenarios/slow-prefill.yaml --html report.html
               harness replay --compare Scenarios/slow-prefill*.yaml
             """
     )
