@@ -134,7 +134,7 @@ public struct ReplaySession: Sendable {
         return tally.failed > 0 ? 1 : 0
     }
 
-    private func runCompare(_ scenarios: [Scenario], scaleLine: String, print: @Sendable (String) -> Void) async
+    private func runCompare(_ scenarios: [Scenario], scaleLine: String, print: @escaping @Sendable (String) -> Void) async
         -> Int32
     {
         guard let launcher, !direct else {
@@ -146,18 +146,38 @@ public struct ReplaySession: Sendable {
         print(scaleLine + "; comparing each scenario through the proxy with and without the heartbeat")
         var results: [ReplayResult] = []
         var stillWaiting = false
-        for scenario in scenarios {
-            do {
-                let scale = timeScale ?? ReplayTimeScale.automatic(for: scenario)
-                let compared = try await CompareRunner.run(scenario, launcher: launcher, timeScale: scale)
-                compared.lines.forEach(print)
-                results += [compared.withoutRun, compared.withRun]
-                stillWaiting = stillWaiting || compared.leavesAClientWaiting
-            } catch {
-                print("ERROR \(scenario.name): the run failed: \(error)")
-                return 2
+        var broken = false
+        let timeScale = self.timeScale
+        // Files go `jobs` at a time; each table is printed whole, as soon as its file is done.
+        await withTaskGroup(of: (CompareRunner.Result?, String).self) { group in
+            var next = 0
+            func add() {
+                guard next < scenarios.count else { return }
+                let scenario = scenarios[next]
+                next += 1
+                group.addTask {
+                    do {
+                        let scale = timeScale ?? ReplayTimeScale.automatic(for: scenario)
+                        return (try await CompareRunner.run(scenario, launcher: launcher, timeScale: scale), "")
+                    } catch {
+                        return (nil, "ERROR \(scenario.name): the run failed: \(error)")
+                    }
+                }
+            }
+            for _ in 0..<jobs { add() }
+            for await (compared, failure) in group {
+                if let compared {
+                    compared.lines.forEach(print)
+                    results += [compared.withoutRun, compared.withRun]
+                    stillWaiting = stillWaiting || compared.leavesAClientWaiting
+                } else {
+                    print(failure)
+                    broken = true
+                }
+                add()
             }
         }
+        if broken { return 2 }
         if let htmlPath, !writeReport(results, to: htmlPath, print: print) { return 2 }
         return stillWaiting ? 1 : 0
     }
