@@ -179,6 +179,9 @@ final class TransparentLauncher: ProxyLauncher {
 
     @Test func thePatientClientOutwaitsEveryProfile() {
         let patient = CompareRunner.patientProfile(outwaiting: ClientProfiles.all)
+        // A script silent for longer than every profile's timers is waited out too.
+        #expect(CompareRunner.patientProfile(outwaiting: ClientProfiles.all, silence: .seconds(665)).readTimeout!
+            > .seconds(665))
         #expect(patient.readTimeout! > .seconds(600))
         #expect(patient.retries == 0)
         #expect(patient.headersTimeout == nil)

@@ -104,7 +104,8 @@ public enum CompareRunner {
         }
         var withoutSettings = settings
         withoutSettings.heartbeatInterval = .zero
-        let patient = patientProfile(outwaiting: profiles)
+        let silence = scenario.rules.flatMap(\.responses).map { RunBound.scriptedLength($0.steps) }.max() ?? .zero
+        let patient = patientProfile(outwaiting: profiles, silence: silence)
         func options(_ proxy: ProxySettingsSpec) -> ReplayOptions {
             ReplayOptions(
                 timeScale: timeScale, topology: .proxied(launcher), profile: patient, proxySettings: proxy,
@@ -128,10 +129,11 @@ public enum CompareRunner {
             timeScale: timeScale, rows: rows, withoutRun: withoutRun, withRun: withRun)
     }
 
-    /// A client that waits out every profile: silent for longer than any of their timers, it stops; by then
-    /// each profile has decided.
-    public static func patientProfile(outwaiting profiles: [ClientProfile]) -> ClientProfile {
-        let longest = profiles.compactMap(\.longestTimer).max() ?? .seconds(600)
+    /// A client that waits out every profile, and the scenario's longest scripted response (`silence`): silent
+    /// for longer than both, it stops; by then each profile has decided, and a profile without a timer left (a
+    /// Cloudflare client that saw its first byte) is not cut off while the script still has bytes to send.
+    public static func patientProfile(outwaiting profiles: [ClientProfile], silence: Duration = .zero) -> ClientProfile {
+        let longest = max(profiles.compactMap(\.longestTimer).max() ?? .seconds(600), silence)
         return ClientProfile(
             name: "patient", summary: "waits out every compared profile", readTimeout: longest * 1.05 + .seconds(1))
     }
