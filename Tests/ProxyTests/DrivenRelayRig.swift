@@ -59,8 +59,7 @@ final class DrivenRelayRig {
             connector: connector, leases: leases)
         spy.loop = loop
         spy.origin = origin
-        try client.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: true)
+        try ProxyServer.addHTTPCodec(to: client.pipeline.syncOperations)
         try client.pipeline.syncOperations.addHandler(spy)
         try client.pipeline.syncOperations.addHandler(handler)
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()

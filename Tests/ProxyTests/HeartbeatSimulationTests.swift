@@ -143,6 +143,7 @@ struct SimulatedRelay {
 
     /// The upstream sends `text`; the relay forwards it if the policy let the body through.
     mutating func upstreamBody(_ text: String) {
+        if isEnded || upstreamClosed { return }  // a relay reads nothing more from a closed upstream
         let bytes = Array(text.utf8)
         upstreamBytes += bytes
         if collectedErrorStatus != nil { return }  // collected, not forwarded
@@ -206,11 +207,20 @@ extension SplitMix64 {
 
 @Suite struct HeartbeatSimulationTests {
     /// One random request (slow head, streams of events split anywhere with stalls inside and between events,
-    /// loading messages, error answers, failures, the client leaving), played to its end and three intervals past.
+    /// loading messages, error answers, failures, the client leaving, time bounds that may pass anywhere), played
+    /// to its end and three intervals past.
     static func randomRequest(seed: UInt64) -> (relay: SimulatedRelay, interval: Duration) {
         var random = SeededRandom(scrambledSeed: seed)
         let interval = Duration.milliseconds(random.int(in: 1...20) * 100)
-        var relay = SimulatedRelay(interval: interval)
+        // The bounds draw from their own generator, so each seed's request is the one it always was.
+        var boundsRandom = SeededRandom(scrambledSeed: seed &+ 1_000_003)
+        let bounds =
+            boundsRandom.int(in: 0...2) == 0
+            ? UpstreamTimeBounds()
+            : UpstreamTimeBounds(
+                responseHeaderTimeout: interval * boundsRandom.int(in: 1...8) / 2,
+                streamIdleTimeout: interval * boundsRandom.int(in: 1...8) / 2)
+        var relay = SimulatedRelay(interval: interval, bounds: bounds)
         let events = ["data: {\"a\":1}\n\n", "data: x\r\n\r\n", "data: y\r\r", ": upstream\n\n", "data: a\ndata: b\n\n"]
 
         func randomPause() -> Duration { .milliseconds(random.int(in: 0...Int(interval.nanoseconds / 1_000_000) * 3)) }
@@ -223,6 +233,8 @@ extension SplitMix64 {
             }
         }
         relay.advance(by: randomPause())
+        relay.upstreamRequestSent()
+        relay.advance(by: .milliseconds(boundsRandom.int(in: 0...Int(interval.nanoseconds / 1_000_000) * 2)))
         let outcome = random.int(in: 0...9)
         switch outcome {
         case 0: relay.upstreamFails()
@@ -261,6 +273,16 @@ extension SplitMix64 {
         let (relay, interval) = Self.randomRequest(seed: seed)
         #expect(relay.violations.isEmpty, "seed \(seed): \(relay.violations)")
         #expect(relay.timer == nil, "seed \(seed): a timer is left armed")
+        #expect(relay.boundTimer == nil, "seed \(seed): a bound timer is left armed")
+        // A bound that passed closed the upstream and told the client exactly once (or closed its connection).
+        let timeouts = relay.writes.filter {
+            switch $0.write {
+            case .inBandError(let error), .passThroughError(let error): error.type == "timeout_error"
+            default: false
+            }
+        }
+        #expect(timeouts.count <= 1, "seed \(seed)")
+        if !timeouts.isEmpty { #expect(relay.upstreamClosed, "seed \(seed)") }
 
         // Every heartbeat comes exactly one interval after the previous client write: never earlier (no fixed
         // ticker, no half intervals), never later (the manual clock fires timers on time).
@@ -298,6 +320,14 @@ extension SplitMix64 {
             }
             if relay.withholds > 0 { seen["withhold", default: 0] += 1 }
             if relay.clientGone { seen["clientGone", default: 0] += 1 }
+            for (_, write) in relay.writes {
+                switch write {
+                case .inBandError(let error) where error.type == "timeout_error": seen["boundInBand", default: 0] += 1
+                case .passThroughError(let error) where error.type == "timeout_error":
+                    seen["bound504", default: 0] += 1
+                default: break
+                }
+            }
             let crHeartbeat = relay.heartbeat.carriageReturnBytes
             if relay.clientBytes.indices.contains(where: { relay.clientBytes[$0...].starts(with: crHeartbeat) }) {
                 seen["carriageReturnHeartbeat", default: 0] += 1
@@ -305,7 +335,7 @@ extension SplitMix64 {
         }
         for path in [
             "committedHead", "heartbeat", "upstreamHead", "body", "loadingMessage", "inBandError", "passThroughError",
-            "finish", "abort", "withhold", "clientGone", "carriageReturnHeartbeat",
+            "finish", "abort", "withhold", "clientGone", "carriageReturnHeartbeat", "boundInBand", "bound504",
         ] {
             #expect(seen[path, default: 0] > 0, "no random request reached \(path): \(seen)")
         }

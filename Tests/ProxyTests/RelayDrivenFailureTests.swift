@@ -197,6 +197,28 @@ import Wire
         #expect(response.ended)
     }
 
+    /// A slow client (its socket full) makes the relay stop reading the upstream; that silence is not the
+    /// upstream's, so `streamIdleTimeout` waits, and counts again from the moment the client drains.
+    @Test func streamIdleTimeoutWaitsWhileTheClientIsSlow() throws {
+        let rig = try DrivenRelayRig(heartbeat: nil, streamIdleTimeout: .seconds(2))
+        try rig.sendRequest()
+        try rig.upstreamStreamHead()
+        try rig.upstreamChunk("data: 1\n\n")
+        rig.advance(to: .seconds(1))
+        rig.client.isWritable = false
+        rig.client.pipeline.fireChannelWritabilityChanged()
+        rig.advance(to: .seconds(30))
+        #expect(try rig.upstream.isActive)
+        rig.client.isWritable = true
+        rig.client.pipeline.fireChannelWritabilityChanged()
+        rig.advance(to: .seconds(32) - Self.ns)
+        #expect(try rig.upstream.isActive)
+        rig.advance(to: .seconds(32))
+        #expect(try !rig.upstream.isActive)
+        let error = UpstreamTimeBounds.Expiry(bound: .streamIdle, limit: .seconds(2)).openAIError
+        #expect(try rig.response().text == "data: 1\n\n" + error.sseEvent)
+    }
+
     /// A body that stalls inside an event meets the idle bound: closed, nothing added.
     @Test func streamIdleTimeoutInsideAnEventOnlyCloses() throws {
         let rig = try DrivenRelayRig(heartbeat: .seconds(1), streamIdleTimeout: .seconds(3))

@@ -151,6 +151,27 @@ import Wire
         #expect(relay.writes.map(\.write) == [.upstreamHead, .body, .abort])
     }
 
+    /// While the relay does not read because the client is slow (backpressure), the silence is the client's: no
+    /// bound passes; on resuming, the bound starts again from that moment, exactly.
+    @Test(arguments: [false, true])
+    func aSlowClientsSilenceIsNotTheUpstreams(afterHead: Bool) {
+        var relay = Self.relay(header: .seconds(2), idle: .seconds(2))
+        relay.upstreamRequestSent()
+        if afterHead { relay.upstreamHead() }
+        relay.advance(to: .seconds(1))
+        relay.perform(relay.policy.upstreamReadingPaused(true, now: relay.now))
+        relay.advance(to: .seconds(60))
+        #expect(!relay.upstreamClosed)
+        relay.advance(to: .milliseconds(60_500))
+        relay.perform(relay.policy.upstreamReadingPaused(false, now: relay.now))
+        relay.advance(to: .milliseconds(62_500) - Self.oneNanosecond)
+        #expect(!relay.upstreamClosed)
+        relay.advance(to: .milliseconds(62_500))
+        #expect(relay.upstreamClosed)
+        let error = afterHead ? Self.idleError(.seconds(2)) : Self.headerError(.seconds(2))
+        #expect(relay.actions.contains(afterHead ? .sendInBandError(error) : .passThroughError(error)))
+    }
+
     // MARK: Off, ended, left
 
     @Test(arguments: [nil, Duration.zero, .seconds(-1)])

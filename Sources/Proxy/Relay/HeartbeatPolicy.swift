@@ -31,10 +31,12 @@ import Wire
 /// ```swift
 /// var policy = HeartbeatPolicy(interval: model.heartbeatInterval, isStreamingRequest: request.stream)
 /// perform(policy.start(now: elapsed()))
+/// // request sent:   perform(policy.upstreamRequestSent(now: elapsed()))   (starts responseHeaderTimeout)
 /// // upstream head:  perform(policy.upstreamHeadArrived(status:contentType:now:))
 /// // upstream body:  tracker.consume(bytes); write(bytes); perform(policy.upstreamBodyForwarded(
 /// //                     byteCount: bytes.count, endsAtEventBoundary: tracker.isAtEventBoundary, now: elapsed()))
-/// // timer fired, client closed, upstream ended or failed: the matching input, then perform(...)
+/// // timer fired (timerFired / boundTimerFired), client closed, upstream ended or failed: the matching input,
+/// // then perform(...)
 /// ```
 /// where `perform` runs each ``HeartbeatAction`` and `elapsed()` is the time since the request arrived.
 ///
@@ -180,6 +182,13 @@ public struct HeartbeatPolicy: Sendable {
         atEventBoundary = endsAtEventBoundary
         armIfNeeded(&actions)
         return actions
+    }
+
+    /// The relay stopped (`paused`) or resumed reading the upstream `now` because the client's socket is full (or
+    /// drained): the time bounds do not count a silence the client causes.
+    public mutating func upstreamReadingPaused(_ paused: Bool, now: Duration) -> [HeartbeatAction] {
+        bounds.readingPaused(paused, now: now)
+        return []
     }
 
     /// The relay read (and collected, not forwarded) bytes of an upstream error body `now`: they count for the

@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Wire
 
 #if canImport(Glibc)
@@ -38,6 +37,8 @@ final class RequestRelay {
     private var boundTimer: Scheduled<Void>?
     /// The upstream connection reported a reset (ECONNRESET) before it closed: a break is a "reset", not a "close".
     private var upstreamWasReset = false
+    /// Reading from the upstream is paused because the client's socket is full (backpressure).
+    private var upstreamReadingPaused = false
     /// The upstream's head arrived (the break of a stream after it is reported with its event count).
     private var upstreamHeadSeen = false
     /// Abandons the lease request while it is pending.
@@ -85,7 +86,7 @@ final class RequestRelay {
 
     // MARK: Start
 
-    /// Starts the heartbeat clock and asks the provider for an upstream.
+    /// Starts the heartbeat clock and asks for an upstream lease (answered on this loop).
     func start() {
         eventLoop.preconditionInEventLoop()
         perform(policy.start(now: now))
@@ -276,8 +277,13 @@ final class RequestRelay {
 
     private func applyBackpressure() {
         guard let upstream, let options = upstream.syncOptions else { return }
-        try? options.setOption(.autoRead, value: writer.isWritable)
-        if writer.isWritable { upstream.read() }
+        let writable = writer.isWritable
+        try? options.setOption(.autoRead, value: writable)
+        if writable { upstream.read() }
+        if upstreamReadingPaused == writable {
+            upstreamReadingPaused = !writable
+            perform(policy.upstreamReadingPaused(!writable, now: now))
+        }
     }
 
     // MARK: Performing the policy's actions

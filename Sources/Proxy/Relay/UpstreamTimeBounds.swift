@@ -10,6 +10,10 @@ import Wire
 /// - `streamIdleTimeout`: once the head arrived, the longest silence between two reads of the upstream's body.
 ///   Upstream `:` pings (newer llama-server builds) are reads, so they keep a slow but alive stream going.
 ///
+/// Neither bound runs while the relay itself stopped reading the upstream because the client is slow to read
+/// (backpressure): that silence is the client's, not the upstream's. When reading resumes, the bound in force
+/// starts again from that moment.
+///
 /// The timer is lazy, like the heartbeat timer: a body read only moves the deadline; an armed timer that fires before
 /// the moved deadline re-arms itself. A token stream thus costs one wake-up per bound, not one per read.
 public struct UpstreamTimeBounds: Sendable, Hashable {
@@ -58,6 +62,8 @@ public struct UpstreamTimeBounds: Sendable, Hashable {
     public let responseHeaderTimeout: Duration?
     public let streamIdleTimeout: Duration?
     private var stage = Stage.notSent
+    /// The relay is not reading the upstream (the client's socket is full).
+    private var readingPaused = false
     /// When the armed timer fires, if one is armed.
     public private(set) var timerDeadline: Duration?
 
@@ -101,11 +107,24 @@ public struct UpstreamTimeBounds: Sendable, Hashable {
         return rearm()
     }
 
+    /// The relay stopped (`paused`) or resumed reading the upstream `now`, for backpressure from a slow client.
+    /// Resuming restarts the bound in force from `now`; the armed timer re-arms itself when it fires.
+    public mutating func readingPaused(_ paused: Bool, now: Duration) {
+        guard paused != readingPaused else { return }
+        readingPaused = paused
+        if !paused { restart(at: now) }
+    }
+
     /// The bound timer fired `now`: either a bound passed (returned), or the timer is re-armed for the moved
     /// deadline (`actions`).
     public mutating func timerFired(now: Duration, actions: inout [HeartbeatAction]) -> Expiry? {
         timerDeadline = nil
         guard let deadline else { return nil }
+        if readingPaused {
+            restart(at: now)  // the client's silence, not the upstream's: look again one bound later
+            actions += rearm()
+            return nil
+        }
         if now < deadline {
             actions += rearm()
             return nil
@@ -125,6 +144,15 @@ public struct UpstreamTimeBounds: Sendable, Hashable {
         guard timerDeadline != nil else { return [] }
         timerDeadline = nil
         return [.cancelBoundTimer]
+    }
+
+    /// The bound in force counts from `now`.
+    private mutating func restart(at now: Duration) {
+        switch stage {
+        case .awaitingHead(let sentAt): stage = .awaitingHead(sentAt: max(sentAt, now))
+        case .readingBody(let lastReadAt): stage = .readingBody(lastReadAt: max(lastReadAt, now))
+        case .notSent, .over: break
+        }
     }
 
     /// Arms the timer for the bound in force, or cancels an armed one when none is.

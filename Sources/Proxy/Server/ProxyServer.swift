@@ -44,10 +44,7 @@ public final class ProxyServer: Sendable {
             .childChannelInitializer { channel in
                 tracker.opened(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
-                        withErrorHandling: true
-                    )
+                    try ProxyServer.addHTTPCodec(to: channel.pipeline.syncOperations)
                     try channel.pipeline.syncOperations.addHandler(
                         ProxyConnectionHandler(router: router, tracker: tracker, logger: logger)
                     )
@@ -59,6 +56,13 @@ public final class ProxyServer: Sendable {
         let bound = channel.localAddress?.port ?? port
         logger.info("proxy listening", metadata: ["address": "\(host):\(bound)"])
         return bound
+    }
+
+    /// NIO's HTTP/1 server codec as every client connection gets it, in front of ``ProxyConnectionHandler``:
+    /// pipelined requests are held back until the current response ended, and malformed requests answered `400`.
+    /// One place, so the tests that drive a connection on an `EmbeddedChannel` install exactly this.
+    static func addHTTPCodec(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
     }
 
     /// Requests being served right now.
