@@ -49,12 +49,13 @@ struct ServerTests {
     @Test func plannedWaitIsNeverEarlyAndArrivesUnderLoad() async throws {
         // Issue 2's "a 500 ms wait observed within ±20 ms": the exact part (the write scheduled at arrival + 500 ms,
         // not a nanosecond early, no lateness of its own) is ExecutorScheduleTests.
-        // actionsGoOutExactlyAtTheirOffsetsFromTheArrival. Here, over real sockets: the fake's journal says it
+        // aWaitGoesOutExactlyAtItsOffsetFromTheArrival. Here, over real sockets: the fake's journal says it
         // scheduled the write at exactly 500 ms and wrote it no earlier; the client's first byte comes no earlier
         // than 500 ms after the fake had the request (same monotonic clock, same process: an exact lower bound);
-        // and no later than 500 ms + 1 s × the timing factor: delivery on NIO's shared 2-thread group, which every
-        // test running in parallel also uses. The wait itself measured on an idle machine: SchedulingBench (p99
-        // 0.48 ms client-observed).
+        // and no later than 500 ms + 250 ms × the timing factor: delivery on NIO's shared 2-thread group, which
+        // every test running in parallel also uses. Seen at most 2.9 ms late in 12 parallel full-suite runs on the
+        // 2-core machine (2 of them beside a CPU hog); 250 ms still fails a wait counted twice or from the wrong
+        // epoch. On an idle machine: SchedulingBench (p99 0.48 ms client-observed).
         let body = Array("late".utf8)
         let plan = [
             TimedAction(at: .milliseconds(500), .write(responseHead(contentLength: body.count) + body)),
@@ -72,7 +73,7 @@ struct ServerTests {
             #expect((request.writes.first?.offset ?? 0) >= 500_000_000)
             #expect(observed >= .milliseconds(500), "first byte after \(observed.milliseconds) ms, planned 500 ms")
             #expect(
-                observed.milliseconds <= 500 + 1000 * TimingSlack.factor,
+                observed.milliseconds <= 500 + 250 * TimingSlack.factor,
                 "first byte after \(observed.milliseconds) ms, planned 500 ms")
         }
     }

@@ -92,7 +92,8 @@ import Wire
         // Offsets: the recorder's clock starts when it forwarded the request, before the fake got it, and it reads
         // each write after the fake made it, so a recorded offset is never below the served one (both on the same
         // monotonic clock; 2 µs for the file's rounding to the microsecond). Above it by the delivery time only:
-        // 1 s (× the timing factor) is far more than a loaded 2-core machine needs, and still fails a recorder that
+        // 1 s (× the timing factor) is far more than a loaded 2-core machine needs (seen up to 64 ms in 12 parallel
+        // full-suite runs, most of it the request's forwarding), and still fails a recorder that
         // stamps reads late (at the file's writing) or in the wrong unit. The exact offset-to-wait arithmetic is
         // RecorderWriterTests.manyOddOffsetsAddUpWithoutDrift.
         let servedOffsets = journal.writes.map { Double($0.offset) / 1e9 }
