@@ -75,6 +75,8 @@ let package = Package(
             name: "FakeUpstreamTests",
             dependencies: [
                 "FakeUpstream", "Wire", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+                // NIOAsyncTestingEventLoop: the executor's schedule asserted on a clock the test advances.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio,
             exclude: ["Fixtures"]
         ),

@@ -77,4 +77,40 @@ import Testing
             #expect(events.dropLast().last?.contains("\"timings\"") == true)
         }
     }
+
+    /// llama-server since #24013 over a real socket: the head at slot start, then `:\n\n` pings through a silent
+    /// 1 s prefill, each as its own chunk, all before the first token, and each in the journal like any write.
+    /// The count is exact (the plan holds nine pings and the executor never drops one); the timing bound is a
+    /// lower bound only (a write never goes out before its offset), which holds on a loaded machine.
+    @Test func pingsArriveDuringASilentPrefill() async throws {
+        var scenario = Scenario(
+            name: "pings", description: "early head, ping every 100 ms",
+            rules: [ResponseRule(
+                responses: [ResponseScript(steps: [
+                    .tokens(TokenStream(count: 2, perSecond: 100, firstTokenAfter: .seconds(1))), .end(.close),
+                ])],
+                repeats: true)])
+        scenario.llamaServer = LlamaServerBehaviour(headers: .early, ping: SSEPing(interval: .milliseconds(100)))
+        try await withServer(ScenarioResponder(scenarios: [scenario])) { server, port in
+            let client = try await RawTCPClient.connect(port: port)
+            let sent = try await client.send(Self.chatRequest(stream: true))
+            #expect(try await client.waitForEnding() == .eof)
+            let response = try #require(HTTPResponseReader(client.snapshot.reads))
+            #expect(response.complete)
+            // Nine pings after the head and before the first token: the head went out at slot start.
+            let beforeFirstToken = try #require(response.bodyText.components(separatedBy: "data: ").first)
+            #expect(beforeFirstToken == String(repeating: ":\n\n", count: 9))
+            // The ninth ping cannot have arrived before 900 ms: a planned write is never early.
+            let pingChunk = "3\r\n:\n\n\r\n"
+            var seen = "", ninthPingAt: NIODeadline?
+            for read in client.snapshot.reads where ninthPingAt == nil {
+                seen += String(decoding: read.bytes, as: UTF8.self)
+                if seen.components(separatedBy: pingChunk).count - 1 >= 9 { ninthPingAt = read.at }
+            }
+            #expect(try #require(ninthPingAt) - sent >= .milliseconds(900))
+            let writes = try #require(server.journal.snapshot.requests.first).writes
+            #expect(writes.filter { $0.bytes.bytes == Array(pingChunk.utf8) }.map(\.scheduled)
+                == (1...9).map { Int64($0) * 100_000_000 })
+        }
+    }
 }

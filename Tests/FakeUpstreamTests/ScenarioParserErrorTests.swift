@@ -12,7 +12,7 @@ import Wire
         ("", "test.yaml:1:1: the file is empty; expected a mapping with at least 'description'"),
         (
             "- a\n- b\n",
-            "test.yaml:1:1: the top level: expected a mapping with keys description, timeScale, model, models, strict, health, responses, proxy, request, profile, expect, got a list"
+            "test.yaml:1:1: the top level: expected a mapping with keys description, timeScale, model, models, strict, llamaServer, health, responses, proxy, request, profile, expect, openGates, runs, got a list"
         ),
         (
             "timeScale: 1\n",
@@ -20,7 +20,7 @@ import Wire
         ),
         (
             "description: d\ndescriptoin: e\n",
-            "test.yaml:2:1: unknown key 'descriptoin' in the top level; expected one of: description, timeScale, model, models, strict, health, responses, proxy, request, profile, expect; did you mean 'description'?"
+            "test.yaml:2:1: unknown key 'descriptoin' in the top level; expected one of: description, timeScale, model, models, strict, llamaServer, health, responses, proxy, request, profile, expect, openGates, runs; did you mean 'description'?"
         ),
         ("description:\n", "test.yaml:1:13: description: expected a non-empty string, got nothing"),
         ("description: \"two\\nlines\"\n", "test.yaml:1:14: description: expected a single line, got the string 'two\\nlines'"),

@@ -26,6 +26,10 @@ import Testing
     @Test func isDraft2020AndClosedEverywhere() throws {
         let schema = try Self.schema()
         #expect(schema["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
+        let definitions = try #require(schema["$defs"] as? [String: Any])
+        let describedDefinitions = Set(definitions.compactMap { name, definition in
+            (definition as? [String: Any])?["description"] != nil ? "#/$defs/\(name)" : nil
+        })
         var objectsChecked = 0
         func visit(_ value: Any, path: String) {
             if let object = value as? [String: Any] {
@@ -34,9 +38,9 @@ import Testing
                     #expect(object["additionalProperties"] as? Bool == false, "\(path) lacks additionalProperties: false")
                     for (key, property) in object["properties"] as? [String: Any] ?? [:] {
                         let hasDescription = (property as? [String: Any])?["description"] != nil
+                        // A property may take its description from the definition it references.
                         let referencesDescribed = ((property as? [String: Any])?["$ref"] as? String).map {
-                            ["#/$defs/health", "#/$defs/match", "#/$defs/headers", "#/$defs/event", "#/$defs/split",
-                             "#/$defs/tokens", "#/$defs/status"].contains($0)
+                            describedDefinitions.contains($0)
                         } ?? false
                         #expect(hasDescription || referencesDescribed, "\(path).\(key) has no description")
                     }
@@ -60,6 +64,8 @@ import Testing
         ("event", ScenarioParser.Keys.event),
         ("split", ScenarioParser.Keys.split),
         ("tokens", ScenarioParser.Keys.tokens),
+        ("llamaServer", ScenarioParser.Keys.llamaServer),
+        ("ping", ScenarioParser.Keys.ping),
     ])
     func sectionKeysMatchTheParser(definition: String, keys: [String]) throws {
         #expect(try Self.propertyNames(try Self.definition(definition)) == Set(keys))
@@ -99,5 +105,7 @@ import Testing
         #expect(try words("tokens", "style") == TokenStyle.allCases.map(\.rawValue))
         #expect(try words("event", "lineEnding") == ScenarioNodeReader.lineEndings.map(\.key))
         #expect(try words("step", "framing") == ScenarioNodeReader.framings.map(\.key))
+        #expect(try words("llamaServer", "headers") == ScenarioNodeReader.headTimings.map(\.key))
+        #expect(try words("llamaServer", "headers") == HeadTiming.allCases.map(\.rawValue))
     }
 }

@@ -8,33 +8,54 @@ import Wire
 @testable import FakeUpstream
 import TestSupport
 
-/// The connection executor over real loopback sockets: timing, faults, gates, keep-alive, many connections.
-/// Serialized so the timing tests do not compete with the 200-connection test for the two cores.
+/// The connection executor over real loopback sockets: what only sockets show (each write is its own read, FIN
+/// and RST as the client sees them, gates, keep-alive, many connections), with bounds that load cannot break:
+/// lower bounds, order, separate reads held apart by gates. The exact schedule (each action at `epoch + at`, not a
+/// nanosecond early, no lateness) is asserted on a test clock in `ExecutorScheduleTests`.
+/// Serialized so the 200-connection test does not run beside this suite's own socket tests.
 @Suite("FakeUpstreamServer", .serialized)
 struct ServerTests {
-    @Test func writesSeparatedByGapsArriveAsSeparateReads() async throws {
-        let pieces = ["ab", "cd", "ef"]
-        let gap = TimingSlack.scaled(.milliseconds(80))
-        var actions = [TimedAction(at: .zero, .write(responseHead(contentLength: 6) + Array(pieces[0].utf8)))]
-        actions.append(TimedAction(at: gap, .write(Array(pieces[1].utf8))))
-        actions.append(TimedAction(at: gap * 2, .write(Array(pieces[2].utf8))))
-        actions.append(TimedAction(at: gap * 2, .end(.clean)))
-
-        try await withServer(PlanResponder(actions)) { _, port in
+    @Test func eachWriteArrivesAsItsOwnRead() async throws {
+        // Gates the test opens only once the client has read the previous write: if the fake buffered writes or
+        // coalesced them, a piece would be missing or two would share a read; load cannot merge them, because the
+        // next write does not exist before the previous one was read. After each gate a wait, so each piece also
+        // has a lower bound from the gate's opening.
+        let gap = Duration.milliseconds(50)
+        let plan = [
+            TimedAction(at: .zero, .write(responseHead(contentLength: 6) + Array("ab".utf8))),
+            TimedAction(at: .zero, .gate("cd")),
+            TimedAction(at: gap, .write(Array("cd".utf8))),
+            TimedAction(at: gap, .gate("ef")),
+            TimedAction(at: gap, .write(Array("ef".utf8))),
+            TimedAction(at: gap, .end(.clean)),
+        ]
+        try await withServer(PlanResponder(plan)) { server, port in
             let client = try await RawTCPClient.connect(port: port)
             defer { Task { await client.close() } }
-            let sentAt = try await client.send(getRequest("/split"))
-            let received = try await client.waitFor("the whole body") { $0.text.hasSuffix("abcdef") }
-            #expect(received.reads.count == 3)
-            #expect(received.reads.dropFirst().map { String(decoding: $0.bytes, as: UTF8.self) } == ["cd", "ef"])
-            // The last piece cannot arrive before it was written, two gaps after the request (a late first read
-            // may shorten the gaps between reads, so they are not bounded one by one).
-            let last = try #require(received.reads.last)
-            #expect((last.at - sentAt).milliseconds >= (gap * 2).milliseconds - 1)
+            try await client.send(getRequest("/split"))
+            try await client.waitFor("the head and 'ab'") { $0.text.hasSuffix("ab") }
+            for (gate, piece) in [("cd", "cd"), ("ef", "ef")] {
+                let releasedAt = NIODeadline.now()
+                server.releaseGate(gate)
+                let received = try await client.waitFor("'\(piece)'") { $0.text.hasSuffix(piece) }
+                let last = try #require(received.reads.last)
+                #expect(String(decoding: last.bytes, as: UTF8.self) == piece, "'\(piece)' shares a read")
+                #expect(last.at - releasedAt >= TimeAmount(gap), "'\(piece)' earlier than \(gap) after its gate")
+            }
+            #expect(client.snapshot.reads.count == 3)
         }
     }
 
-    @Test func plannedWaitIsObservedWithinTwentyMilliseconds() async throws {
+    @Test func plannedWaitIsNeverEarlyAndArrivesUnderLoad() async throws {
+        // Issue 2's "a 500 ms wait observed within ±20 ms": the exact part (the write scheduled at arrival + 500 ms,
+        // not a nanosecond early, no lateness of its own) is ExecutorScheduleTests.
+        // aWaitGoesOutExactlyAtItsOffsetFromTheArrival. Here, over real sockets: the fake's journal says it
+        // scheduled the write at exactly 500 ms and wrote it no earlier; the client's first byte comes no earlier
+        // than 500 ms after the fake had the request (same monotonic clock, same process: an exact lower bound);
+        // and no later than 500 ms + 250 ms × the timing factor: delivery on NIO's shared 2-thread group, which
+        // every test running in parallel also uses. Seen at most 2.9 ms late in 12 parallel full-suite runs on the
+        // 2-core machine (2 of them beside a CPU hog); 250 ms still fails a wait counted twice or from the wrong
+        // epoch. On an idle machine: SchedulingBench (p99 0.48 ms client-observed).
         let body = Array("late".utf8)
         let plan = [
             TimedAction(at: .milliseconds(500), .write(responseHead(contentLength: body.count) + body)),
@@ -45,13 +66,15 @@ struct ServerTests {
             defer { Task { await client.close() } }
             _ = try await client.send(getRequest("/wait"))
             let received = try await client.waitForBytes(1)
-            // From the moment the fake had the whole request (the script's epoch; same monotonic clock, same
-            // process) to the first byte at the client: the scripted wait plus delivery, without the time the
-            // request took to arrive, which other tests running in parallel can stretch.
-            let arrival = try #require(server.journal.snapshot.requests.first?.arrival)
-            let arrivedAt = server.journal.origin + .nanoseconds(arrival)
-            let observed = (received.reads[0].at - arrivedAt).milliseconds
-            #expect(abs(observed - 500) <= 20 * TimingSlack.factor, "first byte after \(observed) ms, planned 500 ms")
+            let request = try #require(server.journal.snapshot.requests.first)
+            let arrivedAt = server.journal.origin + .nanoseconds(request.arrival)
+            let observed = received.reads[0].at - arrivedAt
+            #expect(request.writes.first?.scheduled == 500_000_000)
+            #expect((request.writes.first?.offset ?? 0) >= 500_000_000)
+            #expect(observed >= .milliseconds(500), "first byte after \(observed.milliseconds) ms, planned 500 ms")
+            #expect(
+                observed.milliseconds <= 500 + 250 * TimingSlack.factor,
+                "first byte after \(observed.milliseconds) ms, planned 500 ms")
         }
     }
 
@@ -199,8 +222,12 @@ struct ServerTests {
             }
             let received = try await client.waitForBytes(headBytes + 1)
             let last = try #require(received.reads.last)
-            #expect((last.at - releasedAt).milliseconds >= after.milliseconds - 5)
-            if TimingSlack.strict { #expect((last.at - releasedAt).milliseconds < after.milliseconds + 1000) }
+            // Never before `after` from the release (the release is stamped after `releasedAt`). The upper bound only
+            // shows that the release wakes the waiting connection (rather than a later timer or request): 2 s × the
+            // timing factor holds on a loaded 2-core machine; the exact offset from the release is
+            // ExecutorScheduleTests.offsetsAfterAGateCountFromItsRelease (and the journal check below).
+            #expect(last.at - releasedAt >= TimeAmount(after))
+            #expect((last.at - releasedAt).milliseconds < after.milliseconds + 2000 * TimingSlack.factor)
 
             let journal = try await server.waitFor(timeout: .seconds(5)) { $0.requests.first?.end != nil }
             let request = try #require(journal.requests.first)
@@ -221,9 +248,10 @@ struct ServerTests {
             server.releaseGate("early")
             let client = try await RawTCPClient.connect(port: port)
             defer { Task { await client.close() } }
-            let sentAt = try await client.send(getRequest("/early"))
-            let received = try await client.waitForBytes(responseHead(contentLength: 0).count, timeout: .seconds(5))
-            #expect((received.reads[0].at - sentAt).milliseconds < 1000 * TimingSlack.factor)
+            // That the response passes without waiting is ExecutorScheduleTests.aGateReleasedBeforehandIsPassedOnArrival
+            // (no loop time passes); here only that it arrives, within the wait's limit.
+            try await client.send(getRequest("/early"))
+            try await client.waitForBytes(responseHead(contentLength: 0).count, timeout: TimingSlack.scaled(.seconds(5)))
         }
     }
 

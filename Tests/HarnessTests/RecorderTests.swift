@@ -13,8 +13,11 @@ import Wire
 /// The recorder end to end over loopback: a `FakeUpstreamServer` plays a script, the `Recorder` sits in front, a
 /// raw client talks to it; and every committed recording replays byte for byte.
 @Suite struct RecorderTests {
-    /// A script whose every write is at least 100 ms from the previous one, so each is its own TCP read even on a
-    /// loaded machine; content-length framing, so no terminator shares a read with the last write.
+    /// A script whose writes are held by gates that the test opens only once the client has every byte written so
+    /// far: each upstream write is then its own read at the recorder however loaded the machine is (the next write
+    /// cannot exist before the previous one was forwarded). A wait after each gate gives every recorded gap a lower
+    /// bound that load cannot break. Content-length framing, so no terminator shares a read with the last write; the
+    /// event split inside `é` (after bytes 7 and 13) is written as three writes.
     static let script = """
         description: known boundaries and gaps
         strict: true
@@ -25,49 +28,93 @@ import Wire
               - status: 200
                 framing: content-length
                 headers: {Content-Type: text/event-stream}
+              - gate: one
               - wait: 120ms
               - write: "data: one\\n\\n"
+              - gate: two
               - wait: 100ms
-              - split: {write: "data: {\\"a\\":\\"é\\"}\\n\\n", at: [7, 13], gaps: [150ms, 110ms]}
+              - write: "data: {"
+              - gate: three
+              - wait: 150ms
+              - write: {hex: "22 61 22 3a 22 c3"}
+              - gate: four
+              - wait: 110ms
+              - write: {hex: "a9 22 7d 0a 0a"}
+              - gate: five
               - wait: 130ms
               - write: "data: [DONE]\\n\\n"
+              - end: close
+        """
+    static let gates = ["one", "two", "three", "four", "five"]
+    /// The scripted wait after each gate, in seconds.
+    static let waitsAfterGates = [0.120, 0.100, 0.150, 0.110, 0.130]
+
+    /// A plain stream with no gates, for tests about the file's contents rather than its timing.
+    static let simpleScript = """
+        description: a short stream
+        responses:
+          - match: {method: POST, path: /v1/chat/completions}
+            steps:
+              - status: 200
+                headers: {Content-Type: text/event-stream}
+              - write: "data: one\\n\\n"
               - end: close
         """
 
     @Test func recordsTheUpstreamsWriteBoundariesBytesAndGaps() async throws {
         let scenario = try ScenarioParser.parse(yaml: Self.script, file: "boundaries.yaml")
         let session = try await RecorderRig.start(scenario: scenario)
-        let received = try await RawClient.exchange(
-            port: session.recorderPort,
-            request: RawClient.post("/v1/chat/completions", body: #"{"stream":true}"#))
+        let client = try await RawTCPClient.connect(port: session.recorderPort)
+        try await client.send(RawClient.post("/v1/chat/completions", body: #"{"stream":true}"#))
+        for (index, gate) in Self.gates.enumerated() {
+            // Once the client has all `index + 1` writes, the recorder has read them: open the next one.
+            let journal = try await session.upstream.waitFor(timeout: .seconds(30), "write \(index + 1)") {
+                ($0.requests.first?.writes.count ?? 0) > index
+            }
+            let written = try #require(journal.requests.first).writes.reduce(0) { $0 + $1.byteCount }
+            try await client.waitForBytes(written, timeout: .seconds(30))
+            session.upstream.releaseGate(gate)
+        }
+        #expect(try await client.waitForEnding(timeout: .seconds(30)) == .eof)
+        let received = client.snapshot
+        await client.close()
         let file = try await session.nextFile()
         try await session.stop()
 
         let journal = try #require(session.upstream.journal.snapshot.requests.first)
         let served = journal.writes.map(\.bytes.bytes)
         let recorded = try RecordedSteps(file: file.path)
+        #expect(served.count == Self.gates.count + 1)
         #expect(recorded.writes.map(\.bytes) == served, "one write step per upstream write, same bytes")
         #expect(received.bytes == served.flatMap { $0 }, "the client got exactly the upstream's bytes")
         #expect(recorded.ending == .close)
 
-        // Gaps between consecutive writes, recorded vs as the fake actually wrote them.
+        // Offsets: the recorder's clock starts when it forwarded the request, before the fake got it, and it reads
+        // each write after the fake made it, so a recorded offset is never below the served one (both on the same
+        // monotonic clock; 2 µs for the file's rounding to the microsecond). Above it by the delivery time only:
+        // 1 s (× the timing factor) is far more than a loaded 2-core machine needs (seen up to 64 ms in 12 parallel
+        // full-suite runs, most of it the request's forwarding), and still fails a recorder that
+        // stamps reads late (at the file's writing) or in the wrong unit. The exact offset-to-wait arithmetic is
+        // RecorderWriterTests.manyOddOffsetsAddUpWithoutDrift.
         let servedOffsets = journal.writes.map { Double($0.offset) / 1e9 }
         let recordedOffsets = recorded.writes.map(\.at.seconds)
-        // Loose enough for a loaded 2-core machine; every scripted gap is 100 ms or more.
-        let tolerance = 0.040 * TimingSlack.factor
-        for index in 1..<min(servedOffsets.count, recordedOffsets.count) {
-            let servedGap = servedOffsets[index] - servedOffsets[index - 1]
-            let recordedGap = recordedOffsets[index] - recordedOffsets[index - 1]
+        let rounding = 0.000_002
+        for (index, (servedAt, recordedAt)) in zip(servedOffsets, recordedOffsets).enumerated() {
+            #expect(recordedAt >= servedAt - rounding, "write \(index): served at \(servedAt) s, recorded \(recordedAt) s")
             #expect(
-                abs(servedGap - recordedGap) <= tolerance,
-                "gap \(index): served \(servedGap) s, recorded \(recordedGap) s")
+                recordedAt - servedAt <= 1.0 * TimingSlack.factor,
+                "write \(index): served at \(servedAt) s, recorded \(recordedAt) s")
         }
-        // The head's offset also holds the recorder's connect to the upstream, made once the request has arrived.
-        #expect(abs(recordedOffsets[0] - servedOffsets[0]) <= 0.25 * TimingSlack.factor, "the head's offset")
+        // Gaps: write k was made at least its scripted wait after the gate opened, and the gate opened after the
+        // recorder had read write k - 1, so every recorded gap is at least the scripted wait, whatever the load.
+        for index in 1..<min(recordedOffsets.count, Self.waitsAfterGates.count + 1) {
+            let gap = recordedOffsets[index] - recordedOffsets[index - 1]
+            #expect(gap >= Self.waitsAfterGates[index - 1] - rounding, "gap \(index): recorded \(gap) s")
+        }
     }
 
     @Test func secretsAreRedactedInTheFileButReachTheUpstream() async throws {
-        let scenario = try ScenarioParser.parse(yaml: Self.script, file: "boundaries.yaml")
+        let scenario = try ScenarioParser.parse(yaml: Self.simpleScript, file: "simple.yaml")
         let session = try await RecorderRig.start(scenario: scenario, closeGrace: .milliseconds(50))
         let secrets = [
             ("Authorization", "Bearer sk-live-123456"), ("x-api-key", "key-abcdef"), ("Cookie", "session=s3cr3t"),
@@ -159,10 +206,10 @@ import Wire
 
     /// A body longer than its Content-Length: the extra bytes reach the client, so they are in the file too.
     @Test func bytesAfterACompleteResponseAreRecorded() async throws {
-        // Gaps long enough that each write is its own read at the recorder, also under ThreadSanitizer; the close
-        // comes well within the recorder's grace after the complete response (gap + 20 ms, grace 10 × gap), so
-        // the file says `close`.
-        let gap = "\(Int(50 * TimingSlack.factor))ms"
+        // Gates the test opens once the client has the previous write keep each write its own read at the recorder
+        // under any load. The close follows the extra bytes at once; the recorder's grace after the complete
+        // response (10 s × the timing factor) only has to outlast the test opening the gate, so the file says
+        // `close` (with no close the recording would end `clean` after the grace).
         let scenario = try ScenarioParser.parse(
             yaml: """
                 description: too short
@@ -171,17 +218,27 @@ import Wire
                       - status: 200
                         framing: content-length
                         contentLength: 2
-                      - wait: \(gap)
+                      - gate: ok
                       - write: "ok"
-                      - wait: \(gap)
+                      - gate: more
                       - write: " and more"
-                      - wait: 20ms
                       - end: close
                 """,
             file: "too-short.yaml")
-        let rig = try await RecorderRig.start(scenario: scenario, closeGrace: TimingSlack.scaled(.milliseconds(500)))
-        let received = try await RawClient.exchange(
-            port: rig.recorderPort, request: RawClient.post("/v1/completions", body: "{}"))
+        let rig = try await RecorderRig.start(scenario: scenario, closeGrace: TimingSlack.scaled(.seconds(10)))
+        let client = try await RawTCPClient.connect(port: rig.recorderPort)
+        try await client.send(RawClient.post("/v1/completions", body: "{}"))
+        for (index, gate) in ["ok", "more"].enumerated() {
+            let journal = try await rig.upstream.waitFor(timeout: .seconds(30), "write \(index + 1)") {
+                ($0.requests.first?.writes.count ?? 0) > index
+            }
+            try await client.waitForBytes(
+                try #require(journal.requests.first).writes.reduce(0) { $0 + $1.byteCount }, timeout: .seconds(30))
+            rig.upstream.releaseGate(gate)
+        }
+        #expect(try await client.waitForEnding(timeout: .seconds(30)) == .eof)
+        let received = client.snapshot
+        await client.close()
         let file = try await rig.nextFile()
         try await rig.stop()
         let steps = try RecordedSteps(file: file.path)
@@ -273,7 +330,12 @@ struct RecorderRig {
     let directory: TemporaryDirectory
     let files: AsyncStream<RecordedFile>
 
-    static func start(scenario: Scenario, closeGrace: Duration = .milliseconds(250)) async throws -> RecorderRig {
+    /// `closeGrace` decides between `close` and `clean` for an upstream that closes right after a complete response:
+    /// the default (5 s × the timing factor) is longer than any stall between that response and the FIN, and costs
+    /// nothing when the upstream closes (the close ends the recording); tests of kept-alive exchanges pass a short one.
+    static func start(
+        scenario: Scenario, closeGrace: Duration = TimingSlack.scaled(.seconds(5))
+    ) async throws -> RecorderRig {
         let upstream = FakeUpstreamServer(
             responder: ScenarioResponder(scenarios: [scenario]), logger: quietLogger)
         let upstreamPort = try await upstream.start()

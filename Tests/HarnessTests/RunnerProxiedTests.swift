@@ -19,14 +19,14 @@ import Testing
 
     @Test func slowPrefillThroughAHeartbeatProxyMeetsItsSpec() async throws {
         let proxy = InProcessProxyLauncher()
+        let scenario = try Self.scenario("slow-prefill")
         let result = try await ReplayRunner.run(
-            try Self.scenario("slow-prefill"), options: ReplayOptions(timeScale: 0.02, topology: .proxied(proxy)))
+            scenario,
+            options: ReplayOptions(timeScale: ReplayTimeScale.automatic(for: scenario), topology: .proxied(proxy)))
         #expect(result.topology == "proxied")
-        if TimingSlack.strict {
-            #expect(result.verdict == .pass, "\(result.verdictLine)\n\(result.details)")
-            #expect(result.expectations.allSatisfy { $0.status == .passed })
-            #expect((8...10).contains(result.heartbeats))
-        }
+        #expect(result.verdict == .pass, "\(result.verdictLine)\n\(result.details)")
+        #expect(result.expectations.allSatisfy { $0.status == .passed })
+        #expect((8...10).contains(result.heartbeats))
         #expect(result.timeline.clientReads.map(\.heartbeats).reduce(0, +) == result.heartbeats)
     }
 
@@ -55,6 +55,18 @@ import Testing
         #expect(python.without.attempts == 3)
         #expect(result.withRun.heartbeats > 0)
         #expect(result.withoutRun.heartbeats == 0)
+    }
+
+    /// hang-forever: heartbeats keep every client waiting past all its timers while the upstream never answers.
+    /// Until the proxy's own bound (30 min by default) ends it, that is a failure of the proxy, never "saved"; at
+    /// 0.015 the run ends at its bound (20 s) before those 30 minutes (27 s).
+    @Test func compareCallsAClientKeptWaitingAFailure() async throws {
+        let result = try await CompareRunner.run(
+            try Self.scenario("hang-forever"), launcher: InProcessProxyLauncher(), timeScale: 0.015)
+        #expect(result.leavesAClientWaiting, "\(result.lines)")
+        #expect(result.rows.allSatisfy { !$0.heartbeatSavesIt }, "\(result.lines)")
+        #expect(result.lines.contains { $0.contains("FAIL: still waiting when the run ended") })
+        #expect(!result.lines.contains { $0.contains("saved by the heartbeat") })
     }
 
     @Test func theSessionsCompareTableNamesTheSavedClients() async throws {

@@ -107,7 +107,8 @@ import Wire
         let passing = await ReplaySession(paths: [directory.path], htmlPath: html, launcher: nil)
             .run { line in lines.withLockedValue { $0.append(line) } }
         #expect(passing == 0, "\(lines.withLockedValue { $0 })")
-        #expect(lines.withLockedValue { $0 }.first?.contains("time scale 0.01") == true)
+        #expect(lines.withLockedValue { $0 }.first?.contains("time scale automatic per file") == true)
+        #expect(lines.withLockedValue { $0 }.contains("1 file, 1 run: 1 pass, 0 fail, 0 unchecked"))
         #expect(FileManager.default.fileExists(atPath: html))
 
         try wrong.write(to: directory.appendingPathComponent("b-wrong.yaml"), atomically: true, encoding: .utf8)
@@ -154,16 +155,17 @@ final class TransparentLauncher: ProxyLauncher {
 @Suite struct RunnerCompareTests {
     @Test func comparesEveryProfileWithAndWithoutTheHeartbeat() async throws {
         let launcher = TransparentLauncher()
-        let scenario = RunnerTests.streamingScenario(prefill: .seconds(95))
-        let result = try await CompareRunner.run(scenario, launcher: launcher, timeScale: 0.004)
+        // 80 s: 20 s (200 ms here) on either side of nginx's 60 s and Cloudflare's 100 s, so load cannot flip them.
+        let scenario = RunnerTests.streamingScenario(prefill: .seconds(80))
+        let result = try await CompareRunner.run(scenario, launcher: launcher, timeScale: 0.01)
         let launched = launcher.launched.withLockedValue { $0 }
         #expect(launched.count == 2)
         #expect(launched.map { $0.spec?.proxy?.heartbeatInterval } == [.zero, CompareRunner.defaultHeartbeatInterval])
-        #expect(launched.allSatisfy { $0.timeScale == 0.004 })
+        #expect(launched.allSatisfy { $0.timeScale == 0.01 })
         #expect(launcher.stopped.withLockedValue { $0 } == 2)
         #expect(result.rows.map(\.profile.name) == ClientProfiles.all.map(\.name))
         #expect(result.withoutRun.topology == "proxied")
-        // No real proxy here, so both sides see the bare upstream: a 95 s prefill beats nginx's 60 s, not the rest.
+        // No real proxy here, so both sides see the bare upstream: an 80 s prefill beats nginx's 60 s, not the rest.
         for row in result.rows {
             let expected = row.profile.name == "nginx" ? "times-out" : "completes"
             if TimingSlack.strict {
@@ -178,9 +180,31 @@ final class TransparentLauncher: ProxyLauncher {
 
     @Test func thePatientClientOutwaitsEveryProfile() {
         let patient = CompareRunner.patientProfile(outwaiting: ClientProfiles.all)
+        // A script silent for longer than every profile's timers is waited out too.
+        #expect(CompareRunner.patientProfile(outwaiting: ClientProfiles.all, silence: .seconds(665)).readTimeout!
+            > .seconds(665))
         #expect(patient.readTimeout! > .seconds(600))
         #expect(patient.retries == 0)
         #expect(patient.headersTimeout == nil)
+    }
+
+    /// Saved means a complete answer: a client the heartbeat keeps waiting until the run ends is a failure of the
+    /// proxy, and one that gets an in-band error or a broken stream instead of a time-out is not "saved".
+    @Test(arguments: [
+        (ClientOutcome.undecided(at: .seconds(36)), false, false, true),
+        (.completed(at: .seconds(60)), false, true, false),
+        (.completed(at: .seconds(60)), true, false, false),
+        (.failed(at: .seconds(60), reason: "closed by the server"), false, false, false),
+        (.timedOut(at: .seconds(300), rule: .body), false, false, false),
+    ])
+    func stillWaitingIsAFailureNeverSaved(with: ClientOutcome, inBandError: Bool, saved: Bool, leftWaiting: Bool) {
+        let row = CompareRunner.Row(
+            profile: ClientProfiles.undici,
+            without: ProfileVerdict(outcome: .timedOut(at: .seconds(300), rule: .headers), attempts: 1),
+            with: ProfileVerdict(outcome: with, attempts: 1), withEndsInError: inBandError)
+        #expect(row.heartbeatSavesIt == saved)
+        #expect(row.leftWaiting == leftWaiting)
+        #expect(row.heartbeatTurnsItIntoAnError == (inBandError && with.kind == "completes"))
     }
 
     @Test func rowsSayWhenTheHeartbeatSavesAClient() {

@@ -156,6 +156,7 @@ import Wire
         let properties = try #require(expect["properties"] as? [String: Any])
         let gaps = try #require(properties["gaps"] as? [String: Any])
         #expect(try Self.keys(gaps) == Set(ScenarioParser.Keys.gaps))
+        #expect(try Self.keys(Self.schemaDefinition("run")) == Set(ScenarioParser.Keys.run))
         let client = try #require(properties["client"] as? [String: Any])
         #expect(client["enum"] as? [String] == ClientOutcomeKind.allCases.map(\.rawValue))
     }

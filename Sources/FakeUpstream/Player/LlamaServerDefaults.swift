@@ -19,6 +19,8 @@ public struct LlamaServerDefaults: Sendable {
     public var tokensPerSecond: Double
     /// Tokens generated when the request sets no `max_tokens` / `n_predict` (the reference captures used 16).
     public var defaultTokenCount: Int
+    /// The imitated release's head timing and pings, from the scenario.
+    public var llamaServer: LlamaServerBehaviour
 
     /// The defaults of `scenario`'s model list and health script; `timeScale` replaces the scenario's when given.
     public init(
@@ -33,6 +35,7 @@ public struct LlamaServerDefaults: Sendable {
         self.timeScale = timeScale ?? scenario.timeScale
         self.tokensPerSecond = tokensPerSecond
         self.defaultTokenCount = defaultTokenCount
+        self.llamaServer = scenario.llamaServer
     }
 
     /// llama.cpp's body for 503 while the model loads.
@@ -92,7 +95,7 @@ public struct LlamaServerDefaults: Sendable {
         var count = defaultTokenCount
         if let requested = RequestBody.maxTokens(request.body), requested > 0 { count = min(requested, 4096) }
         let stream = TokenStream(count: count, perSecond: tokensPerSecond, seed: Self.seed(of: request.body))
-        let planner = ResponsePlanner(timeScale: timeScale, model: model)
+        let planner = ResponsePlanner(timeScale: timeScale, model: model, llamaServer: llamaServer)
         if request.stream {
             return planner.plan(ResponseScript(steps: [.tokens(stream), .end(.close)]), for: request)
         }

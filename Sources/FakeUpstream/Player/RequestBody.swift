@@ -29,6 +29,17 @@ enum RequestBody {
         return nil
     }
 
+    /// `sse_ping_interval` in seconds, llama-server's per-request ping interval since #25241; nil when absent or
+    /// not a number.
+    static func ssePingInterval(_ body: [UInt8]) -> Double? {
+        // Decoded, not cast: a JSON `true` must not read as 1 second, and JSONDecoder refuses it for a Double.
+        struct Fields: Decodable { var sse_ping_interval: Double? }
+        guard !body.isEmpty,
+            let seconds = (try? JSONDecoder().decode(Fields.self, from: Data(body)))?.sse_ping_interval
+        else { return nil }
+        return seconds.isFinite ? seconds : nil
+    }
+
     /// How many inputs an embeddings request carries (`input` a string, or an array).
     static func embeddingInputs(_ body: [UInt8]) -> Int {
         guard let object = object(body) else { return 1 }

@@ -46,7 +46,8 @@ public final class ScenarioResponder: Responder {
         let selection = books.withLockedValue { $0[index].select(for: request) }
         switch selection {
         case .rule(_, let label, let script):
-            let plan = ResponsePlanner(timeScale: scale, model: scenario.model).plan(script, for: request)
+            let plan = ResponsePlanner(timeScale: scale, model: scenario.model, llamaServer: scenario.llamaServer)
+                .plan(script, for: request)
             return ResponderDecision(plan: plan, scenario: scenario.name, rule: label, timeScale: scale)
         case .defaults:
             let plan = LlamaServerDefaults(scenario: scenario, timeScale: scale).plan(for: request, uptime: uptime)

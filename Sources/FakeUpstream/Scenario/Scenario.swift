@@ -25,6 +25,9 @@ public struct Scenario: Sendable {
     public var health: HealthScript
     /// Response rules, tried in order; the first that matches (and is not exhausted) answers.
     public var rules: [ResponseRule]
+    /// Which llama-server release the fake imitates for slow streams: when a `tokens` step sends its head, and
+    /// whether silent streams are pinged. The default sends the head with the first write and never pings.
+    public var llamaServer = LlamaServerBehaviour()
     /// The run's proxy settings, client request, client profile and expectations (`harness replay`); `nil` when
     /// the file has none. The fake itself ignores it.
     public var spec: ScenarioSpec? = nil

@@ -5,8 +5,13 @@ extension ScenarioParser {
     /// and so that error messages list exactly what is allowed.
     public enum Keys {
         /// The top-level mapping.
-        public static let top = ["description", "timeScale", "model", "models", "strict", "health", "responses"]
-            + specTop
+        public static let top = [
+            "description", "timeScale", "model", "models", "strict", "llamaServer", "health", "responses",
+        ] + specTop
+        /// `llamaServer:`, the imitated release.
+        public static let llamaServer = ["headers", "ping"]
+        /// `llamaServer.ping`.
+        public static let ping = ["interval", "bytes", "perRequest"]
         /// `health:`.
         public static let health = ["states", "repeat"]
         /// One entry of `health.states`.

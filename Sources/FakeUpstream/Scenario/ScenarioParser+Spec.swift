@@ -3,9 +3,14 @@ import Yams
 
 extension ScenarioParser.Keys {
     /// The top-level keys that make a scenario an executable spec (read by `harness replay`, ignored by the fake).
-    public static let specTop = ["proxy", "request", "profile", "expect"]
+    public static let specTop = ["proxy", "request", "profile", "expect", "openGates", "runs"]
     /// `proxy:`.
-    public static let proxy = ["heartbeatInterval", "heartbeatComment", "sendLoadingState"]
+    public static let proxy = [
+        "heartbeatInterval", "heartbeatComment", "sendLoadingState", "responseHeaderTimeout", "streamIdleTimeout",
+        "healthCheckTimeout",
+    ]
+    /// One entry of `runs:`.
+    public static let run = ["name", "proxy", "request", "profile", "openGates", "expect"]
     /// `request:`.
     public static let request = ["method", "path", "headers", "body"]
     /// `profile:` written as a mapping (a custom profile).
@@ -15,7 +20,8 @@ extension ScenarioParser.Keys {
     /// `expect:`.
     public static let expect = [
         "client", "at", "tolerance", "status", "gaps", "heartbeats", "bodyMatchesUpstream", "inBandError",
-        "upstreamSawCloseWithin", "attempts",
+        "upstreamSawCloseWithin", "attempts", "heartbeatsInsideEvents", "upstreamRequests",
+        "upstreamRequestsBeforeHealthy",
     ]
     /// `expect.gaps:`.
     public static let gaps = ["max", "min", "tolerance"]
@@ -36,7 +42,50 @@ extension ScenarioNodeReader {
         if let node = top["request"] { spec.request = try clientRequest(node) }
         if let node = top["profile"] { spec.profile = try profile(node) }
         if let node = top["expect"] { spec.expect = try expectations(node) }
+        if let node = top["openGates"] { spec.openGates = try gateOpenings(node) }
+        if let node = top["runs"] {
+            var names: Set<String> = []
+            for item in try nonEmptyList(node, "runs", of: "runs (mappings with name and expect)") {
+                let run = try specRun(item)
+                guard names.insert(run.name).inserted else {
+                    throw error("runs: the name '\(run.name)' is used twice; each run needs its own", at: item)
+                }
+                spec.runs.append(run)
+            }
+        }
         return spec
+    }
+
+    /// One entry of `runs:`: `name` and `expect` required, the other sections optional (inherited).
+    func specRun(_ node: Node) throws(LocatedError) -> SpecRun {
+        let fields = try fields(node, "run", allowed: ScenarioParser.Keys.run)
+        guard let nameNode = fields["name"] else {
+            throw error("run: missing key 'name' (shown after the file's name in verdicts)", at: node)
+        }
+        var run = SpecRun(name: try oneLine(nameNode, "name"), location: location(of: node))
+        guard let expectNode = fields["expect"] else {
+            throw error("run '\(run.name)': missing key 'expect'; every run says what it must show", at: node)
+        }
+        if let node = fields["proxy"] { run.proxy = try proxySettings(node) }
+        if let node = fields["request"] { run.request = try clientRequest(node) }
+        if let node = fields["profile"] { run.profile = try profile(node) }
+        if let node = fields["openGates"] { run.openGates = try gateOpenings(node) }
+        run.expect = try expectations(expectNode)
+        return run
+    }
+
+    /// `openGates: {prefill: 95s, resume: 140s}`: gate names and when to open them, in order.
+    func gateOpenings(_ node: Node) throws(LocatedError) -> [GateOpening] {
+        guard case .mapping(let mapping) = node else {
+            throw mismatch("openGates", expected: "a mapping of gate names to durations, e.g. {prefill: 95s}", got: node)
+        }
+        var openings: [GateOpening] = []
+        for (key, value) in mapping {
+            // A gate listed twice is a duplicate key, which reading the YAML already refuses.
+            let name = try oneLine(key, "openGates")
+            openings.append(GateOpening(name: name, after: try duration(value, name)))
+        }
+        return openings
     }
 
     func proxySettings(_ node: Node) throws(LocatedError) -> ProxySettingsSpec {
@@ -47,6 +96,15 @@ extension ScenarioNodeReader {
             settings.heartbeatComment = try oneLine(node, "heartbeatComment", allowEmpty: true)
         }
         if let node = fields["sendLoadingState"] { settings.sendLoadingState = try bool(node, "sendLoadingState") }
+        if let node = fields["responseHeaderTimeout"] {
+            settings.responseHeaderTimeout = try duration(node, "responseHeaderTimeout")
+        }
+        if let node = fields["streamIdleTimeout"] {
+            settings.streamIdleTimeout = try duration(node, "streamIdleTimeout")
+        }
+        if let node = fields["healthCheckTimeout"] {
+            settings.healthCheckTimeout = try positiveDuration(node, "healthCheckTimeout")
+        }
         return settings
     }
 
@@ -128,6 +186,13 @@ extension ScenarioNodeReader {
         }
         if let node = fields["attempts"] {
             expect.attempts = try integer(node, "attempts", in: 1...101, expected: "a whole number from 1 to 101")
+        }
+        if let node = fields["heartbeatsInsideEvents"] {
+            expect.heartbeatsInsideEvents = try count(node, "heartbeatsInsideEvents")
+        }
+        if let node = fields["upstreamRequests"] { expect.upstreamRequests = try count(node, "upstreamRequests") }
+        if let node = fields["upstreamRequestsBeforeHealthy"] {
+            expect.upstreamRequestsBeforeHealthy = try count(node, "upstreamRequestsBeforeHealthy")
         }
         return expect
     }

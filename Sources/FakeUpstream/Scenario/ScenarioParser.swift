@@ -61,6 +61,7 @@ extension ScenarioNodeReader {
             }
         }
         if let node = top["strict"] { scenario.strict = try bool(node, "strict") }
+        if let node = top["llamaServer"] { scenario.llamaServer = try llamaServer(node) }
         if let node = top["health"] { scenario.health = try health(node) }
         if let node = top["responses"] {
             scenario.rules = []

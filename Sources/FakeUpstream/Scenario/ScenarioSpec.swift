@@ -12,20 +12,47 @@ public struct ScenarioSpec: Sendable, Hashable {
     public var request: ClientRequestSpec?
     /// The client's timeout rules; `nil` lets the runner choose (see `Harness.ClientProfiles.defaultProfile`).
     public var profile: ProfileChoice?
-    /// What must happen; `nil` means the run only reports.
+    /// What must happen; `nil` means nothing is checked, which `harness replay` reports as a failure.
     public var expect: Expectations?
+    /// Gates the runner opens, each at its time from the client's first request (scenario time). A gate step
+    /// nobody opens blocks its response, and the run fails with `blocked at gate NAME`.
+    public var openGates: [GateOpening]
+    /// More runs of the same upstream script, each with its own settings and expectations (`runs:`), e.g. the same
+    /// stall again with heartbeats on. The top-level sections are the first run.
+    public var runs: [SpecRun]
 
     /// A spec with the given sections.
     public init(
         proxy: ProxySettingsSpec? = nil,
         request: ClientRequestSpec? = nil,
         profile: ProfileChoice? = nil,
-        expect: Expectations? = nil
+        expect: Expectations? = nil,
+        openGates: [GateOpening] = [],
+        runs: [SpecRun] = []
     ) {
         self.proxy = proxy
         self.request = request
         self.profile = profile
         self.expect = expect
+        self.openGates = openGates
+        self.runs = runs
+    }
+
+    /// Every run the file asks for, in order: the top-level sections first (name `nil`), then each of `runs:`
+    /// with what it inherits filled in: `request`, `profile` and `openGates` when it gives none, and the
+    /// top-level `proxy:` settings key by key under its own. `expect` is never inherited: each run says what it
+    /// must show. Each returned spec has no `runs` of its own.
+    public var allRuns: [(name: String?, spec: ScenarioSpec)] {
+        var first = self
+        first.runs = []
+        var all: [(name: String?, spec: ScenarioSpec)] = [(nil, first)]
+        for run in runs {
+            let spec = ScenarioSpec(
+                proxy: ProxySettingsSpec.merged(run.proxy, over: proxy), request: run.request ?? request,
+                profile: run.profile ?? profile, expect: run.expect, openGates: run.openGates ?? openGates)
+            all.append((run.name, spec))
+        }
+        return all
     }
 }
 
@@ -37,12 +64,39 @@ public struct ProxySettingsSpec: Sendable, Hashable {
     public var heartbeatComment: String?
     /// llama-swap's loading messages as `reasoning_content` deltas while the model loads.
     public var sendLoadingState: Bool?
+    /// Longest wait for the upstream's response head (`.zero` disables); `nil` keeps the proxy's default.
+    public var responseHeaderTimeout: Duration?
+    /// Longest silence between two upstream body reads once its head came (`.zero` disables).
+    public var streamIdleTimeout: Duration?
+    /// How long the proxy waits for `/health` to answer 200 before it gives up on the model (llama-swap's
+    /// `healthCheckTimeout`); `nil` keeps the launcher's default (120 s).
+    public var healthCheckTimeout: Duration?
 
     /// Settings as given; every field left `nil` keeps the proxy's default.
-    public init(heartbeatInterval: Duration? = nil, heartbeatComment: String? = nil, sendLoadingState: Bool? = nil) {
+    public init(
+        heartbeatInterval: Duration? = nil, heartbeatComment: String? = nil, sendLoadingState: Bool? = nil,
+        responseHeaderTimeout: Duration? = nil, streamIdleTimeout: Duration? = nil,
+        healthCheckTimeout: Duration? = nil
+    ) {
         self.heartbeatInterval = heartbeatInterval
         self.heartbeatComment = heartbeatComment
         self.sendLoadingState = sendLoadingState
+        self.responseHeaderTimeout = responseHeaderTimeout
+        self.streamIdleTimeout = streamIdleTimeout
+        self.healthCheckTimeout = healthCheckTimeout
+    }
+
+    /// `settings` with every field it leaves `nil` taken from `base`; `nil` when both are.
+    public static func merged(_ settings: ProxySettingsSpec?, over base: ProxySettingsSpec?) -> ProxySettingsSpec? {
+        guard let settings else { return base }
+        guard let base else { return settings }
+        return ProxySettingsSpec(
+            heartbeatInterval: settings.heartbeatInterval ?? base.heartbeatInterval,
+            heartbeatComment: settings.heartbeatComment ?? base.heartbeatComment,
+            sendLoadingState: settings.sendLoadingState ?? base.sendLoadingState,
+            responseHeaderTimeout: settings.responseHeaderTimeout ?? base.responseHeaderTimeout,
+            streamIdleTimeout: settings.streamIdleTimeout ?? base.streamIdleTimeout,
+            healthCheckTimeout: settings.healthCheckTimeout ?? base.healthCheckTimeout)
     }
 
     /// Whether the proxy may add bytes the upstream never wrote (heartbeats or loading messages); expectations on
@@ -134,6 +188,15 @@ public struct Expectations: Sendable, Hashable {
     public var upstreamSawCloseWithin: Duration?
     /// How many requests the client sent (retries included).
     public var attempts: Int?
+    /// Heartbeat lines the client received inside an event (not between two events) that the upstream did not
+    /// write there itself; `0` is the rule.
+    public var heartbeatsInsideEvents: CountExpectation?
+    /// How many requests with the client's method and path the upstream received (from the fake's journal): `0`
+    /// proves that nothing was forwarded.
+    public var upstreamRequests: CountExpectation?
+    /// How many of those arrived before the upstream's `/health` first answered 200: `0` proves that the proxy
+    /// waited for the model to be ready.
+    public var upstreamRequestsBeforeHealthy: CountExpectation?
     /// Where `expect:` is written, for reports.
     public var location: SourceLocation?
 
@@ -142,8 +205,12 @@ public struct Expectations: Sendable, Hashable {
         client: ClientOutcomeKind? = nil, at: Duration? = nil, tolerance: Duration? = nil, status: Int? = nil,
         gaps: GapExpectation? = nil, heartbeats: CountExpectation? = nil, bodyMatchesUpstream: Bool? = nil,
         inBandError: Bool? = nil, upstreamSawCloseWithin: Duration? = nil, attempts: Int? = nil,
-        location: SourceLocation? = nil
+        heartbeatsInsideEvents: CountExpectation? = nil, upstreamRequests: CountExpectation? = nil,
+        upstreamRequestsBeforeHealthy: CountExpectation? = nil, location: SourceLocation? = nil
     ) {
+        self.heartbeatsInsideEvents = heartbeatsInsideEvents
+        self.upstreamRequests = upstreamRequests
+        self.upstreamRequestsBeforeHealthy = upstreamRequestsBeforeHealthy
         self.client = client
         self.at = at
         self.tolerance = tolerance

@@ -33,8 +33,9 @@ public enum TimelineReport {
     static func summary(_ results: [ReplayResult]) -> String {
         let failed = results.filter { $0.verdict == .fail }.count
         let passed = results.filter { $0.verdict == .pass }.count
-        return "\(results.count) runs: \(passed) pass, \(failed) fail, \(results.count - passed - failed) without "
-            + "expectations. Times are real seconds since the client's first request."
+        let unchecked = results.filter(\.isUnchecked).count
+        return "\(results.count) runs: \(passed) pass, \(failed) fail, \(unchecked) unchecked (a run that checks "
+            + "nothing fails). Times are real seconds since the client's first request."
     }
 
     // MARK: One run
@@ -53,6 +54,7 @@ public enum TimelineReport {
         var out = "<section class=\"run \(verdict)\" id=\"run-\(index)\">\n"
         out += "<h2><span class=\"badge \(verdict)\">\(verdict.uppercased())</span> \(escape(result.scenario))</h2>\n"
         out += "<p class=\"description\">\(escape(result.description))</p>\n"
+        for problem in result.problems { out += "<p class=\"problem\">\(escape(problem))</p>\n" }
         out += "<p class=\"facts\">client <b>\(escape(result.outcome.description))</b>"
         if result.attempts > 1 { out += " after \(result.attempts) attempts" }
         out += " · profile <b>\(escape(result.profile.name))</b> (\(escape(result.profile.summary)))"
@@ -176,7 +178,7 @@ public enum TimelineReport {
         .badge{display:inline-block;padding:1px 8px;border-radius:3px;font-weight:bold;border:2px solid}
         .badge.pass{background:#d9f2df;color:#145a24;border-color:#145a24}
         .badge.fail{background:#fbdcd8;color:#8a1b0e;border-color:#8a1b0e;border-style:dashed}
-        .badge.unchecked{background:#eee;color:#444;border-color:#888}
+        .problem{color:#a00;font-weight:bold}
         .description,.facts,.summary{margin:2px 0;font-size:14px}
         svg text{font-size:12px;font-family:sans-serif;fill:#222}
         svg text.lane{text-anchor:end}svg text.tick{text-anchor:middle}svg text.unit{text-anchor:end;fill:#555}

@@ -18,10 +18,33 @@ public enum CompareRunner {
         public var without: ProfileVerdict
         /// Its verdict with the heartbeat on.
         public var with: ProfileVerdict
+        /// Whether the run with the heartbeat ended in an in-band error event (the proxy's or the upstream's): a
+        /// client that completes then got an error, not an answer.
+        public var withEndsInError: Bool
 
-        /// Whether the heartbeat turns a time-out into something else.
+        /// A row.
+        public init(profile: ClientProfile, without: ProfileVerdict, with: ProfileVerdict, withEndsInError: Bool = false) {
+            self.profile = profile
+            self.without = without
+            self.with = with
+            self.withEndsInError = withEndsInError
+        }
+
+        /// Whether the heartbeat turns a time-out into a complete answer. A client still waiting when the run ends
+        /// is not saved (the proxy kept it waiting with nothing to show: a failure of the proxy), and neither is one
+        /// that completes with an in-band error (it gets an error instead of a time-out; the table says so).
         public var heartbeatSavesIt: Bool {
-            without.outcome.kind == "times-out" && with.outcome.kind != "times-out"
+            without.outcome.kind == "times-out" && with.outcome.kind == "completes" && !withEndsInError
+        }
+
+        /// Whether the heartbeat turns a time-out into an in-band error the client can read.
+        public var heartbeatTurnsItIntoAnError: Bool {
+            without.outcome.kind == "times-out" && with.outcome.kind == "completes" && withEndsInError
+        }
+
+        /// Whether either side left this client waiting until the run's end.
+        public var leftWaiting: Bool {
+            without.outcome.kind == "undecided" || with.outcome.kind == "undecided"
         }
     }
 
@@ -40,6 +63,9 @@ public enum CompareRunner {
         /// The run with the heartbeat on.
         public var withRun: ReplayResult
 
+        /// Whether some profile was left waiting until the end of a run (a failure of the proxy).
+        public var leavesAClientWaiting: Bool { rows.contains(where: \.leftWaiting) }
+
         /// The table as text.
         public var lines: [String] {
             let pad = { (text: String, width: Int) in text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
@@ -49,9 +75,14 @@ public enum CompareRunner {
                 "  " + pad("profile", 15) + pad("without heartbeat", 50) + "with heartbeat",
             ]
             for row in rows {
+                let note =
+                    row.leftWaiting
+                    ? "   <- FAIL: still waiting when the run ended; the proxy never ended the exchange"
+                    : row.heartbeatSavesIt ? "   <- saved by the heartbeat"
+                    : row.heartbeatTurnsItIntoAnError ? "   <- an in-band error instead of a time-out" : ""
                 out.append(
                     "  " + pad(row.profile.name, 15) + pad(Self.describe(row.without), 50) + Self.describe(row.with)
-                        + (row.heartbeatSavesIt ? "   <- saved by the heartbeat" : ""))
+                        + note)
             }
             return out
         }
@@ -73,7 +104,8 @@ public enum CompareRunner {
         }
         var withoutSettings = settings
         withoutSettings.heartbeatInterval = .zero
-        let patient = patientProfile(outwaiting: profiles)
+        let silence = scenario.rules.flatMap(\.responses).map { RunBound.scriptedLength($0.steps) }.max() ?? .zero
+        let patient = patientProfile(outwaiting: profiles, silence: silence)
         func options(_ proxy: ProxySettingsSpec) -> ReplayOptions {
             ReplayOptions(
                 timeScale: timeScale, topology: .proxied(launcher), profile: patient, proxySettings: proxy,
@@ -89,17 +121,19 @@ public enum CompareRunner {
         let rows = profiles.map { profile in
             let scaled = profile.scaled(by: timeScale)
             return Row(
-                profile: profile, without: verdict(scaled, withoutRun), with: verdict(scaled, withRun))
+                profile: profile, without: verdict(scaled, withoutRun), with: verdict(scaled, withRun),
+                withEndsInError: withRun.facts.inBandError)
         }
         return Result(
             scenario: scenario.name, heartbeatInterval: withSettings.heartbeatInterval ?? defaultHeartbeatInterval,
             timeScale: timeScale, rows: rows, withoutRun: withoutRun, withRun: withRun)
     }
 
-    /// A client that waits out every profile: silent for longer than any of their timers, it stops; by then
-    /// each profile has decided.
-    public static func patientProfile(outwaiting profiles: [ClientProfile]) -> ClientProfile {
-        let longest = profiles.compactMap(\.longestTimer).max() ?? .seconds(600)
+    /// A client that waits out every profile, and the scenario's longest scripted response (`silence`): silent
+    /// for longer than both, it stops; by then each profile has decided, and a profile without a timer left (a
+    /// Cloudflare client that saw its first byte) is not cut off while the script still has bytes to send.
+    public static func patientProfile(outwaiting profiles: [ClientProfile], silence: Duration = .zero) -> ClientProfile {
+        let longest = max(profiles.compactMap(\.longestTimer).max() ?? .seconds(600), silence)
         return ClientProfile(
             name: "patient", summary: "waits out every compared profile", readTimeout: longest * 1.05 + .seconds(1))
     }

@@ -8,14 +8,17 @@ import Wire
 /// external model (no process to start) with the scenario's proxy settings, its health checked through the
 /// supervisor as for any model, so a scripted slow load is a real slow load.
 public struct InProcessProxyLauncher: ProxyLauncher {
-    /// llama-swap's `healthCheckTimeout` in scenario time (scaled with the run, at least 1 s of real time).
+    /// llama-swap's `healthCheckTimeout` in scenario time (scaled with the run, at least 1 s of real time), unless
+    /// the scenario's `proxy.healthCheckTimeout` says otherwise.
     public var healthCheckTimeout: Duration
     public var logger: Logger
 
     public init(healthCheckTimeout: Duration = ProxyConfig.defaultHealthCheckTimeout, logger: Logger? = nil) {
         self.healthCheckTimeout = healthCheckTimeout
+        // Critical only: scenarios provoke the proxy's errors on purpose (never-ready's "model failed to start"),
+        // and its log lines on stderr would cut into the verdict lines; the verdicts say what happened.
         var quiet = Logger(label: "replay-proxy")
-        quiet.logLevel = .warning
+        quiet.logLevel = .critical
         self.logger = logger ?? quiet
     }
 
@@ -29,6 +32,10 @@ public struct InProcessProxyLauncher: ProxyLauncher {
             interval: interval.flatMap { $0 > .zero ? $0 : nil },
             comment: settings?.heartbeatComment ?? HeartbeatSettings.defaultComment
         )
+        // The upstream time bounds: as the spec says (0 turns one off), else the proxy's own default; scaled.
+        func bound(_ given: Duration?) -> Duration? {
+            (given ?? ProxyConfig.defaultUpstreamTimeout).flatMap { $0 > .zero ? $0.scaled(by: scale) : nil }
+        }
         let upstream = UpstreamURL(host: "127.0.0.1", port: upstreamPort)
         let model = ModelConfig(
             id: scenario.model,
@@ -36,10 +43,12 @@ public struct InProcessProxyLauncher: ProxyLauncher {
             upstream: upstream,
             concurrencyLimit: 1_000,
             sendLoadingState: settings?.sendLoadingState ?? false,
-            heartbeat: heartbeat
+            heartbeat: heartbeat,
+            responseHeaderTimeout: bound(settings?.responseHeaderTimeout),
+            streamIdleTimeout: bound(settings?.streamIdleTimeout)
         )
         let config = ProxyConfig(
-            healthCheckTimeout: max(.seconds(1), healthCheckTimeout.scaled(by: scale)),
+            healthCheckTimeout: max(.seconds(1), (settings?.healthCheckTimeout ?? healthCheckTimeout).scaled(by: scale)),
             models: [scenario.model: model]
         )
         let supervisor = Supervisor(config: config, logger: logger)

@@ -13,9 +13,11 @@ public struct ReplayClient: Sendable {
         self.group = group
     }
 
-    /// Sends `request` to `host:port` once, under `profile` (already scaled), watching at most `limit`.
+    /// Sends `request` to `host:port` once, under `profile` (already scaled), watching at most `limit`; calls
+    /// `onSent` (on the connection's event loop) when the request has been handed to the socket.
     public func attempt(
-        host: String, port: Int, request: [UInt8], method: String, profile: ClientProfile, limit: Duration
+        host: String, port: Int, request: [UInt8], method: String, profile: ClientProfile, limit: Duration,
+        onSent: (@Sendable () -> Void)? = nil
     ) async throws -> ReplayAttempt {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: ReplayAttempt.self)
@@ -27,7 +29,8 @@ public struct ReplayClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ReplayAttemptHandler(
-                            request: request, method: method, profile: profile, limit: limit, promise: promise))
+                            request: request, method: method, profile: profile, limit: limit, promise: promise,
+                            onSent: onSent))
                 }
             }
             .connect(host: host, port: port).get()
@@ -48,6 +51,7 @@ final class ReplayAttemptHandler: ChannelInboundHandler {
     private let request: [UInt8]
     private let limit: Duration
     private let promise: EventLoopPromise<ReplayAttempt>
+    private let onSent: (@Sendable () -> Void)?
     private var clock: ClientTimeoutClock
     private var parser: HTTPResponseParser
     private var sentAt: NIODeadline?
@@ -58,8 +62,9 @@ final class ReplayAttemptHandler: ChannelInboundHandler {
 
     init(
         request: [UInt8], method: String, profile: ClientProfile, limit: Duration,
-        promise: EventLoopPromise<ReplayAttempt>
+        promise: EventLoopPromise<ReplayAttempt>, onSent: (@Sendable () -> Void)? = nil
     ) {
+        self.onSent = onSent
         self.request = request
         self.limit = limit
         self.promise = promise
@@ -76,6 +81,7 @@ final class ReplayAttemptHandler: ChannelInboundHandler {
             switch result {
             case .success:
                 handler.sentAt = .now()
+                handler.onSent?()
                 handler.schedule(context: context)
             case .failure(let error):
                 handler.sentAt = .now()

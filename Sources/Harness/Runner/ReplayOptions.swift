@@ -13,18 +13,21 @@ public struct ReplayOptions: Sendable {
     public var proxySettings: ProxySettingsSpec?
     /// Real time added to every timing tolerance.
     public var slack: Duration
-    /// The longest one attempt is watched (real time) when no profile timer ends it first; `nil` means an hour
-    /// of scenario time, scaled.
+    /// The longest the whole run is watched (real time) when nothing ends it first; `nil` means `RunBound`'s
+    /// estimate for the scenario, scaled.
     public var observationLimit: Duration?
     /// Where the fake and the runner log; silent by default.
     public var logger: Logger
+    /// The name of the run among the file's `runs:`, shown after the file's name; `nil` for the top-level run.
+    public var runName: String?
 
-    /// Options; by default real time, direct, the scenario's own profile and settings, 150 ms slack.
+    /// Options; by default real time, direct, the scenario's own profile and settings, 200 ms slack.
     public init(
         timeScale: Double = 1, topology: ReplayTopology = .direct, profile: ClientProfile? = nil,
-        proxySettings: ProxySettingsSpec? = nil, slack: Duration = .milliseconds(150),
-        observationLimit: Duration? = nil, logger: Logger = ReplayOptions.silentLogger
+        proxySettings: ProxySettingsSpec? = nil, slack: Duration = ReplayOptions.defaultSlack,
+        observationLimit: Duration? = nil, logger: Logger = ReplayOptions.silentLogger, runName: String? = nil
     ) {
+        self.runName = runName
         self.timeScale = timeScale
         self.topology = topology
         self.profile = profile
@@ -33,6 +36,9 @@ public struct ReplayOptions: Sendable {
         self.observationLimit = observationLimit
         self.logger = logger
     }
+
+    /// Real time added to timing checks by default, at most a quarter of each bound (see `ExpectationEvaluator`).
+    public static let defaultSlack: Duration = .milliseconds(200)
 
     /// A logger that drops everything, so a replay prints only its verdicts.
     public static let silentLogger = Logger(label: "replay", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -3,17 +3,16 @@ import FakeUpstream
 /// The outcome of replaying one scenario: the verdict, each expectation with expected vs actual, the client's
 /// outcome and numbers, and the full timeline.
 public struct ReplayResult: Sendable {
-    /// The overall verdict.
+    /// The overall verdict. There is no third state: a run that checked nothing proves nothing, so it fails.
     public enum Verdict: String, Sendable, Hashable {
-        /// Every checked expectation held.
+        /// The run ended, every expectation was checked and held.
         case pass
-        /// At least one expectation failed.
+        /// An expectation failed or could not be checked, nothing was checked, the client was still waiting at
+        /// the run's bound, or a response was left blocked at a gate: `problems` says which.
         case fail
-        /// The file has no expectations (or none could be checked): the run only reports.
-        case unchecked
     }
 
-    /// The scenario's name (file stem).
+    /// The scenario's name (file stem), with `/run` for the runs of `runs:`.
     public var scenario: String
     /// Its file, if any.
     public var file: String?
@@ -48,30 +47,49 @@ public struct ReplayResult: Sendable {
     /// Each attempt as the client saw it, for `ProfileEvaluator` (what other profiles would have done).
     public var attemptTimelines: [AttemptTimeline]
 
-    /// `fail` if any expectation failed, `pass` if some passed, `unchecked` otherwise.
-    public var verdict: Verdict {
-        if expectations.contains(where: \.failed) { return .fail }
-        return expectations.contains { $0.status == .passed } ? .pass : .unchecked
-    }
+    /// Whether the run checked nothing: no expectation given, or none could be checked. A failure.
+    public var isUnchecked: Bool { !expectations.contains { $0.status == .passed || $0.status == .failed } }
 
-    /// One line: verdict, scenario, client outcome, max gap, heartbeats, bytes.
-    public var verdictLine: String {
-        let label = switch verdict {
-            case .pass: "PASS"
-            case .fail: "FAIL"
-            case .unchecked: "----"
+    /// Why the run fails apart from its expectations: it checked nothing, skipped some, a response stayed blocked
+    /// at a gate, or the client was still waiting when the run's bound passed (the proxy never ended it).
+    public var problems: [String] {
+        var problems: [String] = []
+        if let gate = facts.blockedGate { problems.append("blocked at gate \(gate)") }
+        if case .undecided(let at) = outcome {
+            problems.append(
+                "the client was still waiting at \(TimeText.seconds(at)), the run's bound: nothing ended the "
+                    + "exchange (a proxy that keeps a client waiting forever fails it)")
         }
         let skipped = expectations.filter { if case .skipped = $0.status { true } else { false } }.count
-        var line = "\(label) \(scenario) [\(profile.name), \(topology)]: client \(outcome)"
+        if isUnchecked {
+            problems.append(expectations.isEmpty ? "nothing checked: the run has no expectations" : "nothing checked")
+        } else if skipped > 0 {
+            problems.append("\(skipped) expectations not checked (they need the proxy)")
+        }
+        return problems
+    }
+
+    /// `fail` if any expectation failed or there is a problem (`problems`), `pass` otherwise.
+    public var verdict: Verdict {
+        expectations.contains(where: \.failed) || !problems.isEmpty ? .fail : .pass
+    }
+
+    /// One line: verdict, scenario, what went wrong, client outcome, max gap, heartbeats, bytes, time scale.
+    public var verdictLine: String {
+        let label = verdict == .pass ? "PASS" : "FAIL"
+        var line = "\(label) \(scenario) [\(profile.name), \(topology), scale \(timeScale)]: "
+        for problem in problems { line += problem + "; " }
+        let failed = expectations.filter(\.failed).map(\.key)
+        if !failed.isEmpty { line += "expectations failed: \(failed.joined(separator: ", ")); " }
+        line += "client \(outcome)"
         if attempts > 1 { line += " after \(attempts) attempts" }
         line += "; max gap \(TimeText.seconds(maxGap)); \(heartbeats) heartbeats; \(bytesReceived) bytes"
-        if skipped > 0 { line += "; \(skipped) skipped (need the proxy)" }
         return line
     }
 
     /// The expectations and the timeline as text, for failures.
     public var details: String {
-        var lines = expectations.map { "  " + $0.line }
+        var lines = (file.map { ["  file: \($0)"] } ?? []) + expectations.map { "  " + $0.line }
         lines.append("  timeline (s since the first request):")
         lines += TimelineText.lines(timeline).map { "    " + $0 }
         return lines.joined(separator: "\n")

@@ -1,5 +1,6 @@
 import FakeUpstream
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Wire
@@ -19,6 +20,10 @@ public enum ReplayRunner {
         let proxySettings = options.proxySettings ?? spec.proxy
         let comment = proxySettings?.heartbeatComment ?? SSEHeartbeat.defaultComment
         let heartbeat = (try? SSEHeartbeat(comment: comment)) ?? .keepalive
+        var boundSpec = spec
+        boundSpec.proxy = proxySettings
+        let bound = options.observationLimit
+            ?? RunBound.realTime(scenario, spec: boundSpec, profile: baseProfile, scale: scale)
 
         var launched = scenario
         launched.timeScale = scale
@@ -50,14 +55,31 @@ public enum ReplayRunner {
             }
             let request = spec.request ?? ClientRequestSpec()
             let requestBytes = Self.requestBytes(request, host: "127.0.0.1:\(port)", model: scenario.model)
-            let limit = options.observationLimit ?? Duration.seconds(3600).scaled(by: scale)
             let client = ReplayClient(group: clientGroup)
+            let started = ContinuousClock.now
+            let runDeadline = started + bound
+            // The runner opens the gates the spec lists, timed from the moment the first request was sent; a gate
+            // nobody opens is reported after the run.
+            let openers = NIOLockedValueBox<[Task<Void, any Error>]>([])
+            let openings = spec.openGates
+            let openGates: @Sendable () -> Void = {
+                let sent = ContinuousClock.now
+                let tasks = openings.map { opening in
+                    Task {
+                        try await Task.sleep(until: sent + opening.after.scaled(by: scale), clock: .continuous)
+                        fake.releaseGate(opening.name)
+                    }
+                }
+                openers.withLockedValue { $0 += tasks }
+            }
+            defer { openers.withLockedValue { $0.forEach { $0.cancel() } } }
             var made: [ReplayAttempt] = []
             for retry in 0...profile.retries {
                 if retry > 0 { try await Task.sleep(for: profile.delay(beforeRetry: retry)) }
+                let left = max(.zero, runDeadline - ContinuousClock.now)
                 let attempt = try await client.attempt(
                     host: "127.0.0.1", port: port, request: requestBytes, method: request.method, profile: profile,
-                    limit: limit)
+                    limit: left, onSent: retry == 0 && !openings.isEmpty ? openGates : nil)
                 made.append(attempt)
                 guard case .timedOut = attempt.end else { break }
             }
@@ -69,7 +91,10 @@ public enum ReplayRunner {
                     // Only connections that carried the client's request count (a proxy's health checks do not).
                     let closed = snapshot.connections.filter { connection in
                         (connection.peerClose != nil || connection.closedAt != nil)
-                            && connection.requests.contains { $0.path == request.path && $0.method == request.method }
+                            && connection.requests.contains {
+                                $0.path == upstreamPath(request.path, model: scenario.model)
+                                    && $0.method == request.method
+                            }
                     }
                     return closed.count >= count
                 }
@@ -84,9 +109,11 @@ public enum ReplayRunner {
         let origin = fake.journal.origin
         try? await fake.stop()
 
-        return assemble(
+        var result = assemble(
             scenario: scenario, options: options, profile: profile, heartbeat: heartbeat,
-            proxySettings: proxySettings, attempts: attempts, journal: snapshot, origin: origin)
+            proxySettings: proxySettings, attempts: attempts, journal: snapshot, origin: origin, bound: bound)
+        if let run = options.runName { result.scenario += "/" + run }
+        return result
     }
 
     /// The request's bytes: request line, `Host`, the spec's headers, `Content-Type` and `Content-Length`.
@@ -106,7 +133,8 @@ public enum ReplayRunner {
 
     static func assemble(
         scenario: Scenario, options: ReplayOptions, profile: ClientProfile, heartbeat: SSEHeartbeat,
-        proxySettings: ProxySettingsSpec?, attempts: [ReplayAttempt], journal: JournalSnapshot, origin: NIODeadline
+        proxySettings: ProxySettingsSpec?, attempts: [ReplayAttempt], journal: JournalSnapshot, origin: NIODeadline,
+        bound: Duration? = nil
     ) -> ReplayResult {
         let firstSend = attempts.first?.sentAt ?? origin
         func offset(_ deadline: NIODeadline) -> Duration { .nanoseconds((deadline - firstSend).nanoseconds) }
@@ -159,8 +187,7 @@ public enum ReplayRunner {
 
         // The journal's requests that answer the client's, in order: attempt i ↔ i-th matching request.
         let method = scenario.spec?.request?.method ?? "POST"
-        let path = (scenario.spec?.request?.path ?? "/v1/chat/completions").split(separator: "?").first.map(
-            String.init) ?? "/"
+        let path = upstreamPath(scenario.spec?.request?.path ?? "/v1/chat/completions", model: scenario.model)
         var matching: [(connection: ConnectionRecord, request: RequestRecord)] = []
         for connection in journal.connections {
             for request in connection.requests where request.method == method && request.path == path {
@@ -207,11 +234,21 @@ public enum ReplayRunner {
         case .observationLimit?, nil: outcome = .undecided(at: last.map { offset($0.endedAt) } ?? .zero)
         }
         let clientBody = lastScanner.withoutHeartbeats
+        let rawClientBody = last?.reads.flatMap(\.body) ?? []
+        let opened = Set((scenario.spec?.openGates ?? []).map(\.name))
         let facts = ReplayFacts(
             outcome: outcome, attempts: attempts.count, status: last?.response.head?.status, maxGap: maxGap,
             heartbeatGaps: heartbeatGaps, heartbeats: heartbeats, clientBody: clientBody, upstreamBody: upstreamBody,
             inBandError: Self.hasInBandError(clientBody), upstreamCloseDelay: closeDelay,
-            clientClosed: last?.clientClosedAt != nil)
+            clientClosed: last?.clientClosedAt != nil,
+            heartbeatsInsideEvents: HeartbeatPlacement.insideEvents(
+                client: rawClientBody, upstream: upstreamBody ?? [], heartbeat: heartbeat),
+            upstreamRequests: matching.count,
+            upstreamRequestsBeforeHealthy: JournalFacts.requestsBeforeHealthy(
+                matching.map(\.request), journal: journal, healthPath: "/health"),
+            blockedGate: JournalFacts.blockedGate(
+                requests: matching.map(\.request), scenario: scenario, opened: opened),
+            bound: bound)
         var proxied = false
         if case .proxied = options.topology { proxied = true }
         let evaluator = ExpectationEvaluator(
@@ -225,6 +262,14 @@ public enum ReplayRunner {
             expectations: expectations,
             timeline: ReplayTimeline(clientReads: reads, upstreamWrites: writes, attempts: spans, upstreamCloses: closes),
             facts: facts, attemptTimelines: attempts.map(attemptTimeline))
+    }
+
+    /// The path the upstream sees for the client's `target`: without the query, and without the proxy's
+    /// `/upstream/{model}` prefix (that route forwards the rest of the path as is).
+    static func upstreamPath(_ target: String, model: String) -> String {
+        let path = target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
+        let prefix = "/upstream/\(model)/"
+        return path.hasPrefix(prefix) ? "/" + path.dropFirst(prefix.count) : path
     }
 
     /// Whether an SSE body holds a `data: {"error":…}` line (the in-band error shape of the proxy and llama-server).

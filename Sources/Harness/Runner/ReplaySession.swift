@@ -6,8 +6,7 @@ import Foundation
 public struct ReplaySession: Sendable {
     /// Files and directories of scenarios.
     public var paths: [String]
-    /// `--time-scale`; `nil` chooses: real time for one file given as a file, `directoryScale` for a directory or
-    /// several files.
+    /// `--time-scale`; `nil` chooses per file (`ReplayTimeScale.automatic`), the same for one file or many.
     public var timeScale: Double?
     /// `--direct`: no proxy even if one can be launched.
     public var direct: Bool
@@ -17,14 +16,13 @@ public struct ReplaySession: Sendable {
     public var htmlPath: String?
     /// The proxy launcher; `nil` when the proxy is not available.
     public var launcher: (any ProxyLauncher)?
-
-    /// The scale for runs of more than one file: a 95 s prefill takes 0.95 s.
-    public static let directoryScale = 0.01
+    /// `--jobs`: how many runs go at once. Each run has its own event loops; more at once share the cores.
+    public var jobs: Int
 
     /// A session.
     public init(
         paths: [String], timeScale: Double? = nil, direct: Bool = false, compare: Bool = false,
-        htmlPath: String? = nil, launcher: (any ProxyLauncher)? = ProxyLaunchers.standard
+        htmlPath: String? = nil, launcher: (any ProxyLauncher)? = ProxyLaunchers.standard, jobs: Int = 4
     ) {
         self.paths = paths
         self.timeScale = timeScale
@@ -32,11 +30,30 @@ public struct ReplaySession: Sendable {
         self.compare = compare
         self.htmlPath = htmlPath
         self.launcher = launcher
+        self.jobs = max(1, jobs)
     }
 
-    /// Runs the session, printing through `print`; returns the exit code: 0 when nothing failed, 1 when an
-    /// expectation failed, 2 when files or the run itself could not be used.
-    public func run(print: @Sendable (String) -> Void) async -> Int32 {
+    /// The summary's counts: runs, passes, failures, and how many of the failures checked nothing.
+    public struct Tally: Sendable, Hashable {
+        /// Runs finished (their verdicts printed).
+        public var runs = 0
+        /// Runs that passed.
+        public var passed = 0
+        /// Runs that failed, unchecked ones and runs that could not happen included.
+        public var failed = 0
+        /// Failed runs that checked nothing.
+        public var unchecked = 0
+
+        /// `34 files, 52 runs: 52 pass, 0 fail, 0 unchecked`.
+        public func line(files: Int) -> String {
+            "\(files) file\(files == 1 ? "" : "s"), \(runs) run\(runs == 1 ? "" : "s"): \(passed) pass, \(failed) fail, \(unchecked) unchecked"
+                + (unchecked > 0 ? " (a run that checks nothing fails)" : "")
+        }
+    }
+
+    /// Runs the session, printing through `print` (each verdict as soon as its run ends); returns the exit code:
+    /// 0 when every run passed, 1 when one failed (an unchecked run fails), 2 when files could not be used.
+    public func run(print: @escaping @Sendable (String) -> Void) async -> Int32 {
         var files: [String] = []
         do {
             for path in paths { files += try ScenarioLoader.files(at: path) }
@@ -53,12 +70,10 @@ public struct ReplaySession: Sendable {
                 return 2
             }
         }
-        var isDirectory: ObjCBool = false
-        let oneFile = paths.count == 1 && files.count == 1
-            && FileManager.default.fileExists(atPath: paths[0], isDirectory: &isDirectory) && !isDirectory.boolValue
-        let scale = timeScale ?? (oneFile ? 1 : Self.directoryScale)
+        let scaleLine = timeScale.map { "time scale \($0) (1 s of scenario time takes \($0) s)" }
+            ?? ReplayTimeScale.summary
         if compare {
-            return await runCompare(scenarios, scale: scale, print: print)
+            return await runCompare(scenarios, scaleLine: scaleLine, print: print)
         }
         let topology: ReplayTopology
         if !direct, let launcher {
@@ -66,55 +81,105 @@ public struct ReplaySession: Sendable {
         } else {
             topology = .direct
         }
-        print("time scale \(scale) (\(scale == 1 ? "real time" : "1 s of scenario time takes \(scale) s")); "
-            + "topology \(topology.name)"
+        print(scaleLine + "; topology \(topology.name)"
             + (direct || launcher != nil ? "" : " (the proxy is not wired into the harness yet; running direct)"))
-        var results: [ReplayResult] = []
-        var failed = false
+        var work: [(label: String, scenario: Scenario, name: String?, scale: Double)] = []
         for scenario in scenarios {
-            do {
-                let result = try await ReplayRunner.run(
-                    scenario, options: ReplayOptions(timeScale: scale, topology: topology))
-                results.append(result)
-                print(result.verdictLine)
-                if result.verdict == .fail {
-                    failed = true
-                    print(result.details)
-                }
-            } catch {
-                print("ERROR \(scenario.name): the run failed: \(error)")
-                failed = true
+            let scale = timeScale ?? ReplayTimeScale.automatic(for: scenario)
+            for run in ReplayRuns.expand(scenario) {
+                work.append((run.label, run.scenario, run.name, scale))
             }
         }
-        let passed = results.filter { $0.verdict == .pass }.count
-        let failures = results.filter { $0.verdict == .fail }.count
-        print("\(results.count) scenarios: \(passed) pass, \(failures) fail, "
-            + "\(results.count - passed - failures) without checked expectations")
+        var results: [ReplayResult] = []
+        var tally = Tally()
+        await withTaskGroup(of: (ReplayResult?, String).self) { group in
+            var next = 0
+            func add() {
+                guard next < work.count else { return }
+                let item = work[next]
+                next += 1
+                group.addTask {
+                    do {
+                        let result = try await ReplayRunner.run(
+                            item.scenario,
+                            options: ReplayOptions(timeScale: item.scale, topology: topology, runName: item.name))
+                        return (result, "")
+                    } catch {
+                        return (nil, "FAIL \(item.label): the run could not happen: \(error)")
+                    }
+                }
+            }
+            for _ in 0..<jobs { add() }
+            for await (result, failure) in group {
+                tally.runs += 1
+                if let result {
+                    results.append(result)
+                    print(result.verdictLine)
+                    if result.verdict == .pass {
+                        tally.passed += 1
+                    } else {
+                        tally.failed += 1
+                        if result.isUnchecked { tally.unchecked += 1 }
+                        print(result.details)
+                    }
+                } else {
+                    tally.failed += 1
+                    print(failure)
+                }
+                add()
+            }
+        }
+        print(tally.line(files: scenarios.count))
         if let htmlPath, !writeReport(results, to: htmlPath, print: print) { return 2 }
-        return failed ? 1 : 0
+        return tally.failed > 0 ? 1 : 0
     }
 
-    private func runCompare(_ scenarios: [Scenario], scale: Double, print: @Sendable (String) -> Void) async -> Int32 {
+    private func runCompare(_ scenarios: [Scenario], scaleLine: String, print: @escaping @Sendable (String) -> Void) async
+        -> Int32
+    {
         guard let launcher, !direct else {
             print("--compare runs each scenario through the proxy with and without the heartbeat, but "
                 + (direct ? "--direct was given" : "the proxy is not wired into the harness yet")
                 + "; run without --compare for direct verdicts")
             return 2
         }
-        print("time scale \(scale); comparing each scenario through the proxy with and without the heartbeat")
+        print(scaleLine + "; comparing each scenario through the proxy with and without the heartbeat")
         var results: [ReplayResult] = []
-        for scenario in scenarios {
-            do {
-                let compared = try await CompareRunner.run(scenario, launcher: launcher, timeScale: scale)
-                compared.lines.forEach(print)
-                results += [compared.withoutRun, compared.withRun]
-            } catch {
-                print("ERROR \(scenario.name): the run failed: \(error)")
-                return 2
+        var stillWaiting = false
+        var broken = false
+        let timeScale = self.timeScale
+        // Files go `jobs` at a time; each table is printed whole, as soon as its file is done.
+        await withTaskGroup(of: (CompareRunner.Result?, String).self) { group in
+            var next = 0
+            func add() {
+                guard next < scenarios.count else { return }
+                let scenario = scenarios[next]
+                next += 1
+                group.addTask {
+                    do {
+                        let scale = timeScale ?? ReplayTimeScale.automatic(for: scenario)
+                        return (try await CompareRunner.run(scenario, launcher: launcher, timeScale: scale), "")
+                    } catch {
+                        return (nil, "ERROR \(scenario.name): the run failed: \(error)")
+                    }
+                }
+            }
+            for _ in 0..<jobs { add() }
+            for await (compared, failure) in group {
+                if let compared {
+                    compared.lines.forEach(print)
+                    results += [compared.withoutRun, compared.withRun]
+                    stillWaiting = stillWaiting || compared.leavesAClientWaiting
+                } else {
+                    print(failure)
+                    broken = true
+                }
+                add()
             }
         }
+        if broken { return 2 }
         if let htmlPath, !writeReport(results, to: htmlPath, print: print) { return 2 }
-        return 0
+        return stillWaiting ? 1 : 0
     }
 
     private func writeReport(_ results: [ReplayResult], to path: String, print: @Sendable (String) -> Void) -> Bool {

@@ -24,13 +24,31 @@ public struct ReplayFacts: Sendable, Hashable {
     public var upstreamCloseDelay: Duration?
     /// Whether the client closed the connection itself.
     public var clientClosed: Bool
+    /// Heartbeat lines inside events of the client's body that the upstream did not write there itself
+    /// (`HeartbeatPlacement`).
+    public var heartbeatsInsideEvents: Int
+    /// Requests with the client's method and path that the upstream received.
+    public var upstreamRequests: Int
+    /// How many of those arrived before the upstream's `/health` first answered 200.
+    public var upstreamRequestsBeforeHealthy: Int
+    /// The gate a response of the upstream was left waiting at because nobody opened it, if any.
+    public var blockedGate: String?
+    /// The run's bound (real time): a client still waiting then is stopped, and the proxy failed to end it.
+    public var bound: Duration?
 
     /// Facts as measured.
     public init(
         outcome: ClientOutcome, attempts: Int, status: Int?, maxGap: Duration, heartbeatGaps: [Duration],
         heartbeats: Int, clientBody: [UInt8], upstreamBody: [UInt8]?, inBandError: Bool,
-        upstreamCloseDelay: Duration?, clientClosed: Bool
+        upstreamCloseDelay: Duration?, clientClosed: Bool, heartbeatsInsideEvents: Int = 0,
+        upstreamRequests: Int = 0, upstreamRequestsBeforeHealthy: Int = 0, blockedGate: String? = nil,
+        bound: Duration? = nil
     ) {
+        self.heartbeatsInsideEvents = heartbeatsInsideEvents
+        self.upstreamRequests = upstreamRequests
+        self.upstreamRequestsBeforeHealthy = upstreamRequestsBeforeHealthy
+        self.blockedGate = blockedGate
+        self.bound = bound
         self.outcome = outcome
         self.attempts = attempts
         self.status = status
