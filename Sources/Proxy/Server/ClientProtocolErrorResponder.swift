@@ -27,7 +27,9 @@ final class ClientProtocolErrorResponder: ChannelDuplexHandler, RemovableChannel
             context.fireErrorCaught(error)
             return
         }
-        guard !hasUnterminatedResponse else {
+        // A response under way cannot be followed by another; a closed connection (the decoder reports a head cut
+        // short by the close as an error too) takes no answer.
+        guard !hasUnterminatedResponse, context.channel.isActive else {
             context.close(promise: nil)
             return
         }
