@@ -15,7 +15,7 @@ public struct ClientLimits: Sendable, Hashable {
     public var maxHeaderCount: Int
     /// Most bytes in one request head: the request target and every header name and value (`431`, then close).
     public var maxHeaderBytes: Int
-    /// Most bytes in the request target, and in any one header field (name and value) (`431`, then close).
+    /// Most bytes in the request target, and in any one header name or value (`431`, then close).
     /// NIO's decoder applies one limit to both and reports both the same way, so they share one key.
     public var maxHeaderLineBytes: Int
     /// Longest wait for the first byte of a request on an open connection with no response under way (a new

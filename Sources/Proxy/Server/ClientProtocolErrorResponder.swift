@@ -64,7 +64,7 @@ final class ClientProtocolErrorResponder: ChannelDuplexHandler, RemovableChannel
             return OpenAIError(
                 message: "request head too large: at most \(limits.maxHeaderCount) header fields, "
                     + "\(limits.maxHeaderBytes) bytes in all, \(limits.maxHeaderLineBytes) bytes in the request "
-                    + "target or any one field",
+                    + "target or any one header name or value",
                 type: "invalid_request_error", code: 431)
         }
         return OpenAIError(message: "malformed HTTP request (\(error))", type: "invalid_request_error", code: 400)
