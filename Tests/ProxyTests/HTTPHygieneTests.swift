@@ -38,6 +38,21 @@ import Wire
         #expect(rig.client.isActive)
     }
 
+    /// A request pipelined behind a relayed one is answered after it, on the same connection (NIO's pipelining
+    /// handler hands it over while the relayed answer's end is being written).
+    @Test func pipelinedRequestAfterARelayedAnswerIsServed() throws {
+        let rig = try Self.rig()
+        let body = "{\"model\":\"m\",\"messages\":[]}"
+        try Self.send(
+            rig, "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)" + Self.health)
+        try rig.upstreamWrites("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        let text = try rig.takeText()
+        #expect(Self.statuses(text) == [200, 200], "\(text)")
+        #expect(rig.client.isActive)
+        try Self.send(rig, Self.health)
+        #expect(Self.statuses(try rig.takeText()) == [200])
+    }
+
     /// A stream the proxy committed itself (the first heartbeat) carries `Connection: close` in its own head.
     @Test func connectionCloseOnAStreamCommittedByAHeartbeat() throws {
         let rig = try Self.rig(heartbeat: .seconds(15))

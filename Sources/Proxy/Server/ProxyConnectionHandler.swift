@@ -41,6 +41,10 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private var closeAfterResponse = false
     /// The current request is HTTP/1.0: its response is written as HTTP/1.0.
     private var answerAsHTTP10 = false
+    /// A response's end is being written. NIO's pipelining handler hands over the next pipelined request from
+    /// inside that write, before the writer has called ``responseCompleted()``; its parts wait in `deferredParts`.
+    private var writingEnd = false
+    private var deferredParts: [HTTPServerRequestPart] = []
     private var context: ChannelHandlerContext?
     private var relay: RequestRelay?
     private var backgroundTask: Task<Void, Never>?
@@ -74,7 +78,16 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
+        let part = unwrapInboundIn(data)
+        if writingEnd || !deferredParts.isEmpty {
+            deferredParts.append(part)
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch (part, state) {
         case (.head(let head), .idle):
             let isHTTP10 = head.version.major == 1 && head.version.minor == 0
             closeAfterResponse = !head.isKeepAlive || isHTTP10 || Self.endsHTTP(head)
@@ -219,11 +232,15 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         case .body:
             context.writeAndFlush(wrapOutboundOut(part), promise: nil)
         case .end where closeAfterResponse:
+            writingEnd = true
+            defer { writingEnd = false }
             let bound = context.loopBound
             context.writeAndFlush(wrapOutboundOut(part)).assumeIsolated().whenComplete { _ in
                 bound.value.close(promise: nil)
             }
         case .end:
+            writingEnd = true
+            defer { writingEnd = false }
             context.writeAndFlush(wrapOutboundOut(part), promise: nil)
         }
     }
@@ -243,6 +260,11 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             state = .idle
         }
         finishRequest()
+        // The pipelined request handed over while the end was written, in order (a part may start a response
+        // that ends at once and hands over more: they join the same queue).
+        while let context, !writingEnd, !deferredParts.isEmpty {
+            handle(deferredParts.removeFirst(), context: context)
+        }
     }
 
     private func finishRequest() {
