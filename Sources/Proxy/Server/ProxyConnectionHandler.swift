@@ -123,6 +123,9 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // Requests NIO's pipelining handler still held are replayed as the pipeline is torn down: none may start.
+        state = .closing
+        deferredParts = []
         relay?.clientClosed()
         relay = nil
         backgroundTask?.cancel()
