@@ -88,7 +88,8 @@ struct ConfigLoading {
             case "maxRequestBodySize":
                 clientLimits.maxRequestBodySize = try reader.byteSize(value, key) ?? clientLimits.maxRequestBodySize
             case "maxHeaderCount":
-                clientLimits.maxHeaderCount = try reader.integer(value, key, in: 1...65534) ?? clientLimits.maxHeaderCount
+                clientLimits.maxHeaderCount =
+                    try reader.integer(value, key, in: 1...65534) ?? clientLimits.maxHeaderCount
             case "maxHeaderBytes":
                 clientLimits.maxHeaderBytes = try reader.byteSize(value, key) ?? clientLimits.maxHeaderBytes
             case "maxHeaderLineBytes":

@@ -160,7 +160,8 @@ struct YAMLReader {
             while digits.last == " " { digits.removeLast() }
             multiplier = factor
         }
-        let expectation = "\(what): expected a size of at least 1 byte and at most 1 TiB, in bytes or with a unit (64KiB, 256MiB, 1GiB)"
+        let expectation =
+            "\(what): expected a size of at least 1 byte and at most 1 TiB, in bytes or with a unit (64KiB, 256MiB, 1GiB)"
         guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let number = Int(digits),
             number <= (1 << 40) / multiplier, number * multiplier >= 1
         else { throw fail(node, expected: expectation) }

@@ -66,7 +66,8 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(let head) where !(100..<200).contains(head.status.code) || head.status.code == 101: update(context: context) { $0.responseStarted() }
+        case .head(let head) where !(100..<200).contains(head.status.code) || head.status.code == 101:
+            update(context: context) { $0.responseStarted() }
         case .head, .body: break
         case .end: update(context: context) { $0.responseEnded(now: context.eventLoop.now) }
         }
@@ -129,7 +130,8 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         headers.add(name: "Connection", value: "close")
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .requestTimeout, headers: headers))), promise: nil)
+        let head = HTTPResponseHead(version: .http1_1, status: .requestTimeout, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         let bound = context.loopBound
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in

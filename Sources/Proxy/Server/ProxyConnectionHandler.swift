@@ -96,7 +96,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
                 declared > maxRequestBodySize
             {
                 state = .refusing
-                respond(.error(413, "request body of \(declared) bytes is larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"), close: true)
+                let message = "request body of \(declared) bytes is larger than \(maxRequestBodySize) bytes"
+                respond(.error(413, message + " (maxRequestBodySize)"), close: true)
                 return
             }
             // The event loop's clock, which the relay's timers use too (and a test can drive).
@@ -105,7 +106,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         case (.body(var chunk), .receiving(let head, var body, let arrival)):
             if body.readableBytes + chunk.readableBytes > maxRequestBodySize {
                 state = .refusing
-                respond(.error(413, "request body larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"), close: true)
+                let message = "request body larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"
+                respond(.error(413, message), close: true)
                 return
             }
             state = .idle  // drop the reference while appending, so the buffer is not copied
