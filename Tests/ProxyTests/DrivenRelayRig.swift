@@ -40,7 +40,8 @@ final class DrivenRelayRig {
         responseHeaderTimeout: Duration? = nil,
         streamIdleTimeout: Duration? = nil,
         sendLoadingState: Bool = false,
-        holdLeases: Bool = false
+        holdLeases: Bool = false,
+        clientLimits: ClientLimits = ClientLimits()
     ) throws {
         let upstream = UpstreamURL(host: "upstream.test", port: 8080)
         let model = ModelConfig(
@@ -48,7 +49,7 @@ final class DrivenRelayRig {
             heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment),
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout)
         let router = ProxyRouter(
-            config: ProxyConfig(models: [Self.modelID: model]), provider: FixedUpstreamProvider(upstream: upstream))
+            config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]), provider: FixedUpstreamProvider(upstream: upstream))
         connector = EmbeddedUpstreamConnector(loop: loop)
         leases = ScriptedLeaseRequester(upstream: upstream, hold: holdLeases)
         client = EmbeddedChannel(loop: loop)
@@ -59,7 +60,7 @@ final class DrivenRelayRig {
             connector: connector, leases: leases)
         spy.loop = loop
         spy.origin = origin
-        try ProxyServer.addHTTPCodec(to: client.pipeline.syncOperations)
+        try ProxyServer.addHTTPCodec(to: client.pipeline.syncOperations, limits: clientLimits)
         try client.pipeline.syncOperations.addHandler(spy)
         try client.pipeline.syncOperations.addHandler(handler)
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()

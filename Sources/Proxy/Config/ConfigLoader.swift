@@ -44,6 +44,8 @@ public enum ConfigLoader {
     public static let topLevelKeys: [String] = [
         "healthCheckTimeout", "logLevel", "startPort", "sendLoadingState", "globalTTL", "macros", "apiKeys",
         "models", "groups", "heartbeatInterval", "heartbeatComment", "responseHeaderTimeout", "streamIdleTimeout",
+        "maxRequestBodySize", "maxHeaderCount", "maxHeaderBytes", "maxHeaderLineBytes", "clientIdleTimeout",
+        "clientHeaderTimeout", "clientBodyTimeout",
     ]
     /// Keys understood inside `models.<id>`.
     public static let modelKeys: [String] = [

@@ -18,6 +18,7 @@ struct ConfigLoading {
     var responseHeaderTimeout = ProxyConfig.defaultUpstreamTimeout
     var streamIdleTimeout = ProxyConfig.defaultUpstreamTimeout
     var globalMacros: [MacroExpander.Definition] = []
+    var clientLimits = ClientLimits()
 
     mutating func load(_ text: String) throws(LocatedError) -> ProxyConfig {
         let root = try compose(text)
@@ -84,6 +85,21 @@ struct ConfigLoading {
                 responseHeaderTimeout = try upstreamTimeout(value, keyPath: key) ?? responseHeaderTimeout
             case "streamIdleTimeout":
                 streamIdleTimeout = try upstreamTimeout(value, keyPath: key) ?? streamIdleTimeout
+            case "maxRequestBodySize":
+                clientLimits.maxRequestBodySize = try reader.byteSize(value, key) ?? clientLimits.maxRequestBodySize
+            case "maxHeaderCount":
+                clientLimits.maxHeaderCount =
+                    try reader.integer(value, key, in: 1...65534) ?? clientLimits.maxHeaderCount
+            case "maxHeaderBytes":
+                clientLimits.maxHeaderBytes = try reader.byteSize(value, key) ?? clientLimits.maxHeaderBytes
+            case "maxHeaderLineBytes":
+                clientLimits.maxHeaderLineBytes = try reader.byteSize(value, key) ?? clientLimits.maxHeaderLineBytes
+            case "clientIdleTimeout":
+                clientLimits.idleTimeout = try upstreamTimeout(value, keyPath: key) ?? clientLimits.idleTimeout
+            case "clientHeaderTimeout":
+                clientLimits.headerTimeout = try upstreamTimeout(value, keyPath: key) ?? clientLimits.headerTimeout
+            case "clientBodyTimeout":
+                clientLimits.bodyTimeout = try upstreamTimeout(value, keyPath: key) ?? clientLimits.bodyTimeout
             default:
                 reader.warn(
                     ConfigLoading.unknownKeyMessage(
@@ -127,7 +143,8 @@ struct ConfigLoading {
         return ProxyConfig(
             healthCheckTimeout: healthCheckTimeout, logLevel: logLevel, startPort: startPort, globalTTL: globalTTL,
             apiKeys: apiKeys, sendLoadingState: sendLoadingState, heartbeat: heartbeat,
-            responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout, models: models,
+            responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout,
+            clientLimits: clientLimits, models: models,
             groups: groups, aliases: aliases.mapValues(\.model))
     }
 
@@ -183,7 +200,8 @@ struct ConfigLoading {
         return .some(interval)
     }
 
-    /// `responseHeaderTimeout`, `streamIdleTimeout` and the per-model `timeouts` values: a duration (seconds, as
+    /// `responseHeaderTimeout`, `streamIdleTimeout`, the per-model `timeouts` values and the `client…Timeout`
+    /// keys: a duration (seconds, as
     /// llama-swap writes them, or `2m`-style); `0` turns the bound off. The outer optional is "not set".
     func upstreamTimeout(_ node: Node, keyPath: String) throws(LocatedError) -> Duration?? {
         guard let timeout = try reader.duration(node, keyPath) else { return .none }

@@ -24,6 +24,8 @@ public struct ProxyConfig: Sendable, Hashable {
     public var responseHeaderTimeout: Duration?
     /// The global `streamIdleTimeout` (`nil`: off); each model has its resolved copy.
     public var streamIdleTimeout: Duration?
+    /// Limits and timeouts for client connections (request sizes, idle / header / body timeouts).
+    public var clientLimits: ClientLimits
     /// Models by id.
     public var models: [String: ModelConfig]
     /// Groups in file order, then the default group (if any model is in no group).
@@ -43,6 +45,7 @@ public struct ProxyConfig: Sendable, Hashable {
         heartbeat: HeartbeatSettings = HeartbeatSettings(),
         responseHeaderTimeout: Duration? = ProxyConfig.defaultUpstreamTimeout,
         streamIdleTimeout: Duration? = ProxyConfig.defaultUpstreamTimeout,
+        clientLimits: ClientLimits = ClientLimits(),
         models: [String: ModelConfig],
         groups: [GroupConfig]? = nil,
         aliases: [String: String]? = nil
@@ -56,6 +59,7 @@ public struct ProxyConfig: Sendable, Hashable {
         self.heartbeat = heartbeat
         self.responseHeaderTimeout = responseHeaderTimeout
         self.streamIdleTimeout = streamIdleTimeout
+        self.clientLimits = clientLimits
         self.models = models
         self.groups =
             groups ?? [

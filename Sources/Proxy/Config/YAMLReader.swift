@@ -144,6 +144,30 @@ struct YAMLReader {
         return !(total > limit)
     }
 
+    /// A size in bytes: a whole number (`65536`) or one with a unit (`64KiB`, `256MiB`, `1GiB`; `KB`, `MB`, `GB`
+    /// are powers of 1000, `B` is bytes). At least one byte, at most 1 TiB.
+    func byteSize(_ node: Node, _ what: String) throws(LocatedError) -> Int? {
+        if isNull(node) { return nil }
+        let value = try text(node, what).trimmingCharacters(in: " ")
+        let units: [(String, Int)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1000), ("MB", 1_000_000),
+            ("GB", 1_000_000_000), ("B", 1),
+        ]
+        var digits = Substring(value)
+        var multiplier = 1
+        if let (unit, factor) = units.first(where: { value.hasSuffix($0.0) }) {
+            digits = digits.dropLast(unit.count)
+            while digits.last == " " { digits.removeLast() }
+            multiplier = factor
+        }
+        let expectation =
+            "\(what): expected a size of at least 1 byte and at most 1 TiB, in bytes or with a unit (64KiB, 256MiB, 1GiB)"
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let number = Int(digits),
+            number <= (1 << 40) / multiplier, number * multiplier >= 1
+        else { throw fail(node, expected: expectation) }
+        return number * multiplier
+    }
+
     /// A list of strings; a single string is accepted as a one-element list.
     func strings(_ node: Node, _ what: String) throws(LocatedError) -> [Located<String>] {
         if isNull(node) { return [] }

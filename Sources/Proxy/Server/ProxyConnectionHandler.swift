@@ -4,6 +4,12 @@ import NIOHTTP1
 
 /// One client connection: reads each request whole, asks the router what to do, and owns every byte written back.
 ///
+/// HTTP hygiene lives here too: a request that asks for it (`Connection: close`, HTTP/1.0, an upgrade, `CONNECT`)
+/// gets `Connection: close` on its response and the connection closes once the response's end is written, whoever
+/// wrote it (an admin answer, an error, the relay); a body over ``ClientLimits/maxRequestBodySize`` is refused with
+/// `413` before it is buffered. HTTP/1.0 clients get HTTP/1.0 responses: NIO's encoder then frames a body of
+/// unknown length by the close instead of chunking it, which an HTTP/1.0 client could not read.
+///
 /// This handler is the single writer of its connection. A relayed request's ``RequestRelay`` writes through it
 /// (``ClientWriter``), on this connection's event loop; nothing else writes here. `HTTPServerPipelineHandler` in
 /// front of it holds pipelined requests back until the current response has ended.
@@ -11,14 +17,14 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    /// Bodies larger than this are refused with 413 (the proxy reads bodies whole to find the model).
-    static let maximumBodySize = 256 * 1024 * 1024
-
     private enum State {
         case idle
         case receiving(head: HTTPRequestHead, body: ByteBuffer, arrival: NIODeadline)
+        /// The request was refused before its end (413); the rest of it is ignored until the close.
         case refusing
         case responding
+        /// The last response ended and the connection is closing: nothing more is read.
+        case closing
     }
 
     private let router: ProxyRouter
@@ -28,7 +34,17 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private let leases: (any LeaseRequester)?
     private let logger: Logger
     private let tracker: ConnectionTracker
+    /// Bodies larger than this are refused with 413 (the proxy reads bodies whole to find the model).
+    private let maxRequestBodySize: Int
     private var state = State.idle
+    /// The current response must end with `Connection: close` and the close.
+    private var closeAfterResponse = false
+    /// The current request is HTTP/1.0: its response is written as HTTP/1.0.
+    private var answerAsHTTP10 = false
+    /// A response's end is being written. NIO's pipelining handler hands over the next pipelined request from
+    /// inside that write, before the writer has called ``responseCompleted()``; its parts wait in `deferredParts`.
+    private var writingEnd = false
+    private var deferredParts: [HTTPServerRequestPart] = []
     private var context: ChannelHandlerContext?
     private var relay: RequestRelay?
     private var backgroundTask: Task<Void, Never>?
@@ -36,14 +52,16 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private var requestInFlight = false
 
     /// `connector` and `leases` are the relay's seams for tests that drive its clock (see ``UpstreamConnector``);
-    /// production passes neither.
+    /// production passes neither. `limits` defaults to the router's config.
     init(
         router: ProxyRouter,
         tracker: ConnectionTracker,
         logger: Logger,
         connector: any UpstreamConnector = BootstrapUpstreamConnector(),
-        leases: (any LeaseRequester)? = nil
+        leases: (any LeaseRequester)? = nil,
+        limits: ClientLimits? = nil
     ) {
+        self.maxRequestBodySize = (limits ?? router.config.clientLimits).maxRequestBodySize
         self.router = router
         self.connector = connector
         self.leases = leases
@@ -60,15 +78,36 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
+        let part = unwrapInboundIn(data)
+        if writingEnd || !deferredParts.isEmpty {
+            deferredParts.append(part)
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch (part, state) {
         case (.head(let head), .idle):
+            let isHTTP10 = head.version.major == 1 && head.version.minor == 0
+            closeAfterResponse = !head.isKeepAlive || isHTTP10 || Self.endsHTTP(head)
+            answerAsHTTP10 = isHTTP10
+            if let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }),
+                declared > maxRequestBodySize
+            {
+                state = .refusing
+                let message = "request body of \(declared) bytes is larger than \(maxRequestBodySize) bytes"
+                respond(.error(413, message + " (maxRequestBodySize)"), close: true)
+                return
+            }
             // The event loop's clock, which the relay's timers use too (and a test can drive).
             state = .receiving(
                 head: head, body: context.channel.allocator.buffer(capacity: 0), arrival: context.eventLoop.now)
         case (.body(var chunk), .receiving(let head, var body, let arrival)):
-            if body.readableBytes + chunk.readableBytes > Self.maximumBodySize {
+            if body.readableBytes + chunk.readableBytes > maxRequestBodySize {
                 state = .refusing
-                respond(.error(413, "request body larger than \(Self.maximumBodySize) bytes"), close: true)
+                let message = "request body larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"
+                respond(.error(413, message), close: true)
                 return
             }
             state = .idle  // drop the reference while appending, so the buffer is not copied
@@ -77,7 +116,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         case (.end, .receiving(let head, let body, let arrival)):
             state = .responding
             dispatch(ProxyRequest(head: head, body: body, arrival: arrival))
-        case (_, .refusing):
+        case (_, .refusing), (_, .closing):
             break
         default:
             logger.debug("unexpected request part; closing")
@@ -86,6 +125,9 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // Requests NIO's pipelining handler still held are replayed as the pipeline is torn down: none may start.
+        state = .closing
+        deferredParts = []
         relay?.clientClosed()
         relay = nil
         backgroundTask?.cancel()
@@ -139,16 +181,24 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     private func respond(_ response: SimpleResponse, close: Bool) {
+        if close { closeAfterResponse = true }
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
         headers.add(name: "Content-Length", value: "\(response.body.utf8.count)")
-        if close { headers.add(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: response.status)
         write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
         if !response.body.isEmpty { write(.body(.byteBuffer(ByteBuffer(string: response.body)))) }
         write(.end(nil))
         responseCompleted()
-        if close { context?.close(promise: nil) }
+    }
+
+    /// Whether NIO's decoder stops reading HTTP after this request: llhttp treats `CONNECT` and a request with an
+    /// `Upgrade` header and an `upgrade` token in `Connection` as the switch to another protocol, and the decoder
+    /// ignores every byte after it. The proxy switches to nothing, so the connection can only be closed.
+    static func endsHTTP(_ head: HTTPRequestHead) -> Bool {
+        if head.method == .CONNECT { return true }
+        guard head.headers.contains(name: "upgrade") else { return false }
+        return head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
     }
 
     private func followLogs(backlog: [String], live: AsyncStream<String>) {
@@ -171,9 +221,33 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
 
     // MARK: ClientWriter
 
+    /// Every response part of this connection passes here: the head gets `Connection: close` when the connection
+    /// ends after this response (and HTTP/1.0's version for an HTTP/1.0 request), and the close follows the end
+    /// once it is written.
     func write(_ part: HTTPServerResponsePart) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+        switch part {
+        case .head(var head):
+            if closeAfterResponse { head.headers.replaceOrAdd(name: "Connection", value: "close") }
+            if answerAsHTTP10 {
+                head.version = .http1_0
+                head.headers.remove(name: "transfer-encoding")
+            }
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+        case .body:
+            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+        case .end where closeAfterResponse:
+            writingEnd = true
+            defer { writingEnd = false }
+            let bound = context.loopBound
+            context.writeAndFlush(wrapOutboundOut(part)).assumeIsolated().whenComplete { _ in
+                bound.value.close(promise: nil)
+            }
+        case .end:
+            writingEnd = true
+            defer { writingEnd = false }
+            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+        }
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
@@ -185,8 +259,17 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     func responseCompleted() {
         relay = nil
         backgroundTask = nil
-        state = .idle
+        if closeAfterResponse {
+            state = .closing
+        } else if case .responding = state {
+            state = .idle
+        }
         finishRequest()
+        // The pipelined request handed over while the end was written, in order (a part may start a response
+        // that ends at once and hands over more: they join the same queue).
+        while let context, !writingEnd, !deferredParts.isEmpty {
+            handle(deferredParts.removeFirst(), context: context)
+        }
     }
 
     private func finishRequest() {

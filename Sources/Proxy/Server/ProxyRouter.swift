@@ -37,6 +37,11 @@ public final class ProxyRouter: Sendable {
 
     func decide(_ request: ProxyRequest) -> Decision {
         let config = self.config
+        if Self.unservedMethods.contains(where: { $0 == request.head.method }) {
+            // Not a forward proxy (CONNECT), and nothing is reflected (TRACE), on any path, upstream paths included.
+            // NIO's encoder sends a CONNECT answer without a body; the connection handler closes after it.
+            return .respond(.error(501, "method \(request.head.method.rawValue) is not supported by this proxy"))
+        }
         let route = ProxyRoute.classify(method: request.head.method, path: request.path, query: request.query)
         if route != .health, !config.apiKeys.isEmpty, !isAuthorized(request.head.headers, keys: config.apiKeys) {
             return .respond(.error(401, "invalid or missing API key", type: "authentication_error"))
@@ -101,6 +106,9 @@ public final class ProxyRouter: Sendable {
             return .respond(response)
         }
     }
+
+    /// Methods answered `501` on every path.
+    static let unservedMethods: [HTTPMethod] = [.CONNECT, .TRACE]
 
     private func settings(for model: ModelConfig, requested: String, stream: Bool, uri: String) -> RelaySettings {
         let heartbeat = (try? SSEHeartbeat(comment: model.heartbeat.comment)) ?? .keepalive

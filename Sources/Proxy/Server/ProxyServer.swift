@@ -43,10 +43,12 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelInitializer { channel in
                 tracker.opened(channel)
+                // The limits in force when the connection is accepted (a SIGHUP applies to new connections).
+                let limits = router.config.clientLimits
                 return channel.eventLoop.makeCompletedFuture {
-                    try ProxyServer.addHTTPCodec(to: channel.pipeline.syncOperations)
+                    try ProxyServer.addHTTPCodec(to: channel.pipeline.syncOperations, limits: limits, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(
-                        ProxyConnectionHandler(router: router, tracker: tracker, logger: logger)
+                        ProxyConnectionHandler(router: router, tracker: tracker, logger: logger, limits: limits)
                     )
                 }
             }
@@ -58,11 +60,27 @@ public final class ProxyServer: Sendable {
         return bound
     }
 
-    /// NIO's HTTP/1 server codec as every client connection gets it, in front of ``ProxyConnectionHandler``:
-    /// pipelined requests are held back until the current response ended, and malformed requests answered `400`.
+    /// The client side of a connection's pipeline, in front of ``ProxyConnectionHandler``: a byte tap
+    /// (``ClientByteTap``), NIO's HTTP/1 server codec with the decoder's limits from `limits`, the client timeouts
+    /// (``ClientTimeoutHandler``), NIO's pipelining assistance (pipelined requests are held back until the current
+    /// response ended) and the answer to malformed requests (``ClientProtocolErrorResponder``).
     /// One place, so the tests that drive a connection on an `EmbeddedChannel` install exactly this.
-    static func addHTTPCodec(to pipeline: ChannelPipeline.SynchronousOperations) throws {
-        try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+    static func addHTTPCodec(
+        to pipeline: ChannelPipeline.SynchronousOperations,
+        limits: ClientLimits = ClientLimits(),
+        logger: Logger = Logger(label: "llama-proxy.client", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderCount
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderLineBytes
+        try pipeline.configureHTTPServerPipeline(
+            withPipeliningAssistance: true, withErrorHandling: false, withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.addHandler(ClientByteTap(), position: .first)
+        let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
+        try pipeline.addHandler(ClientTimeoutHandler(limits: limits, logger: logger), position: .before(pipelining))
+        try pipeline.addHandler(ClientProtocolErrorResponder(limits: limits))
     }
 
     /// Requests being served right now.

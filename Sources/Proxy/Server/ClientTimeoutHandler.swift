@@ -1,0 +1,148 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import Wire
+
+/// Runs ``ClientTimeouts`` for one client connection: feeds it the connection's events on the event loop's clock,
+/// keeps its one timer, and carries out an expiry (`408` and close, or a quiet close).
+///
+/// It sits between NIO's HTTP codec and `HTTPServerPipelineHandler`, so it sees request parts as they are decoded
+/// (not held back behind a response in progress, as the handlers above see them) and every response part on its way
+/// out. A `408` is written from here, below the pipelining handler, because that handler only allows a response to
+/// a request it has seen the head of, and a request timing out in its head has none.
+final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let limits: ClientLimits
+    private let logger: Logger
+    private var timeouts: ClientTimeouts?
+    private var timer: Scheduled<Void>?
+
+    init(limits: ClientLimits, logger: Logger) {
+        self.limits = limits
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ClientBytesArrived {
+            update(context: context) { $0.bytesReceived(now: context.eventLoop.now) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let now = context.eventLoop.now
+        switch unwrapInboundIn(data) {
+        case .head: update(context: context) { $0.requestHeadReceived(now: now) }
+        case .body: update(context: context) { $0.requestBodyReceived(now: now) }
+        case .end: update(context: context) { $0.requestEndReceived(now: now) }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where !(100..<200).contains(head.status.code) || head.status.code == 101:
+            update(context: context) { $0.responseStarted() }
+        case .head, .body: break
+        case .end: update(context: context) { $0.responseEnded(now: context.eventLoop.now) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    // MARK: The timer
+
+    private func start(context: ChannelHandlerContext) {
+        guard timeouts == nil else { return }
+        timeouts = ClientTimeouts(limits: limits, now: context.eventLoop.now)
+        update(context: context) { $0.start() }
+    }
+
+    private func update(context: ChannelHandlerContext, _ event: (inout ClientTimeouts) -> ClientTimeouts.TimerAction) {
+        guard timeouts != nil else { return }
+        perform(event(&timeouts!), context: context)
+    }
+
+    private func perform(_ action: ClientTimeouts.TimerAction, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .cancel:
+            timer?.cancel()
+            timer = nil
+        case .arm(let deadline):
+            timer?.cancel()
+            let bound = context.loopBound
+            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.at) { [weak self] in
+                self?.timerFired(context: bound.value)
+            }
+        }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        guard timeouts != nil else { return }
+        guard let expiry = timeouts!.timerFired(now: context.eventLoop.now) else {
+            update(context: context) { $0.resync() }
+            return
+        }
+        switch expiry {
+        case .closeQuietly:
+            logger.debug("closing an idle client connection (clientIdleTimeout)")
+            context.close(promise: nil)
+        case .answerRequestTimeout(let kind, let limit):
+            let what = kind == .header ? "no complete request head" : "no request body bytes"
+            let message = "\(what) within \(limit.milliseconds) ms (\(kind))"
+            logger.debug("client request timed out", metadata: ["bound": "\(kind)"])
+            writeRequestTimeout(message, context: context)
+        }
+    }
+
+    /// `408` with the OpenAI envelope and `Connection: close`, then the close once it is written.
+    private func writeRequestTimeout(_ message: String, context: ChannelHandlerContext) {
+        let error = OpenAIError(message: message, type: "timeout_error", code: 408)
+        let body = ByteBuffer(string: error.json)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        headers.add(name: "Connection", value: "close")
+        let head = HTTPResponseHead(version: .http1_1, status: .requestTimeout, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let bound = context.loopBound
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            bound.value.close(promise: nil)
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for messages.
+    fileprivate var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
