@@ -161,8 +161,9 @@ public actor Supervisor: UpstreamProvider {
     }
 
     /// See `UpstreamProvider.acquire(model:pinned:progress:)`: the name, the limit and `useModelName` are read in
-    /// `pinned` (the snapshot the router decided with); the process serving it is the one this supervisor runs for
-    /// the model now. A model that a reload removed after the request arrived is refused (its process is stopping).
+    /// `pinned` (the snapshot the router decided with), so a request routed just before a reload is served as the
+    /// router decided; the process serving it is the one this supervisor runs for the model now. A model the reload
+    /// removed still serves such a request, and stops when its last one ends.
     public func acquire(
         model requested: String,
         pinned: ConfigSnapshot?,
@@ -170,9 +171,7 @@ public actor Supervisor: UpstreamProvider {
     ) async throws(UpstreamAcquireError) -> UpstreamLease {
         if shuttingDown { throw .shuttingDown }
         let view = pinned?.config ?? config
-        guard let model = view.model(named: requested), config.models[model.id] != nil else {
-            throw .unknownModel(requested)
-        }
+        guard let model = view.model(named: requested) else { throw .unknownModel(requested) }
         let id = model.id
         if slots[id] == nil { slots[id] = makeSlot(model) }
         guard slots[id]!.inFlight < model.concurrencyLimit else {
@@ -435,7 +434,10 @@ public actor Supervisor: UpstreamProvider {
         slot.inFlight -= 1
         slots[id] = slot
         if slot.inFlight == 0 && slot.phase == .ready { scheduleUnload(id) }
-        if config.models[id] == nil && slot.inFlight == 0 && slot.phase == .stopped { slots[id] = nil }
+        if config.models[id] == nil && slot.inFlight == 0 {
+            // Removed by a reload while it served requests routed before it: done now.
+            if slot.phase == .stopped { slots[id] = nil } else { beginStop(id) }
+        }
         notifyChange()
     }
 
