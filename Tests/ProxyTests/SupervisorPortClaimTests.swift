@@ -27,7 +27,7 @@ import Testing
 
     @Test func freePortStartsAsConfigured() throws {
         let model = try Self.model("moving")
-        #expect(UpstreamProcess.claimPort(for: model, isFree: { _, _ in true }, nextFree: { _, _ in nil }) == .free(model))
+        #expect(UpstreamProcess.claimPort(for: model, isFree: { _, _ in true }, nextFree: { _, _, _ in nil }) == .free(model))
     }
 
     /// `${PORT}` fills only the port: `-c 6100` (equal to the old port by chance) stays as written.
@@ -35,8 +35,12 @@ import Testing
         let model = try Self.model("moving")
         #expect(model.upstream.port == 6100 && model.port == 6100)
         let claim = UpstreamProcess.claimPort(
-            for: model, isFree: { port, address in port != 6100 || address != "127.0.0.1" },
-            nextFree: { port, _ in port + 3 })
+            for: model, avoiding: [6100, 6101, 6102],
+            isFree: { port, address in port != 6100 || address != "127.0.0.1" },
+            nextFree: { port, _, avoiding in
+                #expect(avoiding == [6101, 6102])
+                return port + 3
+            })
         guard case .moved(let moved, let taken) = claim else {
             Issue.record("expected a move, got \(claim)")
             return
@@ -50,7 +54,7 @@ import Testing
     @Test func takenFixedPortFailsWithAMessageThatSaysWhy() throws {
         for id in ["fixed", "pinned"] {
             let model = try Self.model(id)
-            let claim = UpstreamProcess.claimPort(for: model, isFree: { _, _ in false }, nextFree: { port, _ in port + 1 })
+            let claim = UpstreamProcess.claimPort(for: model, isFree: { _, _ in false }, nextFree: { port, _, _ in port + 1 })
             guard case .refused(let message) = claim else {
                 Issue.record("\(id): a port fixed by proxy: cannot move, got \(claim)")
                 continue
@@ -61,7 +65,7 @@ import Testing
     }
 
     @Test func noFreePortLeftFailsTheStart() throws {
-        let claim = UpstreamProcess.claimPort(for: try Self.model("moving"), isFree: { _, _ in false }, nextFree: { _, _ in nil })
+        let claim = UpstreamProcess.claimPort(for: try Self.model("moving"), isFree: { _, _ in false }, nextFree: { _, _, _ in nil })
         guard case .refused(let message) = claim else {
             Issue.record("expected refused, got \(claim)")
             return
@@ -77,7 +81,7 @@ import Testing
             for: model, isFree: { _, _ in
                 asked = true
                 return false
-            }, nextFree: { _, _ in nil })
+            }, nextFree: { _, _, _ in nil })
         #expect(claim == .free(model) && !asked)
     }
 
@@ -86,6 +90,8 @@ import Testing
         let listener = try #require(Listener())
         #expect(!PortCheck.isFree(listener.port, on: "127.0.0.1"))
         #expect(PortCheck.nextFree(after: listener.port - 1, on: "127.0.0.1", avoiding: []) != listener.port)
+        let next = try #require(PortCheck.nextFree(after: listener.port, on: "127.0.0.1"))
+        #expect(PortCheck.nextFree(after: listener.port, on: "127.0.0.1", avoiding: [next]) != next)
         let port = listener.port
         listener.close()
         #expect(PortCheck.isFree(port, on: "127.0.0.1"))

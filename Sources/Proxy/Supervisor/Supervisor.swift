@@ -115,6 +115,7 @@ public actor Supervisor: UpstreamProvider {
                     healthCheckTimeout: proxyConfig.healthCheckTimeout, pollInterval: processOptions.pollInterval,
                     pollTimeout: processOptions.pollTimeout, stopGrace: processOptions.stopGrace),
                 logs: logs, logger: logger, killOnParentDeath: processOptions.killOnParentDeath,
+                reservedPorts: Set(proxyConfig.models.values.compactMap(\.port)).subtracting([model.port].compactMap { $0 }),
                 onUnexpectedExit: onExit)
         }
         self.init(store: store, logs: logs, logger: logger, clock: clock, factory: factory)

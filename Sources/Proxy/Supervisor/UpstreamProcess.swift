@@ -69,6 +69,8 @@ public actor UpstreamProcess: SupervisedUpstream {
     private let logger: Logger
     private let probe: HealthProbe
     private let killOnParentDeath: Bool
+    /// Ports other models of the config were given: a model moving off a taken port does not take theirs.
+    private let reservedPorts: Set<Int>
     private let onUnexpectedExit: @Sendable (Int) -> Void
 
     /// Where the upstream stands now.
@@ -90,6 +92,7 @@ public actor UpstreamProcess: SupervisedUpstream {
         logger: Logger,
         probe: HealthProbe = HealthProbe(),
         killOnParentDeath: Bool = true,
+        reservedPorts: Set<Int> = [],
         onUnexpectedExit: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.config = config
@@ -99,6 +102,7 @@ public actor UpstreamProcess: SupervisedUpstream {
         self.logger = logger
         self.probe = probe
         self.killOnParentDeath = killOnParentDeath
+        self.reservedPorts = reservedPorts
         self.onUnexpectedExit = onUnexpectedExit
     }
 
@@ -192,7 +196,7 @@ public actor UpstreamProcess: SupervisedUpstream {
     > {
         let id = config.id
         if config.command != nil {
-            switch Self.claimPort(for: config) {
+            switch Self.claimPort(for: config, avoiding: reservedPorts) {
             case .free(let model):
                 current = model
             case .moved(let model, let taken):
@@ -327,16 +331,17 @@ public actor UpstreamProcess: SupervisedUpstream {
     /// Makes sure the port `model` will listen on is free before it starts, so that its health check can only
     /// reach its own server. A `${PORT}` model moves to the next free port (logged); a model whose `proxy:` fixes the
     /// port cannot move (its URL is the user's), so its start fails with a message that says so.
+    /// `avoiding`: ports a move must not take (other models' `${PORT}`s).
     static func claimPort(
-        for model: ModelConfig, isFree: (Int, String) -> Bool = PortCheck.isFree,
-        nextFree: (Int, String) -> Int? = { PortCheck.nextFree(after: $0, on: $1) }
+        for model: ModelConfig, avoiding: Set<Int> = [], isFree: (Int, String) -> Bool = PortCheck.isFree,
+        nextFree: (Int, String, Set<Int>) -> Int? = { PortCheck.nextFree(after: $0, on: $1, avoiding: $2) }
     ) -> PortClaim {
         let port = model.upstream.port
         guard let address = PortCheck.localBindAddress(for: model.upstream.host), !isFree(port, address) else {
             return .free(model)
         }
         if model.portTemplate != nil {
-            if let next = nextFree(port, address), let moved = model.movingPort(to: next) {
+            if let next = nextFree(port, address, avoiding.subtracting([port])), let moved = model.movingPort(to: next) {
                 return .moved(moved, taken: port)
             }
             return .refused(
