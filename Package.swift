@@ -23,19 +23,25 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Bytes both sides agree on: SSE framing, durations, byte escapes, the OpenAI error envelope.
         .target(name: "Wire"),
         .target(
             name: "FakeUpstream",
-            dependencies: ["Wire", "Yams", .product(name: "Logging", package: "swift-log")] + nio
+            dependencies: [
+                "Wire", "Yams", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ] + nio
         ),
         .target(
             name: "Proxy",
             dependencies: [
                 "Wire", "Yams", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ] + nio
         ),
         // Replay, client profiles, expectations, the timeline report and the recorder: the harness's own logic.
@@ -49,6 +55,7 @@ let package = Package(
                 "FakeUpstream", "Harness", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

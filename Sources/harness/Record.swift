@@ -4,6 +4,7 @@ import Foundation
 import Harness
 import Logging
 import Proxy
+import ServiceLifecycle
 import Wire
 
 /// `harness record`: a recording pass-through proxy in front of a real llama-server.
@@ -82,7 +83,15 @@ struct Record: AsyncParsableCommand {
             printToStandardError("error: \(error)")
             throw ExitCode(2)
         }
-        _ = await SignalStream.first()
-        try await recorder.stop()
+        // SIGINT or SIGTERM: the group's graceful shutdown ends the recording.
+        let recording = ClosureService {
+            try? await gracefulShutdown()
+            try await recorder.stop()
+        }
+        try await ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: recording)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "harness.record"))
+        ).run()
     }
 }

@@ -13,8 +13,9 @@ struct LlamaProxy: AsyncParsableCommand {
             Starts models on demand from a llama-swap-style config.yaml, swaps them by group, and sends SSE comment \
             heartbeats to streaming clients while a model loads or processes a long prompt (heartbeatInterval).
 
-            Signals: SIGTERM or SIGINT stop gracefully (requests in flight get --shutdown-grace, then every model \
-            process is stopped); SIGHUP reloads the config file.
+            Signals: SIGTERM or SIGINT stop gracefully: /logs/stream responses end at once, requests in flight get \
+            --shutdown-grace (each until its own end or the grace, whichever is first), then every model process is \
+            stopped (cmdStop or SIGTERM, SIGKILL after 5 s). SIGHUP reloads the config file as one snapshot.
 
             Examples:
               llama-proxy --config config.yaml

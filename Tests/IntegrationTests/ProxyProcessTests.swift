@@ -82,6 +82,150 @@ import Glibc
     }
 }
 
+/// SIGTERM timing with the real executable (issue 12): what holds a shutdown and for how long.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct ProxyShutdownTests {
+    /// Before: one `/logs/stream` client held SIGTERM for the whole grace (10 s), then was cut off, and the models
+    /// stopped only then. Now the log stream ends at once (its chunked body completes) and the exit follows.
+    @Test func sigtermWithAnOpenLogStreamAndIdleModelsExitsWithinOneSecond() async throws {
+        let run = try await ProxyRun.launch(scenario: "description: llama-server defaults\n", models: ["alpha", "beta"], grace: 10)
+        defer { run.cleanUp() }
+        #expect(try await post(stream: false, model: "alpha", port: run.port).status == 200)
+        #expect(try await post(stream: false, model: "beta", port: run.port).status == 200)
+        let children = processes(withArgument: run.scenario)
+        #expect(children.count == 2, "both models run: \(children)")
+
+        let follower = try await RawTCPClient.connect(port: run.port)
+        _ = try await follower.send("GET /logs/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        try await follower.waitFor("the log stream's head") { HTTPResponseReader($0.reads) != nil }
+
+        let clock = ContinuousClock()
+        let sent = clock.now
+        #expect(kill(run.proxy.pid, SIGTERM) == 0)
+        let exit = await run.proxy.waitForExit()
+        let took = clock.now - sent
+        #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
+        #expect(took < .seconds(1), "exit took \(took) after SIGTERM with an open /logs/stream and idle models")
+        let stream = try #require(HTTPResponseReader(try await follower.waitFor("the log stream's end") { $0.ending != nil }.reads))
+        #expect(stream.complete, "the /logs/stream body must end with its last chunk, not be cut off")
+        for pid in children { #expect(isGone(pid), "model \(pid) outlived the proxy") }
+        await follower.close()
+    }
+
+    /// A stream in flight keeps the proxy until it ends, when that is before the grace…
+    @Test func sigtermWaitsForAStreamInFlightUntilItsEnd() async throws {
+        // 24 tokens at 16/s: the stream lasts about 1.5 s.
+        let run = try await ProxyRun.launch(scenario: Self.streaming(tokens: 24), models: ["alpha"], grace: 10)
+        defer { run.cleanUp() }
+        #expect(try await post(stream: false, model: "alpha", port: run.port).status == 200)  // loaded
+        let client = try await startStream(port: run.port)
+        let clock = ContinuousClock()
+        try await client.waitFor("the first tokens") { $0.text.contains("data: {") }
+        let sent = clock.now
+        #expect(kill(run.proxy.pid, SIGTERM) == 0)
+        let exit = await run.proxy.waitForExit()
+        let exitedAt = NIODeadline.now()
+        let took = clock.now - sent
+        let response = try #require(HTTPResponseReader(client.snapshot.reads))
+        #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
+        #expect(response.complete && response.bodyText.hasSuffix("data: [DONE]\n\n"), "the stream must finish whole")
+        let streamEnd = try #require(client.snapshot.reads.last?.at)
+        let afterEnd = exitedAt - streamEnd
+        #expect(took > .milliseconds(700), "exited after \(took): before the stream could have ended (~1.5 s)")
+        #expect(afterEnd < .seconds(1), "exited \(afterEnd) after the stream's end (grace 10 s)")
+        await client.close()
+    }
+
+    /// …and until the grace, when the stream is longer: then it is cut and the proxy exits.
+    @Test func sigtermCutsAStreamInFlightAtTheGrace() async throws {
+        // 400 tokens at 16/s: 25 s, far longer than the 1 s grace.
+        let run = try await ProxyRun.launch(scenario: Self.streaming(tokens: 400), models: ["alpha"], grace: 1)
+        defer { run.cleanUp() }
+        #expect(try await post(stream: false, model: "alpha", port: run.port).status == 200)
+        let children = processes(withArgument: run.scenario)
+        let client = try await startStream(port: run.port)
+        try await client.waitFor("the first tokens") { $0.text.contains("data: {") }
+        let clock = ContinuousClock()
+        let sent = clock.now
+        #expect(kill(run.proxy.pid, SIGTERM) == 0)
+        let exit = await run.proxy.waitForExit()
+        let took = clock.now - sent
+        #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
+        #expect(took >= .milliseconds(950), "exited after \(took), before the 1 s grace")
+        #expect(took < .seconds(4), "exit took \(took): the grace is 1 s")
+        #expect(HTTPResponseReader(client.snapshot.reads)?.complete == false, "a 25 s stream cannot have finished")
+        for pid in children { #expect(isGone(pid), "model \(pid) outlived the proxy") }
+        await client.close()
+    }
+
+    /// A scenario whose streaming chat answers are `tokens` tokens at 16 per second.
+    static func streaming(tokens: Int) -> String {
+        """
+        description: a steady stream
+        responses:
+          - match: {method: POST, path: /v1/chat/completions, stream: true}
+            steps:
+              - tokens: {count: \(tokens), perSecond: 16}
+              - end: close
+
+        """
+    }
+
+    private func startStream(port: Int) async throws -> RawTCPClient {
+        let json = "{\"model\":\"alpha\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
+        let client = try await RawTCPClient.connect(port: port)
+        _ = try await client.send(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(json.utf8.count)\r\n\r\n\(json)")
+        return client
+    }
+}
+
+/// One `llama-proxy` process with `harness serve` models (one scenario file for all), listening on a free port.
+private struct ProxyRun {
+    let directory: URL
+    let scenario: String
+    let port: Int
+    let proxy: ChildProcess
+
+    static func launch(scenario text: String, models: [String], grace: Double) async throws -> ProxyRun {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-stop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let scenario = directory.appendingPathComponent("scenario.yaml").path
+        try text.write(toFile: scenario, atomically: true, encoding: .utf8)
+        let harness = BuiltProducts.path(of: "harness")
+        let port = try freePort()
+        let startPort = try freePortRange(models.count, avoiding: [port])
+        let config =
+            "healthCheckTimeout: 15\nstartPort: \(startPort)\nmodels:\n"
+            + models.map { "  \($0):\n    cmd: \(harness) serve --scenario \(scenario) --port ${PORT}\n" }.joined()
+            // All models may run at once (ungrouped models would swap each other out).
+            + "groups:\n  all:\n    swap: false\n    members: [\(models.joined(separator: ", "))]\n"
+        let configPath = directory.appendingPathComponent("config.yaml").path
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let output = WatchedValue([String]())
+        let proxy = try await ChildProcess.launch(
+            argv: [
+                BuiltProducts.path(of: "llama-proxy"), "--config", configPath, "--listen", "127.0.0.1:\(port)",
+                "--shutdown-grace", "\(grace)",
+            ],
+            environment: [:],
+            onLine: { _, line in output.update { $0.append(line) } },
+            onExit: { _ in }
+        )
+        _ = try await output.wait(timeout: .seconds(20), what: "the proxy to listen") { lines in
+            lines.contains { $0.contains("llama-proxy listening") }
+        }
+        return ProxyRun(directory: directory, scenario: scenario, port: port, proxy: proxy)
+    }
+
+    /// Kills whatever is left (a failed test) and removes the files.
+    func cleanUp() {
+        proxy.signalGroup(SIGKILL)
+        for pid in processes(withArgument: scenario) { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
 private func post(stream: Bool, model: String, port: Int) async throws -> HTTPResponseReader {
     let json = "{\"model\":\"\(model)\",\"stream\":\(stream),\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
     return try await exchange(

@@ -1,3 +1,4 @@
+import FakeUpstream
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -206,14 +207,17 @@ struct SupervisorIntegrationTests {
     @Test func stopCommandReplacesSIGTERM() async throws {
         let fixture = try Fixture()
         var model = try fixture.harnessModel("llama")
-        model.stopCommand = ["/bin/kill", "-INT", "${PID}"]
+        model.stopCommand = ["/bin/sh", "-c", "echo \"cmdStop for $1\"; kill -INT \"$1\"", "sh", "${PID}"]
         let supervisor = fixture.supervisor([model])
         try await supervisor.acquire(model: "llama", progress: { _ in }).release()
         let pid = try #require(await supervisor.running().first?.pid)
         #expect(try await supervisor.unload("llama") == ["llama"])
         #expect(!isAlive(pid))
-        // harness serve logs the signal it got: SIGINT (2) from cmdStop, not SIGTERM.
-        #expect(supervisor.logs.snapshot().contains { $0.hasPrefix("[llama]") && $0.contains("signal 2") })
+        // cmdStop ran with the child's pid (its output is logged under "llama cmdStop"), and no SIGTERM fallback.
+        let logs = supervisor.logs.snapshot()
+        #expect(logs.contains("[llama cmdStop] cmdStop for \(pid)"), "\(logs.suffix(6))")
+        #expect(!logs.contains { $0.contains("sending SIGTERM") })
+        #expect(logs.contains { $0.hasPrefix("[llama]") && $0.contains("stopping") }, "harness serve shut down gracefully")
         await supervisor.shutdown()
     }
 
@@ -239,6 +243,101 @@ struct SupervisorIntegrationTests {
         upstream.release()
         await supervisor.shutdown()
         await owner.shutdown()
+    }
+}
+
+/// Ports the proxy owns: a model's health check may only ever reach its own server, and a child that dies while
+/// being polled fails its load at once.
+@Suite(.timeLimit(.minutes(2)))
+struct SupervisorPortTests {
+    /// Another server (answering 200 on /health) holds the port `${PORT}` gives the model. Before: the supervisor
+    /// health-checked that server, said ready and leased its address, while its own child exited (bind failed).
+    @Test func portModelMovesOffAPortAnotherServerHolds() async throws {
+        let fixture = try Fixture()
+        let squatter = try await Squatter.start()
+        defer { Task { try? await squatter.server.stop() } }
+        let scenario = fixture.directory.appendingPathComponent("model.yaml").path
+        try "description: model behind a taken port\n".write(toFile: scenario, atomically: true, encoding: .utf8)
+        let (config, _) = try ConfigLoader.load(
+            yaml: """
+                startPort: \(squatter.port)
+                models:
+                  llama:
+                    cmd: \(BuiltProducts.path(of: "harness")) serve --scenario \(scenario) --port ${PORT}
+                """, file: "config.yaml")
+        let supervisor = fixture.supervisor(config)
+        let lease = try await supervisor.acquire(model: "llama", progress: { _ in })
+        let pid = try #require(await supervisor.running().first?.pid)
+        #expect(lease.upstream.port != squatter.port, "leased the squatter's port \(squatter.port)")
+        #expect(commandLine(of: pid).suffix(2) == ["--port", "\(lease.upstream.port)"], "\(commandLine(of: pid))")
+        #expect(squatter.server.journal.snapshot.connections.isEmpty, "the squatter was health-checked")
+        #expect(
+            supervisor.logs.snapshot().contains {
+                $0.contains("port \(squatter.port) of llama is in use by another process")
+                    && $0.contains("on port \(lease.upstream.port)")
+            }, "\(supervisor.logs.snapshot().suffix(5))")
+        #expect(await HealthProbe().check(lease.upstream, path: "/__harness/health", timeout: .seconds(5)) == .healthy)
+        lease.release()
+        await supervisor.shutdown()
+        #expect(!isAlive(pid))
+    }
+
+    /// The port is fixed by `proxy:` (no `${PORT}`), so it cannot move: the start fails and says why, and no child
+    /// is started. Before: ready, with the squatter's answers.
+    @Test func fixedPortHeldByAnotherServerFailsTheStart() async throws {
+        let fixture = try Fixture()
+        let squatter = try await Squatter.start()
+        defer { Task { try? await squatter.server.stop() } }
+        var model = try fixture.harnessModel("fixed")
+        model.upstream = UpstreamURL(host: "127.0.0.1", port: squatter.port)
+        let supervisor = fixture.supervisor([model])
+        guard case .failure(.failed(.startFailed(let id, let detail))) = await acquire(supervisor, "fixed") else {
+            Issue.record("expected startFailed; the squatter's health answer must not make the model ready")
+            await supervisor.shutdown()
+            return
+        }
+        #expect(id == "fixed")
+        #expect(detail.contains("port \(squatter.port)") && detail.contains("in use by another process"), "\(detail)")
+        #expect(squatter.server.journal.snapshot.connections.isEmpty, "the squatter was health-checked")
+        #expect(!supervisor.logs.snapshot().contains { $0.hasPrefix("[proxy] starting fixed") }, "a child was started")
+        await supervisor.shutdown()
+    }
+
+    /// The child dies (status 2, as llama-server does when it cannot bind) while the supervisor pauses between
+    /// polls. Before: noticed only after the pause (here 5 s); now at once, with the status and its last words.
+    @Test func childExitingDuringHealthPollingFailsTheLoadAtOnce() async throws {
+        let fixture = try Fixture()
+        let model = ModelConfig(
+            id: "dies",
+            command: ["/bin/sh", "-c", "sleep 0.3; echo 'starting' >&2; echo 'error: couldn'\\''t bind HTTP server socket' >&2; exit 2"],
+            upstream: UpstreamURL(host: "127.0.0.1", port: try freePort()))
+        let supervisor = fixture.supervisor(
+            [model], healthCheckTimeout: .seconds(60), pollInterval: .seconds(5))
+        let clock = ContinuousClock()
+        let begin = clock.now
+        guard case .failure(.failed(.startFailed(_, let detail))) = await acquire(supervisor, "dies") else {
+            Issue.record("expected startFailed")
+            return
+        }
+        let took = clock.now - begin
+        #expect(took < .milliseconds(2500), "the exit was noticed after \(took), not at once (pause 5 s)")
+        #expect(detail.contains("exit status 2"), "\(detail)")
+        #expect(detail.hasSuffix("error: couldn't bind HTTP server socket"), "\(detail)")
+        await supervisor.shutdown()
+    }
+}
+
+/// A server that is not the model's, answering 200 on every path, on a port of its own choosing.
+private struct Squatter {
+    let server: FakeUpstreamServer
+    let port: Int
+
+    static func start() async throws -> Squatter {
+        let scenario = try ScenarioParser.parse(yaml: "description: someone else's server\n", file: "squatter.yaml")
+        let server = FakeUpstreamServer(
+            responder: ScenarioResponder(scenarios: [scenario]),
+            logger: Logger(label: "squatter") { _ in SwiftLogNoOpLogHandler() })
+        return Squatter(server: server, port: try await server.start())
     }
 }
 
@@ -323,15 +422,20 @@ private final class Fixture: Sendable {
     }
 
     func supervisor(
-        _ models: [ModelConfig], groups: [GroupConfig]? = nil, healthCheckTimeout: Duration = .seconds(30)
+        _ models: [ModelConfig], groups: [GroupConfig]? = nil, healthCheckTimeout: Duration = .seconds(30),
+        pollInterval: Duration = .milliseconds(100)
     ) -> Supervisor {
         let config = ProxyConfig(
             healthCheckTimeout: healthCheckTimeout,
             models: Dictionary(uniqueKeysWithValues: models.map { ($0.id, $0) }), groups: groups)
-        return Supervisor(
+        return supervisor(config, pollInterval: pollInterval)
+    }
+
+    func supervisor(_ config: ProxyConfig, pollInterval: Duration = .milliseconds(100)) -> Supervisor {
+        Supervisor(
             config: config, logger: Logger(label: "supervisor-integration") { _ in SwiftLogNoOpLogHandler() },
             processOptions: Supervisor.ProcessOptions(
-                stopGrace: .seconds(3), pollInterval: .milliseconds(100), pollTimeout: .seconds(2)))
+                stopGrace: .seconds(3), pollInterval: pollInterval, pollTimeout: .seconds(2)))
     }
 }
 

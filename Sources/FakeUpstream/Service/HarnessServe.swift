@@ -1,9 +1,9 @@
 import Logging
-import Wire
+import ServiceLifecycle
 
 /// `harness serve` as a library call: load scenarios, serve them like a llama-server process, stop on a signal.
 public enum HarnessServe {
-    /// Runs until SIGTERM or SIGINT, then stops the server and returns.
+    /// Runs until SIGTERM or SIGINT (a `ServiceGroup`'s graceful shutdown), then stops the server and returns.
     ///
     /// Throws `ServeError` when the scenarios cannot be loaded or the address cannot be bound.
     public static func run(_ options: ServeOptions, logger: Logger) async throws {
@@ -26,8 +26,10 @@ public enum HarnessServe {
         }
         let names = scenarios.map(\.name).joined(separator: ", ")
         logger.notice("listening on http://\(options.host):\(port) with scenarios: \(names)")
-        let signal = await SignalStream.first()
-        logger.notice("signal \(signal): stopping")
-        try await server.stop()
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: FakeUpstreamServerService(server: server, logger: logger))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

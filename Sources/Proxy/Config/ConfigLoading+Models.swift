@@ -170,9 +170,10 @@ extension ConfigLoading {
         }
 
         // Split once before ports are filled in, so a broken cmd is reported as such, not as a port problem.
-        _ = try split(cmd, "\(path).cmd", emptyIsError: true)
-        _ = try split(cmdStop, "\(path).cmdStop", emptyIsError: false)
+        let commandTemplate = try split(cmd, "\(path).cmd", emptyIsError: true)
+        let stopCommandTemplate = try split(cmdStop, "\(path).cmdStop", emptyIsError: false)
 
+        let proxyUsesPort = proxy.value.contains("${PORT}")
         // ${PORT}: one port per model whose cmd uses it, in sorted id order, as llama-swap assigns them.
         let cmdUsesPort = cmd?.value.contains("${PORT}") ?? false
         var port: Int? = nil
@@ -257,7 +258,12 @@ extension ConfigLoading {
         if let comment = raw.heartbeatComment { heartbeat.comment = comment }
         let ttl: Duration? = if case .some(let value) = raw.ttl { value } else { globalTTL }
 
-        return ModelConfig(
+        // The supervisor may move a ${PORT} model off a port another process holds: keep the unfilled argvs, but
+        // only when the proxy URL is the one ${PORT} made (a proxy: with its own port cannot follow a move).
+        let portTemplate =
+            port != nil && proxyUsesPort
+            ? ModelConfig.PortTemplate(command: commandTemplate ?? [], stopCommand: stopCommandTemplate) : nil
+        var model = ModelConfig(
             id: raw.id, command: command, stopCommand: stopCommand, upstream: upstream, port: port, aliases: aliases,
             environment: environment, checkEndpoint: endpoint, ttl: ttl, unlisted: raw.unlisted,
             useModelName: useModelName?.value.isEmpty == false ? useModelName?.value : nil,
@@ -266,6 +272,8 @@ extension ConfigLoading {
             concurrencyLimit: raw.concurrencyLimit.flatMap { $0 > 0 ? $0 : nil } ?? ModelConfig.defaultConcurrencyLimit,
             sendLoadingState: raw.sendLoadingState ?? sendLoadingState, heartbeat: heartbeat,
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout, location: raw.location)
+        model.portTemplate = portTemplate
+        return model
     }
 
     private func split(_ field: Located<String>?, _ what: String, emptyIsError: Bool) throws(LocatedError) -> [String]?

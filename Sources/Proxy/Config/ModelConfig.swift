@@ -44,6 +44,9 @@ public struct ModelConfig: Sendable, Hashable {
     public var streamIdleTimeout: Duration?
     /// Where the model is defined (its key), for runtime messages.
     public var location: SourceLocation?
+    /// How to start this model on another port (see ``movingPort(to:)``); `nil` when its port is fixed. The loader
+    /// sets it for `${PORT}` models.
+    public var portTemplate: PortTemplate? = nil
 
     /// Defaults are the loader's, so tests and embedders can build a model with only what they care about.
     public init(

@@ -18,6 +18,8 @@ public final class LogBuffer: Sendable {
         var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
         var nextSubscriberID = 0
         var droppedForSubscribers = 0
+        /// After ``close()``: new readers get an ended stream.
+        var closed = false
     }
 
     private let state = NIOLockedValueBox(State())
@@ -67,14 +69,19 @@ public final class LogBuffer: Sendable {
     public func subscribe(includeHistory: Bool = false) -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: String.self, bufferingPolicy: .bufferingNewest(subscriberBufferSize))
-        let id = state.withLockedValue { state in
+        let id = state.withLockedValue { state -> Int? in
             let id = state.nextSubscriberID
             state.nextSubscriberID += 1
             if includeHistory {
                 for line in state.ring[state.head...] + state.ring[..<state.head] { continuation.yield(line) }
             }
+            if state.closed { return nil }
             state.subscribers[id] = continuation
             return id
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
         }
         continuation.onTermination = { [weak self] _ in
             self?.state.withLockedValue { _ = $0.subscribers.removeValue(forKey: id) }
@@ -96,5 +103,12 @@ public final class LogBuffer: Sendable {
             return readers
         }
         for reader in readers { reader.finish() }
+    }
+
+    /// Ends every live stream and refuses new ones (they end at once): the proxy is shutting down, and a
+    /// `/logs/stream` reader must not hold it up. Lines are still kept for `snapshot()`.
+    public func close() {
+        state.withLockedValue { $0.closed = true }
+        finishSubscribers()
     }
 }

@@ -5,6 +5,8 @@ import NIOCore
 struct ProviderLeaseRequester: LeaseRequester {
     let provider: any UpstreamProvider
     let eventLoop: any EventLoop
+    /// The snapshot the request was routed with, handed to the provider (`nil`: the provider's current one).
+    var pinned: ConfigSnapshot? = nil
 
     /// Must be called on `eventLoop` (the callbacks are bound to it).
     func requestLease(
@@ -16,11 +18,12 @@ struct ProviderLeaseRequester: LeaseRequester {
         let boundProgress = NIOLoopBound(progress, eventLoop: loop)
         let boundCompletion = NIOLoopBound(completion, eventLoop: loop)
         let provider = self.provider
+        let pinned = self.pinned
         let task = Task {
             let result: Result<UpstreamLease, UpstreamAcquireError>
             do throws(UpstreamAcquireError) {
                 result = .success(
-                    try await provider.acquire(model: model) { step in
+                    try await provider.acquire(model: model, pinned: pinned) { step in
                         loop.execute { boundProgress.value(step) }
                     })
             } catch {

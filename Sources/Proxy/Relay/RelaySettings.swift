@@ -17,4 +17,6 @@ struct RelaySettings {
     var sendLoadingState: Bool
     /// The request target to send upstream (path and query), before the upstream's base path is prepended.
     var forwardURI: String
+    /// The config snapshot the router decided with; the supervisor resolves the model in the same one.
+    var snapshot: ConfigSnapshot? = nil
 }

@@ -158,7 +158,9 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
                 eventLoop: context.eventLoop,
                 request: request,
                 settings: settings,
-                leases: leases ?? ProviderLeaseRequester(provider: router.provider, eventLoop: context.eventLoop),
+                leases: leases
+                    ?? ProviderLeaseRequester(
+                        provider: router.provider, eventLoop: context.eventLoop, pinned: settings.snapshot),
                 connector: connector,
                 writer: self,
                 logger: logger
@@ -216,7 +218,17 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             for await line in live {
                 loop.execute { bound.value.write(.body(.byteBuffer(ByteBuffer(string: line + "\n")))) }
             }
+            // The log source ended the stream (shutdown): end the chunked body cleanly. A cancelled task means the
+            // client left; then there is nothing to end.
+            guard !Task.isCancelled else { return }
+            loop.execute { bound.value.endLogStream() }
         }
+    }
+
+    private func endLogStream() {
+        guard context != nil, case .responding = state else { return }
+        write(.end(nil))
+        responseCompleted()
     }
 
     // MARK: ClientWriter

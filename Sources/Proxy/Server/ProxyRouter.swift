@@ -9,22 +9,29 @@ import Wire
 ///
 /// Shared by every connection; the config can be swapped at run time (SIGHUP) without touching requests in flight.
 public final class ProxyRouter: Sendable {
-    private let configBox: NIOLockedValueBox<ProxyConfig>
+    /// The config snapshot in force; shared with the supervisor when the proxy runs as a whole (``ProxyService``).
+    public let store: ConfigStore
     let provider: any UpstreamProvider
     let admin: (any ProxyAdmin)?
 
-    public init(config: ProxyConfig, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil) {
-        self.configBox = NIOLockedValueBox(config)
+    public convenience init(config: ProxyConfig, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil) {
+        self.init(store: ConfigStore(config), provider: provider, admin: admin)
+    }
+
+    /// A router that reads `store`, the same store the ``Supervisor`` reads and a reload replaces.
+    public init(store: ConfigStore, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil) {
+        self.store = store
         self.provider = provider
         self.admin = admin
     }
 
     /// The config in force for new requests.
-    public var config: ProxyConfig { configBox.withLockedValue { $0 } }
+    public var config: ProxyConfig { store.current.config }
 
-    /// Replaces the config for requests that arrive from now on.
+    /// Replaces the config for requests that arrive from now on (a router on its own; with a supervisor, reload
+    /// through ``Supervisor/reload(_:)``, which swaps the snapshot both read).
     public func replaceConfig(_ config: ProxyConfig) {
-        configBox.withLockedValue { $0 = config }
+        store.replace(with: config)
     }
 
     /// What to do with one request.
@@ -36,7 +43,13 @@ public final class ProxyRouter: Sendable {
     }
 
     func decide(_ request: ProxyRequest) -> Decision {
-        let config = self.config
+        decide(request, in: store.current)
+    }
+
+    /// What to do with `request` under `snapshot`: everything decided here, and the supervisor's side of a relayed
+    /// request (``RelaySettings/snapshot``), comes from this one snapshot.
+    func decide(_ request: ProxyRequest, in snapshot: ConfigSnapshot) -> Decision {
+        let config = snapshot.config
         if Self.unservedMethods.contains(where: { $0 == request.head.method }) {
             // Not a forward proxy (CONNECT), and nothing is reflected (TRACE), on any path, upstream paths included.
             // NIO's encoder sends a CONNECT answer without a body; the connection handler closes after it.
@@ -63,6 +76,7 @@ public final class ProxyRouter: Sendable {
                 return .respond(.error(404, "model '\(model)' is not configured"))
             }
             var relay = settings(for: modelConfig, requested: model, stream: sniffed.stream, uri: request.head.uri)
+            relay.snapshot = snapshot
             // Loading messages are chat completion chunks: only a chat client can show them.
             relay.sendLoadingState = relay.sendLoadingState && request.path == "/v1/chat/completions"
             return .relay(relay)
@@ -72,6 +86,7 @@ public final class ProxyRouter: Sendable {
             }
             var settings = settings(for: modelConfig, requested: model, stream: false, uri: forwardURI)
             settings.sendLoadingState = false
+            settings.snapshot = snapshot
             return .relay(settings)
         case .listModels:
             return .respond(.json(200, Self.modelList(config)))

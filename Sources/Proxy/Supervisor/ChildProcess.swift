@@ -34,19 +34,19 @@ final class ChildProcess: Sendable {
     /// The child's process id (and process group id).
     let pid: Int32
     private let exitTask: Task<ChildExit, Never>
-    private let exitBox: NIOLockedValueBox<ChildExit?>
+    private let exitSignal: ChildExitSignal
     private let tail: NIOLockedValueBox<[String]>
 
     /// How many of the last stderr lines are kept for a start-failure message.
     static let tailLength = 5
 
     private init(
-        pid: Int32, exitTask: Task<ChildExit, Never>, exitBox: NIOLockedValueBox<ChildExit?>,
+        pid: Int32, exitTask: Task<ChildExit, Never>, exitSignal: ChildExitSignal,
         tail: NIOLockedValueBox<[String]>
     ) {
         self.pid = pid
         self.exitTask = exitTask
-        self.exitBox = exitBox
+        self.exitSignal = exitSignal
         self.tail = tail
     }
 
@@ -75,7 +75,7 @@ final class ChildProcess: Sendable {
         // Only reached if the task running the child is cancelled, which the supervisor never does.
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(5))]
 
-        let exitBox = NIOLockedValueBox<ChildExit?>(nil)
+        let exitSignal = ChildExitSignal()
         let tail = NIOLockedValueBox<[String]>([])
         let (started, startedContinuation) = AsyncStream.makeStream(
             of: Result<Int32, LaunchError>.self, bufferingPolicy: .bufferingOldest(1))
@@ -118,7 +118,7 @@ final class ChildProcess: Sendable {
                 startedContinuation.finish()
                 exit = .unknown(describe(error))
             }
-            exitBox.withLockedValue { $0 = exit }
+            exitSignal.set(exit)
             onExit(exit)
             return exit
         }
@@ -126,7 +126,7 @@ final class ChildProcess: Sendable {
         for await outcome in started {
             switch outcome {
             case .success(let pid):
-                return ChildProcess(pid: pid, exitTask: exitTask, exitBox: exitBox, tail: tail)
+                return ChildProcess(pid: pid, exitTask: exitTask, exitSignal: exitSignal, tail: tail)
             case .failure(let error):
                 throw error
             }
@@ -135,7 +135,10 @@ final class ChildProcess: Sendable {
     }
 
     /// The exit, once the child has ended and been reaped; `nil` while it runs.
-    var exit: ChildExit? { exitBox.withLockedValue { $0 } }
+    var exit: ChildExit? { exitSignal.exit }
+
+    /// The exit once the child has ended and been reaped, or `nil` as soon as the calling task is cancelled.
+    func exitUnlessCancelled() async -> ChildExit? { await exitSignal.wait() }
 
     /// Waits until the child has ended and been reaped.
     func waitForExit() async -> ChildExit { await exitTask.value }

@@ -11,4 +11,13 @@ public protocol SupervisedUpstream: Sendable {
     func stop() async
     /// The child's process id while one runs (`nil` for external upstreams).
     var processID: Int32? { get async }
+    /// Where the current run listens: `config.upstream`, unless the start moved it off a port another process held.
+    var address: UpstreamURL { get async }
+}
+
+extension SupervisedUpstream {
+    /// Upstreams that never move listen where their config says.
+    public var address: UpstreamURL {
+        get async { config.upstream }
+    }
 }

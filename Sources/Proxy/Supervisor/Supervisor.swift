@@ -66,7 +66,11 @@ public actor Supervisor: UpstreamProvider {
 
     /// Every line of every upstream and the supervisor's own steps (for `/logs`).
     public nonisolated let logs: LogBuffer
-    private var config: ProxyConfig
+    /// The config snapshot in force, shared with the router; only ``reload(_:)`` replaces it.
+    public nonisolated let store: ConfigStore
+    /// `store.current`, as this actor last applied it (the two are equal outside `reload`'s first, synchronous step).
+    private var snapshot: ConfigSnapshot
+    private var config: ProxyConfig { snapshot.config }
     private var planner: SwapPlanner
     private let clock: any Clock<Duration>
     private let logger: Logger
@@ -92,6 +96,18 @@ public actor Supervisor: UpstreamProvider {
         clock: any Clock<Duration> = ContinuousClock(),
         processOptions: ProcessOptions = ProcessOptions()
     ) {
+        self.init(
+            store: ConfigStore(config), logs: logs, logger: logger, clock: clock, processOptions: processOptions)
+    }
+
+    /// A supervisor with real processes that reads (and on reload replaces) `store`, the router's store too.
+    public init(
+        store: ConfigStore,
+        logs: LogBuffer = LogBuffer(),
+        logger: Logger = Logger(label: "supervisor"),
+        clock: any Clock<Duration> = ContinuousClock(),
+        processOptions: ProcessOptions = ProcessOptions()
+    ) {
         let factory: UpstreamFactory = { model, proxyConfig, onExit in
             UpstreamProcess(
                 config: model,
@@ -99,9 +115,10 @@ public actor Supervisor: UpstreamProvider {
                     healthCheckTimeout: proxyConfig.healthCheckTimeout, pollInterval: processOptions.pollInterval,
                     pollTimeout: processOptions.pollTimeout, stopGrace: processOptions.stopGrace),
                 logs: logs, logger: logger, killOnParentDeath: processOptions.killOnParentDeath,
+                reservedPorts: Set(proxyConfig.models.values.compactMap(\.port)).subtracting([model.port].compactMap { $0 }),
                 onUnexpectedExit: onExit)
         }
-        self.init(config: config, logs: logs, logger: logger, clock: clock, factory: factory)
+        self.init(store: store, logs: logs, logger: logger, clock: clock, factory: factory)
     }
 
     /// A supervisor whose upstreams `factory` makes (tests use fakes).
@@ -112,8 +129,20 @@ public actor Supervisor: UpstreamProvider {
         clock: any Clock<Duration> = ContinuousClock(),
         factory: @escaping UpstreamFactory
     ) {
-        self.config = config
-        self.planner = SwapPlanner(config: config)
+        self.init(store: ConfigStore(config), logs: logs, logger: logger, clock: clock, factory: factory)
+    }
+
+    /// A supervisor whose upstreams `factory` makes, reading `store`.
+    public init(
+        store: ConfigStore,
+        logs: LogBuffer = LogBuffer(),
+        logger: Logger = Logger(label: "supervisor"),
+        clock: any Clock<Duration> = ContinuousClock(),
+        factory: @escaping UpstreamFactory
+    ) {
+        self.store = store
+        self.snapshot = store.current
+        self.planner = SwapPlanner(config: store.current.config)
         self.logs = logs
         self.logger = logger
         self.clock = clock
@@ -129,8 +158,21 @@ public actor Supervisor: UpstreamProvider {
         model requested: String,
         progress: @escaping @Sendable (LoadingProgress) -> Void
     ) async throws(UpstreamAcquireError) -> UpstreamLease {
+        try await acquire(model: requested, pinned: nil, progress: progress)
+    }
+
+    /// See `UpstreamProvider.acquire(model:pinned:progress:)`: the name, the limit and `useModelName` are read in
+    /// `pinned` (the snapshot the router decided with), so a request routed just before a reload is served as the
+    /// router decided; the process serving it is the one this supervisor runs for the model now. A model the reload
+    /// removed still serves such a request, and stops when its last one ends.
+    public func acquire(
+        model requested: String,
+        pinned: ConfigSnapshot?,
+        progress: @escaping @Sendable (LoadingProgress) -> Void
+    ) async throws(UpstreamAcquireError) -> UpstreamLease {
         if shuttingDown { throw .shuttingDown }
-        guard let model = config.model(named: requested) else { throw .unknownModel(requested) }
+        let view = pinned?.config ?? config
+        guard let model = view.model(named: requested) else { throw .unknownModel(requested) }
         let id = model.id
         if slots[id] == nil { slots[id] = makeSlot(model) }
         guard slots[id]!.inFlight < model.concurrencyLimit else {
@@ -151,9 +193,11 @@ public actor Supervisor: UpstreamProvider {
             release(id)
             throw error
         }
+        // Where this run listens: its port may have moved off one another process held.
+        let address = await slots[id]?.upstream.address ?? model.upstream
         let released = NIOLockedValueBox(false)
         return UpstreamLease(
-            modelID: id, upstream: model.upstream, forwardedModelName: model.useModelName,
+            modelID: id, upstream: address, forwardedModelName: model.useModelName,
             onRelease: { [weak self] in
                 let first = released.withLockedValue { released in
                     defer { released = true }
@@ -230,9 +274,12 @@ public actor Supervisor: UpstreamProvider {
 
     /// Applies a new config (SIGHUP): models whose config changed or that are gone are stopped (their in-flight
     /// requests are cut); unchanged running models keep running; new models become available.
+    ///
+    /// The new snapshot is put in force for the router and this supervisor in one step, in the same actor turn that
+    /// retires the changed models' processes, so no request can see the new config with an old process or the reverse.
     public func reload(_ newConfig: ProxyConfig) async {
         let oldConfig = config
-        config = newConfig
+        snapshot = store.replace(with: newConfig)
         planner = SwapPlanner(config: newConfig)
         var stopping: [String] = []
         for id in slots.keys.sorted() {
@@ -388,7 +435,10 @@ public actor Supervisor: UpstreamProvider {
         slot.inFlight -= 1
         slots[id] = slot
         if slot.inFlight == 0 && slot.phase == .ready { scheduleUnload(id) }
-        if config.models[id] == nil && slot.inFlight == 0 && slot.phase == .stopped { slots[id] = nil }
+        if config.models[id] == nil && slot.inFlight == 0 {
+            // Removed by a reload while it served requests routed before it: done now.
+            if slot.phase == .stopped { slots[id] = nil } else { beginStop(id) }
+        }
         notifyChange()
     }
 

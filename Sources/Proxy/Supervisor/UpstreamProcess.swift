@@ -69,10 +69,14 @@ public actor UpstreamProcess: SupervisedUpstream {
     private let logger: Logger
     private let probe: HealthProbe
     private let killOnParentDeath: Bool
+    /// Ports other models of the config were given: a model moving off a taken port does not take theirs.
+    private let reservedPorts: Set<Int>
     private let onUnexpectedExit: @Sendable (Int) -> Void
 
     /// Where the upstream stands now.
     public private(set) var state: State = .stopped
+    /// The config of the current run: `config`, or `config` moved to another port when its own was taken.
+    private var current: ModelConfig
     private var child: ChildProcess?
     private var run = 0
     private var startTask: Task<Result<Int, UpstreamStartError>, Never>?
@@ -88,16 +92,22 @@ public actor UpstreamProcess: SupervisedUpstream {
         logger: Logger,
         probe: HealthProbe = HealthProbe(),
         killOnParentDeath: Bool = true,
+        reservedPorts: Set<Int> = [],
         onUnexpectedExit: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.config = config
+        self.current = config
         self.timing = timing
         self.logs = logs
         self.logger = logger
         self.probe = probe
         self.killOnParentDeath = killOnParentDeath
+        self.reservedPorts = reservedPorts
         self.onUnexpectedExit = onUnexpectedExit
     }
+
+    /// Where the current run listens (see ``SupervisedUpstream/address``).
+    public var address: UpstreamURL { current.upstream }
 
     /// The child's process id while one runs.
     public var processID: Int32? {
@@ -160,7 +170,7 @@ public actor UpstreamProcess: SupervisedUpstream {
         logs.append("stopping (pid \(child.pid))", source: "proxy")
         logger.info("stopping model", metadata: ["model": "\(config.id)", "pid": "\(child.pid)"])
         var sentSignal = false
-        if let stopCommand = config.stopCommand {
+        if let stopCommand = current.stopCommand {
             let argv = stopCommand.map { $0.replacingOccurrences(of: "${PID}", with: "\(child.pid)") }
             let id = config.id
             let logs = logs
@@ -185,7 +195,23 @@ public actor UpstreamProcess: SupervisedUpstream {
         Int, UpstreamStartError
     > {
         let id = config.id
-        if let command = config.command {
+        if config.command != nil {
+            switch Self.claimPort(for: config, avoiding: reservedPorts) {
+            case .free(let model):
+                current = model
+            case .moved(let model, let taken):
+                current = model
+                logs.append(
+                    "port \(taken) of \(id) is in use by another process; starting \(id) on port \(model.upstream.port)",
+                    source: "proxy")
+                logger.warning(
+                    "model port in use, moved", metadata: ["model": "\(id)", "taken": "\(taken)", "port": "\(model.upstream.port)"])
+            case .refused(let detail):
+                logs.append(detail, source: "proxy")
+                return .failure(UpstreamStartError(.startFailed(model: id, detail: detail)))
+            }
+        }
+        if let command = current.command {
             if let problem = Self.executableProblem(command.first ?? "") {
                 return .failure(UpstreamStartError(.startFailed(model: id, detail: problem)))
             }
@@ -209,8 +235,9 @@ public actor UpstreamProcess: SupervisedUpstream {
             }
         }
         guard let checkEndpoint = config.checkEndpoint else { return .success(attempt) }
+        let upstream = current.upstream
 
-        if config.command == nil { progress("waiting for \(id) at \(config.upstream)") }
+        if config.command == nil { progress("waiting for \(id) at \(upstream)") }
         let clock = ContinuousClock()
         let begin = clock.now
         let deadline = begin + timing.healthCheckTimeout
@@ -228,16 +255,27 @@ public actor UpstreamProcess: SupervisedUpstream {
                 if let child { _ = await child.terminate(grace: timing.stopGrace) }
                 return .failure(UpstreamStartError(.healthCheckTimedOut(model: id, after: timing.healthCheckTimeout)))
             }
-            let outcome = await probe.check(
-                config.upstream, path: checkEndpoint, timeout: min(timing.pollTimeout, remaining))
-            if outcome == .healthy { break }
+            // Each poll and each pause races the child's exit: a child that dies fails the start at once.
+            let probe = self.probe
+            let pollTimeout = min(timing.pollTimeout, remaining)
+            guard
+                let outcome = await Self.unlessExited(child, {
+                    await probe.check(upstream, path: checkEndpoint, timeout: pollTimeout)
+                })
+            else { continue }
+            if outcome == .healthy {
+                // A 200 while our child is already gone came from someone else's server.
+                if let child, child.exit != nil { continue }
+                break
+            }
             logger.debug("health check: \(outcome)", metadata: ["model": "\(id)"])
             if clock.now - lastReport >= .seconds(1) {
                 lastReport = clock.now
                 let waited = (clock.now - begin).components.seconds
                 progress("waiting for \(id) to become ready (\(waited) s)")
             }
-            try? await Task.sleep(for: min(timing.pollInterval, max(.zero, deadline - clock.now)))
+            let pause = min(timing.pollInterval, max(.zero, deadline - clock.now))
+            _ = await Self.unlessExited(child) { try? await Task.sleep(for: pause) }
         }
         if state != .starting || run != attempt { return await abandonStart() }
         logs.append("\(id) is ready", source: "proxy")
@@ -259,6 +297,61 @@ public actor UpstreamProcess: SupervisedUpstream {
             state = .stopped
             onUnexpectedExit(attempt)
         }
+    }
+
+    /// `operation`'s result, or `nil` as soon as `child` exits (at once if it already has; `operation` is then
+    /// cancelled). Without a child, just `operation`.
+    private static func unlessExited<T: Sendable>(
+        _ child: ChildProcess?, _ operation: @escaping @Sendable () async -> T
+    ) async -> T? {
+        guard let child else { return await operation() }
+        if child.exit != nil { return nil }
+        return await withTaskGroup(of: T?.self) { group in
+            group.addTask { await operation() }
+            group.addTask {
+                _ = await child.exitUnlessCancelled()
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// What the port check decided for one start.
+    enum PortClaim: Equatable {
+        /// The configured port is free (or not this machine's to check).
+        case free(ModelConfig)
+        /// The configured port was taken: this `${PORT}` model starts on another one.
+        case moved(ModelConfig, taken: Int)
+        /// The port was taken and is fixed by `proxy:`; the start fails with this message.
+        case refused(String)
+    }
+
+    /// Makes sure the port `model` will listen on is free before it starts, so that its health check can only
+    /// reach its own server. A `${PORT}` model moves to the next free port (logged); a model whose `proxy:` fixes the
+    /// port cannot move (its URL is the user's), so its start fails with a message that says so.
+    /// `avoiding`: ports a move must not take (other models' `${PORT}`s).
+    static func claimPort(
+        for model: ModelConfig, avoiding: Set<Int> = [], isFree: (Int, String) -> Bool = PortCheck.isFree,
+        nextFree: (Int, String, Set<Int>) -> Int? = { PortCheck.nextFree(after: $0, on: $1, avoiding: $2) }
+    ) -> PortClaim {
+        let port = model.upstream.port
+        guard let address = PortCheck.localBindAddress(for: model.upstream.host), !isFree(port, address) else {
+            return .free(model)
+        }
+        if model.portTemplate != nil {
+            if let next = nextFree(port, address, avoiding.subtracting([port])), let moved = model.movingPort(to: next) {
+                return .moved(moved, taken: port)
+            }
+            return .refused(
+                "port \(port) of '\(model.id)' is in use by another process and no free port follows it; "
+                    + "not starting '\(model.id)', whose health check would reach that process")
+        }
+        return .refused(
+            "port \(port) of '\(model.id)' (its proxy: \(model.upstream)) is in use by another process; not starting "
+                + "'\(model.id)', whose health check would reach that process instead of its own server: stop that "
+                + "process or change proxy: (use ${PORT} to let the proxy pick a free port)")
     }
 
     static func exitDetail(_ exit: ChildExit, _ lines: [String]) -> String {

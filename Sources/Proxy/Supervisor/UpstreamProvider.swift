@@ -17,6 +17,25 @@ public protocol UpstreamProvider: Sendable {
         model: String,
         progress: @escaping @Sendable (LoadingProgress) -> Void
     ) async throws(UpstreamAcquireError) -> UpstreamLease
+
+    /// ``acquire(model:progress:)`` for a request routed with `pinned`: the model is resolved in that snapshot
+    /// (`nil`: the provider's current one), so router and provider agree on the config a request sees.
+    func acquire(
+        model: String,
+        pinned: ConfigSnapshot?,
+        progress: @escaping @Sendable (LoadingProgress) -> Void
+    ) async throws(UpstreamAcquireError) -> UpstreamLease
+}
+
+extension UpstreamProvider {
+    /// Providers without configs of their own (fixed upstreams in tests) ignore the snapshot.
+    public func acquire(
+        model: String,
+        pinned: ConfigSnapshot?,
+        progress: @escaping @Sendable (LoadingProgress) -> Void
+    ) async throws(UpstreamAcquireError) -> UpstreamLease {
+        try await acquire(model: model, progress: progress)
+    }
 }
 
 /// A ready upstream, reserved for one request until ``release()``.
