@@ -74,7 +74,15 @@ cd "$scratch"
 say "== baseline: swift build --build-tests"
 swift build --build-tests --scratch-path "$build" > "$root/.build-mutants/build.log" 2>&1 || { say "BROKEN: baseline build failed"; tail -n 30 "$root/.build-mutants/build.log"; exit 2; }
 say "== baseline: swift test (must pass)"
-if ! timeout "$per_test_timeout" swift test --skip-build --scratch-path "$build" > "$root/.build-mutants/baseline.log" 2>&1; then
+baseline_ok=0
+for attempt in 1 2 3; do
+    if timeout "$per_test_timeout" swift test --skip-build --scratch-path "$build" > "$root/.build-mutants/baseline.log" 2>&1; then
+        baseline_ok=1
+        break
+    fi
+    say "   baseline attempt $attempt failed: $(grep -oE '✘ Test [^ (]+' "$root/.build-mutants/baseline.log" | sort -u | tr '\n' ' ')"
+done
+if [[ $baseline_ok -ne 1 ]]; then
     say "BROKEN: the unmutated suite fails; mutants would prove nothing (a flaky test is a bug too)"
     grep -E "✘|error:" "$root/.build-mutants/baseline.log" | head -n 20
     exit 2
