@@ -36,10 +36,14 @@ import Wire
         defer { Task { await server.stop(grace: .zero) } }
 
         // Connection: close: the answer, then EOF.
+        let connectedAt = NIODeadline.now()
         let closing = try await RawTCPClient.connect(port: port)
-        _ = try await closing.send("GET /health HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
-        #expect(try await closing.waitForEnding(timeout: Self.patience) == .eof)
-        #expect(closing.snapshot.text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        let sentAt = try await closing.send("GET /health HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
+        let closingEnd = try await closing.waitForEnding(timeout: Self.patience)
+        let timing = "connect→send \((sentAt - connectedAt).nanoseconds / 1_000_000) ms, send→end "
+            + "\((NIODeadline.now() - sentAt).nanoseconds / 1_000_000) ms, ending \(closingEnd)"
+        #expect(closingEnd == .eof, "\(timing)")
+        #expect(closing.snapshot.text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(timing)")
         #expect(closing.snapshot.text.lowercased().contains("connection: close\r\n"))
 
         // CONNECT: 501, then EOF.
