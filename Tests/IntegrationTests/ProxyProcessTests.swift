@@ -104,7 +104,9 @@ import Glibc
         let exit = await run.proxy.waitForExit()
         let took = clock.now - sent
         #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
-        #expect(took < .seconds(1), "exit took \(took) after SIGTERM with an open /logs/stream and idle models")
+        // Issue 12's acceptance: under 1 s. Under ThreadSanitizer (TEST_TIMING_SCALE=5, every process several times
+        // slower) the bound stretches to 5 s: still half of the 10 s grace a log client used to hold.
+        #expect(took < TimingSlack.scaled(.seconds(1)), "exit took \(took) after SIGTERM with an open /logs/stream and idle models")
         let stream = try #require(HTTPResponseReader(try await follower.waitFor("the log stream's end") { $0.ending != nil }.reads))
         #expect(stream.complete, "the /logs/stream body must end with its last chunk, not be cut off")
         for pid in children { #expect(isGone(pid), "model \(pid) outlived the proxy") }
@@ -131,7 +133,7 @@ import Glibc
         let streamEnd = try #require(client.snapshot.reads.last?.at)
         let afterEnd = exitedAt - streamEnd
         #expect(took > .milliseconds(700), "exited after \(took): before the stream could have ended (~1.5 s)")
-        #expect(afterEnd < .seconds(1), "exited \(afterEnd) after the stream's end (grace 10 s)")
+        #expect(afterEnd < TimingSlack.scaled(.seconds(1)), "exited \(afterEnd) after the stream's end (grace 10 s)")
         await client.close()
     }
 
@@ -151,7 +153,7 @@ import Glibc
         let took = clock.now - sent
         #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
         #expect(took >= .milliseconds(950), "exited after \(took), before the 1 s grace")
-        #expect(took < .seconds(4), "exit took \(took): the grace is 1 s")
+        #expect(took < TimingSlack.scaled(.seconds(4)), "exit took \(took): the grace is 1 s")
         #expect(HTTPResponseReader(client.snapshot.reads)?.complete == false, "a 25 s stream cannot have finished")
         for pid in children { #expect(isGone(pid), "model \(pid) outlived the proxy") }
         await client.close()
