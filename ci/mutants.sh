@@ -70,6 +70,9 @@ say "== ${#ids[@]} mutant(s) from ci/mutants.txt; scratch copy of $(git rev-pars
 rm -rf "$scratch" && mkdir -p "$scratch"
 git archive HEAD | tar -x -C "$scratch"
 cd "$scratch"
+# git archive stamps files with the commit's time; the compiler's incremental build trusts modification times, so
+# every file gets "now" or a build left by an earlier run (perhaps of a mutant) could be taken as up to date.
+find Sources Tests bench -type f -exec touch {} +
 
 say "== baseline: swift build --build-tests"
 swift build --build-tests --scratch-path "$build" > "$root/.build-mutants/build.log" 2>&1 || { say "BROKEN: baseline build failed"; tail -n 30 "$root/.build-mutants/build.log"; exit 2; }
@@ -112,6 +115,7 @@ import json, os, sys
 for path in {h["file"] for h in json.load(open(sys.argv[1]))["hunks"]}:
     if os.path.exists(path + ".orig"):
         os.replace(path + ".orig", path)
+        os.utime(path)  # now: the restored file must be newer than the mutant's build, or it is not recompiled
 PY
 }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$parts/$1/mutant.json" "$2"; }
