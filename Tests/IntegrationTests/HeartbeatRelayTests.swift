@@ -258,15 +258,18 @@ import Wire
         let (client, _) = try await fixture.send()
         _ = try await client.waitFor(timeout: .seconds(5), "first heartbeat") { $0.text.contains("keepalive") }
         _ = try await fixture.fake.waitFor(timeout: .seconds(5), "the request upstream") { !$0.requests.isEmpty }
-        await client.close()
         let closedAt = NIODeadline.now()
+        await client.close()
         let snapshot = try await fixture.fake.waitFor(timeout: .seconds(5), "upstream close") { snapshot in
             snapshot.connections.contains { $0.peerClose != nil }
         }
-        let seenAt = NIODeadline.now()
         #expect(snapshot.connections.count == 1)
         // "At once" is exact in RelayDrivenTimeTests.clientLeavingClosesTheUpstreamAtOnce; here the close must
-        // travel two sockets on a loaded machine, well inside the hang's forever.
+        // travel two sockets on a loaded machine, well inside the hang's forever. Measured to the moment the fake's
+        // event loop saw it (its journal's stamp), not to when this task woke up to look: only event-loop threads
+        // are in it, no wait for the busy cooperative pool.
+        let peerClose = try #require(snapshot.connections.first?.peerClose)
+        let seenAt = fixture.fake.journal.origin + .nanoseconds(peerClose.at)
         let elapsedMs = Double(seenAt.uptimeNanoseconds - closedAt.uptimeNanoseconds) / 1e6
         #expect(elapsedMs < 500, "upstream saw the close after \(elapsedMs) ms")
         // The request is counted done on the proxy's loop just after it closed the upstream: poll briefly.
