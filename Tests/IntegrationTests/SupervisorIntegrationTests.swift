@@ -28,7 +28,10 @@ struct SupervisorIntegrationTests {
         // setpriv (parent-death signal) execs the command in place: the pid is the server's own.
         #expect(commandLine(of: pid).first == BuiltProducts.path(of: "harness"))
         #expect(await HealthProbe().check(model.upstream, path: "/__harness/health", timeout: .seconds(5)) == .healthy)
-        #expect(supervisor.logs.snapshot().contains { $0.hasPrefix("[llama]") && $0.contains("listening on") })
+        // The child's output reaches the log through a reader task, which a busy machine runs late: wait for it.
+        try await waitUntil("the child's listening line") {
+            supervisor.logs.snapshot().contains { $0.hasPrefix("[llama]") && $0.contains("listening on") }
+        }
 
         lease.release()
         await supervisor.shutdown()
@@ -101,8 +104,13 @@ struct SupervisorIntegrationTests {
         #expect(leases.count == 6)
         let running = await supervisor.running()
         #expect(running.first?.inFlight == 6)
-        let listening = supervisor.logs.snapshot().filter { $0.hasPrefix("[llama]") && $0.contains("listening on") }
-        #expect(listening.count == 1, "one process must have started: \(listening)")
+        // The child's output reaches the log through a reader task, which a busy machine runs late (the line was not
+        // there yet once, under load): wait for the first line; one start is also counted below, synchronously.
+        func listening() -> [String] {
+            supervisor.logs.snapshot().filter { $0.hasPrefix("[llama]") && $0.contains("listening on") }
+        }
+        try await waitUntil("the child's listening line") { !listening().isEmpty }
+        #expect(listening().count == 1, "one process must have started: \(listening())")
         let starts = supervisor.logs.snapshot().filter { $0.hasPrefix("[proxy] starting llama") }
         #expect(starts.count == 1)
         for lease in leases { lease.release() }
@@ -213,7 +221,9 @@ struct SupervisorIntegrationTests {
         #expect(try await supervisor.unload("llama") == ["llama"])
         #expect(!isAlive(pid))
         // harness serve logs the signal it got: SIGINT (2) from cmdStop, not SIGTERM.
-        #expect(supervisor.logs.snapshot().contains { $0.hasPrefix("[llama]") && $0.contains("signal 2") })
+        try await waitUntil("the child's line about the signal") {
+            supervisor.logs.snapshot().contains { $0.hasPrefix("[llama]") && $0.contains("signal 2") }
+        }
         await supervisor.shutdown()
     }
 
