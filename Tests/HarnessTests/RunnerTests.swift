@@ -189,8 +189,9 @@ final class TransparentLauncher: ProxyLauncher {
         // No real proxy here, so both sides see the bare upstream: an 80 s prefill beats nginx's 60 s, not the rest.
         for row in result.rows {
             let expected = row.profile.name == "nginx" ? "times-out" : "completes"
-            // The load can move the upstream's answer by the 200 ms to Cloudflare's timer only in the plain run's
-            // margins; under ThreadSanitizer these verdicts are ProfileEvaluatorTests.anEightySecondPrefillBeatsOnlyNginx.
+            // 200 ms between the upstream's answer and the nearest timers (nginx, Cloudflare) hold in the plain run
+            // under load; under ThreadSanitizer (several times slower) they may not, and there these verdicts are
+            // covered by ProfileEvaluatorTests.anEightySecondPrefillBeatsOnlyNginx.
             if TimingSlack.strict {
                 #expect(row.without.outcome.kind == expected, "\(row.profile.name): \(row.without.outcome)")
                 #expect(row.with.outcome.kind == expected, "\(row.profile.name): \(row.with.outcome)")
