@@ -76,6 +76,74 @@ import Testing
         #expect(verdict.outcome == .timedOut(at: Self.s(600 + 0.5 + 600 + 1 + 600), rule: .read))
     }
 
+    /// The deterministic side of RunnerTests.aCustomProfileRetriesAndTheUpstreamSeesEveryAttempt: a 60 s idle timer
+    /// with 2 retries (no delay) on a 500 s prefill gives up at exactly 3 × 60 s = 180 s after 3 attempts, which the
+    /// `at` check (180 s ± 5 s) passes and a fourth attempt, or a retry waiting out the prefill, would not.
+    @Test func aCustomIdleProfileGivesUpAfterThreeTimersExactly() {
+        let profile = ClientProfiles.custom(CustomProfileSpec(idle: .seconds(60), retries: 2))
+        let prefill = Self.timeline(head: 500, body: (1...8).map { 500 + Double($0) / 100 })
+        let verdict = ProfileEvaluator.evaluate(profile, on: prefill)
+        #expect(verdict == ProfileVerdict(outcome: .timedOut(at: Self.s(180), rule: .read), attempts: 3))
+        let scaled = ProfileEvaluator.evaluate(profile.scaled(by: 0.005), on: AttemptTimeline(
+            reads: [], end: .observedUntil(Self.s(2.5))))
+        #expect(scaled == ProfileVerdict(outcome: .timedOut(at: Self.s(0.9), rule: .read), attempts: 3))
+        let evaluator = ExpectationEvaluator(timeScale: 0.005, slack: .milliseconds(200), proxied: false, proxySettings: nil)
+        let expect = Expectations(client: .timesOut, at: .seconds(180), tolerance: .seconds(5), attempts: 3)
+        func facts(_ outcome: ClientOutcome, attempts: Int) -> ReplayFacts {
+            ReplayFacts(
+                outcome: outcome, attempts: attempts, status: nil, maxGap: .zero, heartbeatGaps: [], heartbeats: 0,
+                clientBody: [], upstreamBody: nil, inBandError: false, upstreamCloseDelay: nil, clientClosed: true)
+        }
+        let onTime = evaluator.evaluate(expect, facts: facts(scaled.outcome, attempts: scaled.attempts))
+        #expect(onTime.allSatisfy { $0.status == .passed }, "\(onTime.map(\.line))")
+        // Two timers (600 ms) or four (1.2 s) are outside 900 ms ± 25 ms tolerance ± 200 ms slack.
+        for (at, attempts) in [(0.6, 2), (1.2, 4)] {
+            let wrong = evaluator.evaluate(expect, facts: facts(.timedOut(at: Self.s(at), rule: .read), attempts: attempts))
+            #expect(wrong.filter { $0.status == .failed }.map(\.key) == ["at", "attempts"])
+        }
+    }
+
+    /// The deterministic side of the compare tests on real sockets, which check their verdicts only in the plain
+    /// run (RunnerProxiedTests.compareShowsTheClientsTheHeartbeatSaves and theSessionsCompareTableNamesTheSavedClients):
+    /// slow-prefill-11min's 660 s of silence, then 16 tokens at 40/s. Without heartbeats every profile gives up,
+    /// each by its own rule; with a heartbeat every 15 s (the first commits the head) every one completes.
+    @Test func anElevenMinutePrefillLosesEveryProfileUnlessHeartbeatsFillIt() {
+        let tokens = (1...16).map { 660 + Double($0) / 40 }
+        let silent = Self.timeline(head: 660, body: tokens)
+        let beats = stride(from: 30.0, to: 660, by: 15).map { Read(at: Self.s($0), byteCount: 13, hasBody: true) }
+        let filled = AttemptTimeline(
+            reads: [Read(at: Self.s(15), byteCount: 160, completesHead: true, hasBody: true)] + beats
+                + tokens.map { Read(at: Self.s($0), byteCount: 20, hasBody: true) },
+            end: .complete(at: Self.s(tokens.last!)))
+        let without: [String: ClientOutcome] = [
+            "undici": .timedOut(at: Self.s(300), rule: .headers),
+            "openai-python": .timedOut(at: Self.s(600 + 0.5 + 600 + 1 + 600), rule: .read),
+            "openai-node": .timedOut(at: Self.s(300), rule: .headers),
+            "nginx": .timedOut(at: Self.s(60), rule: .read),
+            "cloudflare": .timedOut(at: Self.s(100), rule: .firstByte),
+        ]
+        for profile in ClientProfiles.all {
+            #expect(ProfileEvaluator.evaluate(profile, on: silent).outcome == without[profile.name], "\(profile.name)")
+            let with = ProfileEvaluator.evaluate(profile, on: filled)
+            #expect(with == ProfileVerdict(outcome: .completed(at: Self.s(660.4)), attempts: 1), "\(profile.name)")
+            let row = CompareRunner.Row(
+                profile: profile, without: ProfileEvaluator.evaluate(profile, on: silent), with: with)
+            #expect(row.heartbeatSavesIt, "\(profile.name)")
+        }
+    }
+
+    /// The deterministic side of RunnerCompareTests.comparesEveryProfileWithAndWithoutTheHeartbeat, which checks its
+    /// verdicts only in the plain run: an 80 s prefill beats nginx's 60 s and no other profile's timer.
+    @Test func anEightySecondPrefillBeatsOnlyNginx() {
+        let tokens = (1...8).map { 80 + Double($0) / 100 }
+        let timeline = Self.timeline(head: 80, body: tokens)
+        for profile in ClientProfiles.all {
+            let expected: ClientOutcome = profile.name == "nginx"
+                ? .timedOut(at: Self.s(60), rule: .read) : .completed(at: Self.s(80.08))
+            #expect(ProfileEvaluator.evaluateOnce(profile, on: timeline) == expected, "\(profile.name)")
+        }
+    }
+
     @Test func aCompletedAttemptIsNotRetried() {
         let verdict = ProfileEvaluator.evaluate(ClientProfiles.openAIPython, on: Self.timeline(head: 5))
         #expect(verdict.attempts == 1)

@@ -40,9 +40,13 @@ import Testing
         #expect(result.verdictLine.contains("blocked at gate prefill"))
     }
 
+    /// The gate opens 50 ms after the request was sent (a timer on the fake's event loop); the client's 1 s idle
+    /// timer leaves 950 ms for that timer and the three tokens on a loaded machine (a 300 ms timer, with 250 ms of
+    /// room, ran out while the gate was opened by a `Task.sleep` on a busy pool). A gate that never opens still
+    /// fails it (`aGateNobodyOpensFailsTheRunAndEndsIt`: blocked, the client times out).
     @Test func anOpenedGateLetsTheResponseThrough() async throws {
         let scenario = Self.gated(spec: ScenarioSpec(
-            profile: .custom(CustomProfileSpec(idle: .seconds(30))), expect: Expectations(client: .completes),
+            profile: .custom(CustomProfileSpec(idle: .seconds(100))), expect: Expectations(client: .completes),
             openGates: [GateOpening(name: "prefill", after: .seconds(5))]))
         let result = try await ReplayRunner.run(scenario, options: ReplayOptions(timeScale: 0.01))
         #expect(result.verdict == .pass, "\(result.verdictLine)\n\(result.details)")

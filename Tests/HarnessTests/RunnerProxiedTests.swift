@@ -34,18 +34,28 @@ import Testing
         var scenario = try Self.scenario("split-event-stall")
         scenario.spec = ScenarioSpec(
             proxy: ProxySettingsSpec(heartbeatInterval: .seconds(5)),
-            expect: Expectations(client: .completes, bodyMatchesUpstream: true))
+            expect: Expectations(
+                client: .completes, bodyMatchesUpstream: true, heartbeatsInsideEvents: CountExpectation(min: 0, max: 0)))
         let result = try await ReplayRunner.run(
             scenario, options: ReplayOptions(timeScale: 0.02, topology: .proxied(InProcessProxyLauncher())))
-        if TimingSlack.strict { #expect(result.verdict == .pass, "\(result.details)") }
-        // None may go inside the 30 s split, so the client hears nothing for the whole stall (600 ms here).
-        #expect(result.maxGap >= .milliseconds(540))
+        // No timing in these: the client completes, its body minus heartbeats is the upstream's, and the parser
+        // that knows event boundaries finds no heartbeat line inside an event (checked at every timing scale).
+        #expect(result.verdict == .pass, "\(result.details)")
+        // None may go inside the 30 s split (600 ms here), so the client hears nothing for most of it. Exactly
+        // "withheld for the whole stall, no burst after" is RelayDrivenTimeTests.withheldInsideAnEventWithoutABurstAfter
+        // (driven clock, same relay). Here the silence is measured from the client's read of the first piece, which
+        // a loaded machine delivers late (80 ms seen; the old bound of 540 ms broke at 520.9 ms), so the bound is
+        // half the stall: it holds unless that read is 300 ms late, and still fails when heartbeats (every 100 ms)
+        // fill the stall, which leaves no silence much over 100 ms.
+        #expect(result.maxGap >= .milliseconds(300), "longest silence \(result.maxGap)")
     }
 
     @Test func compareShowsTheClientsTheHeartbeatSaves() async throws {
         let result = try await CompareRunner.run(
             try Self.scenario("slow-prefill-11min"), launcher: InProcessProxyLauncher(), timeScale: 0.01)
         let saved = Set(result.rows.filter(\.heartbeatSavesIt).map(\.profile.name))
+        // All five only in the plain run; under ThreadSanitizer the five verdicts on this prefill, with and without
+        // heartbeats, are ProfileEvaluatorTests.anElevenMinutePrefillLosesEveryProfileUnlessHeartbeatsFillIt.
         if TimingSlack.strict {
             #expect(saved == ["undici", "openai-python", "openai-node", "nginx", "cloudflare"], "\(result.lines)")
         } else {

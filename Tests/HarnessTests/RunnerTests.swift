@@ -73,9 +73,30 @@ import Wire
         let result = try await ReplayRunner.run(scenario, options: ReplayOptions(timeScale: 0.005))
         #expect(result.attempts == 3)
         #expect(result.timeline.attempts.count == 3)
-        if TimingSlack.strict { #expect(result.verdict == .pass, "\(result.details)") }
-        let starts = result.timeline.attempts.map(\.start)
-        #expect(starts == starts.sorted())
+        // Every expectation but `at` holds at any load and any timing scale: the client times out, after 3 attempts.
+        let failed = result.expectations.filter(\.failed).map(\.key)
+        #expect(failed.allSatisfy { $0 == "at" }, "\(result.details)")
+        #expect(result.outcome.kind == "times-out")
+        // `at` (180 s ± 5 s: 900 ms ± 225 ms here) adds the runner's own reconnects between attempts, which a busy
+        // machine delays (the second attempt was sent 590 ms after the first gave up: 1.49 s, 1.61 s). The exact
+        // give-up time of this profile on this prefill, and the `at` check on it, are
+        // ProfileEvaluatorTests.aCustomIdleProfileGivesUpAfterThreeTimersExactly. Here, what the sockets show:
+        // each attempt's timer is exactly the profile's 300 ms, it fires never early, and at most 1 s late (the
+        // upstream answers only after 2.5 s, so an attempt that waited for it would have completed); an attempt
+        // starts only after the one before gave up, within 2 s (the runner waiting for the upstream's 2.5 s answer or
+        // for its run bound, 10 s on, would break it; its own reconnect never took 0.6 s).
+        let spans = result.timeline.attempts
+        for (index, span) in spans.enumerated() {
+            #expect(span.timedOut)
+            #expect(span.deadline.map { $0 - span.start } == .milliseconds(300), "attempt \(index)")
+            #expect(span.end - span.start >= .milliseconds(300), "attempt \(index) gave up early")
+            #expect(span.end - span.start < .milliseconds(300) + TimingSlack.scaled(.seconds(1)), "attempt \(index)")
+            if index > 0 {
+                #expect(span.start >= spans[index - 1].end)
+                #expect(span.start - spans[index - 1].end < TimingSlack.scaled(.seconds(2)), "attempt \(index)")
+            }
+        }
+        #expect(result.outcome.at >= .milliseconds(900))
     }
 
     @Test func aDeliberatelyWrongExpectationFailsAndSaysWhere() async throws {
@@ -168,6 +189,9 @@ final class TransparentLauncher: ProxyLauncher {
         // No real proxy here, so both sides see the bare upstream: an 80 s prefill beats nginx's 60 s, not the rest.
         for row in result.rows {
             let expected = row.profile.name == "nginx" ? "times-out" : "completes"
+            // 200 ms between the upstream's answer and the nearest timers (nginx, Cloudflare) hold in the plain run
+            // under load; under ThreadSanitizer (several times slower) they may not, and there these verdicts are
+            // covered by ProfileEvaluatorTests.anEightySecondPrefillBeatsOnlyNginx.
             if TimingSlack.strict {
                 #expect(row.without.outcome.kind == expected, "\(row.profile.name): \(row.without.outcome)")
                 #expect(row.with.outcome.kind == expected, "\(row.profile.name): \(row.with.outcome)")

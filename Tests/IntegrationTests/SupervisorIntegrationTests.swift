@@ -29,7 +29,10 @@ struct SupervisorIntegrationTests {
         // setpriv (parent-death signal) execs the command in place: the pid is the server's own.
         #expect(commandLine(of: pid).first == BuiltProducts.path(of: "harness"))
         #expect(await HealthProbe().check(model.upstream, path: "/__harness/health", timeout: .seconds(5)) == .healthy)
-        #expect(supervisor.logs.snapshot().contains { $0.hasPrefix("[llama]") && $0.contains("listening on") })
+        // The child's output reaches the log through a reader task, which a busy machine runs late: wait for it.
+        try await waitUntil("the child's listening line") {
+            supervisor.logs.snapshot().contains { $0.hasPrefix("[llama]") && $0.contains("listening on") }
+        }
 
         lease.release()
         await supervisor.shutdown()
@@ -102,8 +105,13 @@ struct SupervisorIntegrationTests {
         #expect(leases.count == 6)
         let running = await supervisor.running()
         #expect(running.first?.inFlight == 6)
-        let listening = supervisor.logs.snapshot().filter { $0.hasPrefix("[llama]") && $0.contains("listening on") }
-        #expect(listening.count == 1, "one process must have started: \(listening)")
+        // The child's output reaches the log through a reader task, which a busy machine runs late (the line was not
+        // there yet once, under load): wait for the first line; one start is also counted below, synchronously.
+        func listening() -> [String] {
+            supervisor.logs.snapshot().filter { $0.hasPrefix("[llama]") && $0.contains("listening on") }
+        }
+        try await waitUntil("the child's listening line") { !listening().isEmpty }
+        #expect(listening().count == 1, "one process must have started: \(listening())")
         let starts = supervisor.logs.snapshot().filter { $0.hasPrefix("[proxy] starting llama") }
         #expect(starts.count == 1)
         for lease in leases { lease.release() }
@@ -213,11 +221,14 @@ struct SupervisorIntegrationTests {
         let pid = try #require(await supervisor.running().first?.pid)
         #expect(try await supervisor.unload("llama") == ["llama"])
         #expect(!isAlive(pid))
-        // cmdStop ran with the child's pid (its output is logged under "llama cmdStop"), and no SIGTERM fallback.
-        let logs = supervisor.logs.snapshot()
-        #expect(logs.contains("[llama cmdStop] cmdStop for \(pid)"), "\(logs.suffix(6))")
-        #expect(!logs.contains { $0.contains("sending SIGTERM") })
-        #expect(logs.contains { $0.hasPrefix("[llama]") && $0.contains("stopping") }, "harness serve shut down gracefully")
+        // cmdStop ran with the child's pid (its output is logged under "llama cmdStop"), harness serve shut down
+        // gracefully, and no SIGTERM fallback. The log lines come from reader tasks a busy machine may run late.
+        try await waitUntil("cmdStop's line and the child's graceful stop") {
+            let logs = supervisor.logs.snapshot()
+            return logs.contains("[llama cmdStop] cmdStop for \(pid)")
+                && logs.contains { $0.hasPrefix("[llama]") && $0.contains("stopping") }
+        }
+        #expect(!supervisor.logs.snapshot().contains { $0.contains("sending SIGTERM") })
         await supervisor.shutdown()
     }
 

@@ -59,18 +59,19 @@ public enum ReplayRunner {
             let started = ContinuousClock.now
             let runDeadline = started + bound
             // The runner opens the gates the spec lists, timed from the moment the first request was sent; a gate
-            // nobody opens is reported after the run.
-            let openers = NIOLockedValueBox<[Task<Void, any Error>]>([])
+            // nobody opens is reported after the run. The openings are timers on the fake's own event-loop thread,
+            // not sleeping tasks: with the test suites running in parallel, the shared cooperative pool delayed a
+            // `Task.sleep` by more than a client's whole timer (a gate due at 50 ms still shut at 300 ms).
+            let gateLoop = upstreamGroup.next()
+            let openers = NIOLockedValueBox<[Scheduled<Void>]>([])
             let openings = spec.openGates
             let openGates: @Sendable () -> Void = {
-                let sent = ContinuousClock.now
-                let tasks = openings.map { opening in
-                    Task {
-                        try await Task.sleep(until: sent + opening.after.scaled(by: scale), clock: .continuous)
-                        fake.releaseGate(opening.name)
-                    }
+                let sent = NIODeadline.now()
+                let scheduled = openings.map { opening in
+                    let at = sent + .nanoseconds(opening.after.scaled(by: scale).nanosecondsClamped)
+                    return gateLoop.scheduleTask(deadline: at) { fake.releaseGate(opening.name) }
                 }
-                openers.withLockedValue { $0 += tasks }
+                openers.withLockedValue { $0 += scheduled }
             }
             defer { openers.withLockedValue { $0.forEach { $0.cancel() } } }
             var made: [ReplayAttempt] = []
