@@ -111,7 +111,9 @@ struct SupervisorIntegrationTests {
             supervisor.logs.snapshot().filter { $0.hasPrefix("[llama]") && $0.contains("listening on") }
         }
         try await waitUntil("the child's listening line") { !listening().isEmpty }
-        #expect(listening().count == 1, "one process must have started: \(listening())")
+        #expect(
+            listening().count == 1,
+            "one process must have started: \(listening()); the log: \(supervisor.logs.snapshot().suffix(30))")
         let starts = supervisor.logs.snapshot().filter { $0.hasPrefix("[proxy] starting llama") }
         #expect(starts.count == 1)
         for lease in leases { lease.release() }
