@@ -1,19 +1,36 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A port nothing listens on right now: the kernel's pick for a socket bound to port 0.
+/// Ports for child processes and configs come from one counter per test process, below Linux's ephemeral range
+/// (32768–60999), each checked free before it is handed out. The kernel's pick for port 0 is an ephemeral port that it
+/// may hand again, moments later, to another test's outgoing connection or `bind(0)` running in parallel; a model
+/// whose port another test's server took then passes its health check on *that* server (seen as a missing
+/// "listening" line from the model's own child in a parallel run).
+private let nextTestPort = NIOLockedValueBox(20_000 + Int(getpid() % 40) * 300)
+
+/// Takes `count` consecutive ports from the counter (wrapping within 20000..<32000).
+private func takePorts(_ count: Int) -> Int {
+    nextTestPort.withLockedValue { next in
+        if next + count >= 32_000 { next = 20_000 }
+        defer { next += count }
+        return next
+    }
+}
+
+/// A port nothing listens on right now, not handed out before by this process.
 func freePort() throws -> Int {
-    try bindable(port: 0)
+    try freePortRange(1)
 }
 
 /// `count` consecutive free ports (for a config's `startPort`), none of them in `avoiding`.
 func freePortRange(_ count: Int, avoiding: Set<Int> = []) throws -> Int {
-    for _ in 0..<50 {
-        let first = try freePort()
+    for _ in 0..<200 {
+        let first = takePorts(count)
         let range = first..<first + count
         if range.allSatisfy({ !avoiding.contains($0) && (try? bindable(port: $0)) != nil }) { return first }
     }
