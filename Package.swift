@@ -14,7 +14,7 @@ let package = Package(
     products: [
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "FakeUpstream", targets: ["FakeUpstream"]),
-        .executable(name: "harness", targets: ["harness"]),
+        .executable(name: "harness", targets: ["HarnessCommand"]),
         .executable(name: "llama-proxy", targets: ["llama-proxy"]),
     ],
     dependencies: [
@@ -49,8 +49,10 @@ let package = Package(
             name: "Harness",
             dependencies: ["Wire", "FakeUpstream", "Proxy", "Yams", .product(name: "Logging", package: "swift-log")] + nio
         ),
+        // The `harness` command. Its folder and module are not named `harness`: on a case-insensitive disk (macOS)
+        // they would collide with the `Harness` library's.
         .executableTarget(
-            name: "harness",
+            name: "HarnessCommand",
             dependencies: [
                 "FakeUpstream", "Harness", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
