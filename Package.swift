@@ -26,19 +26,25 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        // Bytes both sides agree on: SSE framing, durations, byte escapes, the OpenAI error envelope.
+        // Bytes both sides agree on: SSE framing, heartbeat bytes, the OpenAI error envelope.
         .target(name: "Wire"),
+        // The one YAML reader (config and scenarios): nodes with file:line:column, typed getters, "did you mean".
+        .target(name: "LocatedYAML", dependencies: ["Yams"]),
+        // SplitMix64, the seeded generator the fake's jitter and the tests' random inputs share (stdlib only).
+        .target(name: "SeededRandom"),
+        // Duration as seconds/nanoseconds and scaled by a time factor, for proxy, fake and harness (stdlib only).
+        .target(name: "DurationMath"),
         .target(
             name: "FakeUpstream",
             dependencies: [
-                "Wire", "Yams", .product(name: "Logging", package: "swift-log"),
+                "Wire", "LocatedYAML", "SeededRandom", "DurationMath", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
         ),
         .target(
             name: "Proxy",
             dependencies: [
-                "Wire", "Yams", .product(name: "Logging", package: "swift-log"),
+                "Wire", "LocatedYAML", "DurationMath", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -47,7 +53,10 @@ let package = Package(
         // Replay, client profiles, expectations, the timeline report and the recorder: the harness's own logic.
         .target(
             name: "Harness",
-            dependencies: ["Wire", "FakeUpstream", "Proxy", "Yams", .product(name: "Logging", package: "swift-log")] + nio
+            dependencies: [
+                "Wire", "LocatedYAML", "DurationMath", "FakeUpstream", "Proxy",
+                .product(name: "Logging", package: "swift-log"),
+            ] + nio
         ),
         // The `harness` command. Its folder and module are not named `harness`: on a case-insensitive disk (macOS)
         // they would collide with the `Harness` library's.
@@ -79,11 +88,13 @@ let package = Package(
         .executableTarget(
             name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy"] + nio,
             path: "bench/RecordReplayBench"),
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SeededRandom"]),
+        .testTarget(name: "LocatedYAMLTests", dependencies: ["LocatedYAML", "DurationMath", "Proxy", "FakeUpstream"]),
         .testTarget(
             name: "FakeUpstreamTests",
             dependencies: [
-                "FakeUpstream", "Wire", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+                "FakeUpstream", "Wire", "LocatedYAML", "SeededRandom", "DurationMath", "TestSupport",
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 // NIOAsyncTestingEventLoop: the executor's schedule asserted on a clock the test advances.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio,
@@ -92,17 +103,22 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: [
-                "Proxy", "Wire", .product(name: "InMemoryLogging", package: "swift-log"),
+                "Proxy", "Wire", "LocatedYAML", "SeededRandom", "DurationMath",
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 // EmbeddedEventLoop / EmbeddedChannel: the relay's clock and upstream driven by the tests.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio
         ),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "TestSupport"] + nio),
+        .testTarget(
+            name: "HarnessTests",
+            dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "LocatedYAML", "DurationMath", "TestSupport"] + nio
+        ),
         // Real sockets and real child processes (`harness serve` as upstreams).
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Proxy", "FakeUpstream", "Harness", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Proxy", "FakeUpstream", "Harness", "Wire", "SeededRandom", "DurationMath", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ] + nio
         ),
     ],

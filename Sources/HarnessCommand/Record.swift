@@ -5,7 +5,6 @@ import Harness
 import Logging
 import Proxy
 import ServiceLifecycle
-import Wire
 
 /// `harness record`: a recording pass-through proxy in front of a real llama-server.
 struct Record: AsyncParsableCommand {

@@ -1,5 +1,4 @@
 import Testing
-import Wire
 
 @testable import FakeUpstream
 
@@ -48,7 +47,7 @@ import Wire
         ),
         (
             "description: d\nllamaServer:\n  ping: {interval: -1s}\n",
-            "test.yaml:3:20: interval: duration must not be negative, got '-1s'"
+            "test.yaml:3:20: interval: expected a duration >= 0, got '-1s'"
         ),
         (
             "description: d\nllamaServer:\n  ping: {bytes: \"\"}\n",

@@ -1,5 +1,6 @@
+import DurationMath
+import SeededRandom
 import Testing
-import Wire
 
 @testable import FakeUpstream
 

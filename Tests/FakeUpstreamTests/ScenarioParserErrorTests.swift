@@ -1,5 +1,4 @@
 import Testing
-import Wire
 
 @testable import FakeUpstream
 
@@ -116,7 +115,7 @@ import Wire
         (steps + "      - end: abort\n", 4, 14, "clean, close, fin, rst, half-close, hang"),
         (steps + "      - gate: \"\"\n", 4, 15, "non-empty"),
         (steps + "      - wait: 10parsecs\n", 4, 15, "unknown duration unit 'parsecs'"),
-        (steps + "      - wait: -1\n", 4, 15, "negative"),
+        (steps + "      - wait: -1\n", 4, 15, "expected a duration >= 0"),
         (steps + "      - wait: [1]\n", 4, 15, "duration"),
         (steps + "      - write: {hex: \"zz\"}\n", 4, 22, "hex digits"),
         (steps + "      - write: {base64: \"!!!\"}\n", 4, 25, "base64"),

@@ -1,5 +1,5 @@
+import SeededRandom
 import Testing
-import Wire
 
 @testable import FakeUpstream
 

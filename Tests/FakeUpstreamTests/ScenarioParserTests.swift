@@ -1,6 +1,6 @@
 import Foundation
+import LocatedYAML
 import Testing
-import Wire
 
 @testable import FakeUpstream
 

@@ -103,9 +103,9 @@ import Testing
         }
         #expect(try words("step", "end") == Ending.allCases.map(\.rawValue))
         #expect(try words("tokens", "style") == TokenStyle.allCases.map(\.rawValue))
-        #expect(try words("event", "lineEnding") == ScenarioNodeReader.lineEndings.map(\.key))
-        #expect(try words("step", "framing") == ScenarioNodeReader.framings.map(\.key))
-        #expect(try words("llamaServer", "headers") == ScenarioNodeReader.headTimings.map(\.key))
+        #expect(try words("event", "lineEnding") == ScenarioParser.lineEndings.map(\.key))
+        #expect(try words("step", "framing") == ScenarioParser.framings.map(\.key))
+        #expect(try words("llamaServer", "headers") == ScenarioParser.headTimings.map(\.key))
         #expect(try words("llamaServer", "headers") == HeadTiming.allCases.map(\.rawValue))
     }
 }

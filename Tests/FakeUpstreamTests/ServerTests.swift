@@ -1,12 +1,12 @@
+import DurationMath
 import Foundation
 import InMemoryLogging
 import Logging
 import NIOCore
+import TestSupport
 import Testing
-import Wire
 
 @testable import FakeUpstream
-import TestSupport
 
 /// The connection executor over real loopback sockets: what only sockets show (each write is its own read, FIN
 /// and RST as the client sees them, gates, keep-alive, many connections), with bounds that load cannot break:

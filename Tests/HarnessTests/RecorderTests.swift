@@ -1,3 +1,4 @@
+import DurationMath
 import FakeUpstream
 import Foundation
 import Harness
@@ -8,7 +9,6 @@ import NIOPosix
 import Proxy
 import TestSupport
 import Testing
-import Wire
 
 /// The recorder end to end over loopback: a `FakeUpstreamServer` plays a script, the `Recorder` sits in front, a
 /// raw client talks to it; and every committed recording replays byte for byte.

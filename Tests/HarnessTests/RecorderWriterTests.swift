@@ -2,7 +2,6 @@ import FakeUpstream
 import Foundation
 import Harness
 import Testing
-import Wire
 
 /// The pure parts of the recorder: byte escaping, the framing tracker, redaction, and the file writer.
 @Suite struct RecorderWriterTests {

@@ -3,7 +3,6 @@ import Foundation
 import NIOConcurrencyHelpers
 import TestSupport
 import Testing
-import Wire
 
 @testable import Harness
 

@@ -1,7 +1,7 @@
 @testable import FakeUpstream
 import Foundation
+import LocatedYAML
 import Testing
-import Wire
 
 @testable import Harness
 
@@ -129,7 +129,7 @@ import Wire
         ("010", false), (".5", false), ("+1", false), ("1.", false), ("1e", false), ("0x10", false), ("", false),
     ])
     func jsonNumbers(text: String, isNumber: Bool) {
-        #expect(ScenarioNodeReader.isJSONNumber(text) == isNumber)
+        #expect(ScenarioParser.isJSONNumber(text) == isNumber)
     }
 
     // MARK: The schema names the same keys

@@ -1,6 +1,6 @@
 @testable import FakeUpstream
+import LocatedYAML
 import Testing
-import Wire
 
 /// `runs:`, `openGates:` and the expectation keys that came with them: parsed, inherited, located errors.
 @Suite struct SpecRunsParsingTests {

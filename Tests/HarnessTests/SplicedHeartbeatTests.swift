@@ -1,7 +1,6 @@
 import FakeUpstream
 import NIOCore
 import Testing
-import Wire
 
 @testable import Harness
 

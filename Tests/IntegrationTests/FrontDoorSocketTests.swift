@@ -1,9 +1,10 @@
+import DurationMath
 import Logging
 import NIOCore
 import Proxy
+import SeededRandom
 import TestSupport
 import Testing
-import Wire
 
 /// The front door over real sockets: the in-process ``ProxyServer`` with short client timeouts and small limits,
 /// and raw TCP clients. The exact rules are asserted under driven time in ProxyTests (HTTPHygieneTests,

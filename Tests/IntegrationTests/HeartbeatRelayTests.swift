@@ -3,7 +3,6 @@ import NIOCore
 import Proxy
 import TestSupport
 import Testing
-import Wire
 
 /// The heartbeat issue's acceptance list end to end, over real sockets: client → proxy → fake upstream.
 ///

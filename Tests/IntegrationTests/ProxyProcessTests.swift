@@ -1,9 +1,9 @@
+import DurationMath
 import FakeUpstream
 import Foundation
 import NIOCore
 import TestSupport
 import Testing
-import Wire
 
 @testable import Proxy
 

@@ -1,5 +1,4 @@
 import Testing
-import Wire
 
 @testable import Proxy
 
@@ -61,12 +60,12 @@ import Wire
             ("maxRequestBodySize: 12 parsecs\nmodels: {}", "test.yaml:1:21: maxRequestBodySize: expected a size"),
             ("maxRequestBodySize: 2000GiB\nmodels: {}", "at most 1 TiB"),
             ("maxHeaderBytes: lots\nmodels: {}", "test.yaml:1:17: maxHeaderBytes: expected a size"),
-            ("maxHeaderLineBytes: [1]\nmodels: {}", "test.yaml:1:21: maxHeaderLineBytes: expected a text value"),
+            ("maxHeaderLineBytes: [1]\nmodels: {}", "test.yaml:1:21: maxHeaderLineBytes: expected a size of at least 1 byte and at most 1 TiB, in bytes or with a unit (64KiB, 256MiB, 1GiB), got a list"),
             ("maxHeaderCount: 0\nmodels: {}", "test.yaml:1:17: maxHeaderCount: expected a whole number from 1 to 65534"),
             ("maxHeaderCount: 1.5\nmodels: {}", "test.yaml:1:17: maxHeaderCount: expected a whole number"),
             ("clientIdleTimeout: -1\nmodels: {}", "test.yaml:1:20: clientIdleTimeout: expected a duration"),
             ("clientHeaderTimeout: soon\nmodels: {}", "test.yaml:1:22: clientHeaderTimeout: expected a duration"),
-            ("clientBodyTimeout: 1e30\nmodels: {}", "test.yaml:1:20: clientBodyTimeout: expected a duration under"),
+            ("clientBodyTimeout: 1e30\nmodels: {}", "test.yaml:1:20: clientBodyTimeout: expected a duration of at most 1000000000 s, got '1e30'"),
         ] as [(String, String)])
     func badValuesAreLocatedErrors(yaml: String, expected: String) throws {
         let error = try #require(configError(yaml))

@@ -1,6 +1,6 @@
 import Foundation
+import LocatedYAML
 import Testing
-import Wire
 
 @testable import Proxy
 
@@ -45,7 +45,7 @@ private let repositoryRoot = URL(fileURLWithPath: #filePath)
         #expect {
             _ = try ConfigLoader.load(contentsOf: "/nonexistent/config.yaml", environment: [:])
         } throws: { error in
-            (error as? Wire.LocatedError)?.description.hasPrefix("/nonexistent/config.yaml:1:1: cannot read") == true
+            (error as? LocatedYAML.LocatedError)?.description.hasPrefix("/nonexistent/config.yaml:1:1: cannot read") == true
         }
     }
 }

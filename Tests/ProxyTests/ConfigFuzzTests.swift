@@ -1,5 +1,5 @@
+import LocatedYAML
 import Testing
-import Wire
 
 @testable import Proxy
 

@@ -1,5 +1,5 @@
+import LocatedYAML
 import Testing
-import Wire
 
 @testable import Proxy
 
@@ -208,7 +208,7 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
                 "test.yaml:1:1: warning: 'logToStdout' in the top level is a llama-swap setting this proxy does not support; ignored",
                 "test.yaml:5:5: warning: 'filters' in model 'a' is a llama-swap setting this proxy does not support; ignored",
                 "test.yaml:10:5: warning: unknown key 'colour' in group 'g' is ignored (a typo?)",
-                "test.yaml:11:1: warning: unknown key 'modles' in the top level is ignored (a typo?)",
+                "test.yaml:11:1: warning: unknown key 'modles' in the top level is ignored; did you mean 'models'?",
             ])
         #expect(warnings.map(\.keyPath) == ["logToStdout", "models.a.filters", "groups.g.colour", "modles"])
     }
@@ -216,7 +216,7 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
     /// Each invalid value names its exact place and says what was expected and what was found.
     @Test(
         arguments: [
-            ("startPort: abc\nmodels: {}", "test.yaml:1:12: startPort: expected a whole number, got 'abc'"),
+            ("startPort: abc\nmodels: {}", "test.yaml:1:12: startPort: expected a whole number from 1 to 65535, got 'abc'"),
             ("startPort: 0\nmodels: {}", "test.yaml:1:12: startPort: expected a whole number from 1 to 65535, got '0'"),
             ("globalTTL: soon\nmodels: {}", "globalTTL: expected a duration"),
             ("globalTTL: -5\nmodels: {}", "test.yaml:1:12: globalTTL: expected a duration"),
@@ -233,7 +233,7 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
             ("models: [a, b]", "test.yaml:1:9: models: expected a mapping, got a list"),
             (
                 "models:\n  a:",
-                "test.yaml:2:5: models.a: expected the model's settings (a mapping with cmd or proxy), got nothing (null)"
+                "test.yaml:2:5: models.a: expected the model's settings (a mapping with cmd or proxy), got nothing"
             ),
             (
                 "models: {a: {proxy: 'http://h:1'}}\ngroups:\n  g: [a]",
@@ -259,14 +259,14 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
                 "models:\n  a: run it",
                 "test.yaml:2:6: models.a: expected the model's settings (a mapping with cmd or proxy), got 'run it'"
             ),
-            ("models:\n  a:\n    cmd: [x]", "test.yaml:3:10: models.a.cmd: expected a text value, got a list"),
+            ("models:\n  a:\n    cmd: [x]", "test.yaml:3:10: models.a.cmd: expected a string, got a list"),
             (
                 "models:\n  a:\n    cmd: run --port ${PORT}\n    ttl: forever",
                 "test.yaml:4:10: models.a.ttl: expected a duration"
             ),
             (
                 "models:\n  a:\n    cmd: run --port ${PORT}\n    concurrencyLimit: -1",
-                "test.yaml:4:23: models.a.concurrencyLimit: expected a whole number at least 0, got '-1'"
+                "test.yaml:4:23: models.a.concurrencyLimit: expected a whole number >= 0, got '-1'"
             ),
             (
                 "models:\n  a:\n    cmd: run --port ${PORT}\n    env: [NOEQUALS]",
@@ -308,7 +308,7 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
             ("a: [unclosed\n", "test.yaml:2:1: invalid YAML"),
             (
                 "models:\n  a: {proxy: 'http://h:1'}\n  a: {proxy: 'http://h:2'}",
-                "test.yaml:2:3: invalid YAML: the key 'a' appears twice"
+                "test.yaml:3:3: duplicate key 'a'; it is already set at 2:3"
             ),
             ("", "test.yaml:1:1: the config is empty"),
             ("logLevel: info", "test.yaml:1:1: the config has no models section"),

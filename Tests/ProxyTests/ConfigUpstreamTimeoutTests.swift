@@ -1,7 +1,7 @@
+import LocatedYAML
 import NIOCore
 import NIOHTTP1
 import Testing
-import Wire
 
 @testable import Proxy
 
@@ -65,7 +65,7 @@ import Wire
         ("keepalive", "'keepalive' in the timeouts of model 'a' is a llama-swap setting this proxy does not support; ignored"),
         ("tlsHandshake", "'tlsHandshake' in the timeouts of model 'a' is a llama-swap setting this proxy does not support; ignored"),
         ("idleConn", "'idleConn' in the timeouts of model 'a' is a llama-swap setting this proxy does not support; ignored"),
-        ("respnseHeader", "unknown key 'respnseHeader' in the timeouts of model 'a' is ignored (a typo?)"),
+        ("respnseHeader", "unknown key 'respnseHeader' in the timeouts of model 'a' is ignored; did you mean 'responseHeader'?"),
     ])
     func unsupportedTimeoutsWarnByName(key: String, message: String) throws {
         let (config, warnings) = try loadConfig(

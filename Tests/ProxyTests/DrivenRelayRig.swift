@@ -1,9 +1,9 @@
+import DurationMath
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
-import Wire
 
 @testable import Proxy
 

@@ -1,4 +1,4 @@
-import Wire
+import SeededRandom
 
 /// Random and mutated request bytes for the front-door fuzz test, from a seed: well-formed requests of every kind
 /// the proxy sees (and some it refuses), mutated by flips, insertions, deletions, duplications and cuts, or plain

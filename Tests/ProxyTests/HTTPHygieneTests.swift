@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import Testing
-import Wire
 
 @testable import Proxy
 

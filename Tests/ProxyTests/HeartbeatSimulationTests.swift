@@ -1,4 +1,6 @@
+import DurationMath
 import Proxy
+import SeededRandom
 import Testing
 import Wire
 

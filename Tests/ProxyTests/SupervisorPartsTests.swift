@@ -1,6 +1,6 @@
+import LocatedYAML
 import NIOCore
 import Testing
-import Wire
 
 @testable import Proxy
 
@@ -66,7 +66,7 @@ import Wire
         renamed.name = "Llama 3"
         renamed.ttl = .seconds(60)
         renamed.aliases = [ModelAlias(id: "gpt-4")]
-        renamed.location = Wire.SourceLocation(file: "config.yaml", line: 40, column: 3)
+        renamed.location = LocatedYAML.SourceLocation(file: "config.yaml", line: 40, column: 3)
         #expect(!Supervisor.needsRestart(from: Self.base, to: renamed))
 
         var newFlags = Self.base

@@ -1,4 +1,3 @@
-import Wire
 
 /// HTTP/1.1 bytes the player writes itself: status lines, header blocks and chunked framing.
 ///

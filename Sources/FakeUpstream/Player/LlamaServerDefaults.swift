@@ -1,4 +1,4 @@
-import Wire
+import SeededRandom
 /// What a real llama-server answers when no script says otherwise, byte-shaped like the reference captures.
 ///
 /// `/health` follows the scenario's health script; while it says "loading" (503 with llama.cpp's body) every

@@ -1,4 +1,3 @@
-import Wire
 
 /// A response script turned into exact TCP writes at exact times: what the connection's executor performs.
 ///

@@ -1,4 +1,5 @@
-import Wire
+import DurationMath
+import SeededRandom
 /// Bytes to write at an offset; the unit the token generator hands to the planner.
 public struct TimedBytes: Sendable, Hashable {
     /// Offset from the start of the step that produced these bytes, not yet time-scaled.

@@ -1,4 +1,4 @@
-import Wire
+import LocatedYAML
 
 /// One scenario file: what the fake llama-server does, over time, for every request it may receive.
 ///

@@ -1,4 +1,4 @@
-import Wire
+import LocatedYAML
 
 /// What `harness check FILE…` does: parse every scenario file named (or found below a named directory), one
 /// result line per file, and an exit code a script can test.

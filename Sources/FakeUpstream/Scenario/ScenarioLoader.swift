@@ -1,5 +1,4 @@
 import Foundation
-import Wire
 
 /// Reads scenario files from disk: one file, or every `*.yaml`/`*.yml` below a directory.
 public enum ScenarioLoader {

@@ -1,3 +1,5 @@
+import LocatedYAML
+
 extension ScenarioParser {
     /// The keys the parser accepts in each section of a scenario file, in the order the README lists them.
     ///
@@ -37,6 +39,6 @@ extension ScenarioParser {
             "count", "perSecond", "firstTokenAfter", "jitter", "seed", "style", "finish", "words",
         ]
         /// Bytes written as a mapping: one of the three forms `{hex}`, `{base64}`, `{repeat, count}`.
-        public static let bytes = ["hex", "base64", "repeat", "count"]
+        public static let bytes = YAMLReader.byteFormKeys
     }
 }

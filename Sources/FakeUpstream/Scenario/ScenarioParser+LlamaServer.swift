@@ -1,18 +1,17 @@
-import Wire
-import Yams
+import LocatedYAML
 
-extension ScenarioNodeReader {
+extension YAMLReader {
     /// `llamaServer:`: which llama-server release the fake imitates (`Scenarios/README.md`, "Top level").
-    func llamaServer(_ node: Node) throws(LocatedError) -> LlamaServerBehaviour {
+    func llamaServer(_ node: YAMLNode) throws(LocatedError) -> LlamaServerBehaviour {
         let fields = try fields(node, "llamaServer", allowed: ScenarioParser.Keys.llamaServer)
         var behaviour = LlamaServerBehaviour()
-        if let node = fields["headers"] { behaviour.headers = try choice(node, "headers", Self.headTimings) }
+        if let node = fields["headers"] { behaviour.headers = try choice(node, "headers", ScenarioParser.headTimings) }
         if let node = fields["ping"] { behaviour.ping = try ping(node) }
         return behaviour
     }
 
     /// `llamaServer.ping`: every key optional, so `ping: {}` is llama-server's default (30 s, `:\n\n`).
-    func ping(_ node: Node) throws(LocatedError) -> SSEPing {
+    func ping(_ node: YAMLNode) throws(LocatedError) -> SSEPing {
         let fields = try fields(node, "ping", allowed: ScenarioParser.Keys.ping)
         var ping = SSEPing(interval: SSEPing.llamaServerDefaultInterval)
         if let node = fields["interval"] {
@@ -31,6 +30,8 @@ extension ScenarioNodeReader {
         if let node = fields["perRequest"] { ping.perRequest = try bool(node, "perRequest") }
         return ping
     }
+}
 
+extension ScenarioParser {
     static let headTimings: KeyValuePairs<String, HeadTiming> = ["afterPrefill": .afterPrefill, "early": .early]
 }

@@ -1,5 +1,5 @@
+import LocatedYAML
 import Wire
-import Yams
 
 extension ScenarioParser.Keys {
     /// The top-level keys that make a scenario an executable spec (read by `harness replay`, ignored by the fake).
@@ -29,11 +29,13 @@ extension ScenarioParser.Keys {
     public static let count = ["min", "max"]
 }
 
-extension ScenarioNodeReader {
+extension ScenarioParser {
     static let outcomes: KeyValuePairs<String, ClientOutcomeKind> = [
         "completes": .completes, "times-out": .timesOut, "fails": .fails,
     ]
+}
 
+extension YAMLReader {
     /// The spec sections of the top-level mapping, or `nil` when the file has none.
     func spec(_ top: Fields) throws(LocatedError) -> ScenarioSpec? {
         guard top.entries.contains(where: { ScenarioParser.Keys.specTop.contains($0.key) }) else { return nil }
@@ -57,7 +59,7 @@ extension ScenarioNodeReader {
     }
 
     /// One entry of `runs:`: `name` and `expect` required, the other sections optional (inherited).
-    func specRun(_ node: Node) throws(LocatedError) -> SpecRun {
+    func specRun(_ node: YAMLNode) throws(LocatedError) -> SpecRun {
         let fields = try fields(node, "run", allowed: ScenarioParser.Keys.run)
         guard let nameNode = fields["name"] else {
             throw error("run: missing key 'name' (shown after the file's name in verdicts)", at: node)
@@ -75,20 +77,20 @@ extension ScenarioNodeReader {
     }
 
     /// `openGates: {prefill: 95s, resume: 140s}`: gate names and when to open them, in order.
-    func gateOpenings(_ node: Node) throws(LocatedError) -> [GateOpening] {
-        guard case .mapping(let mapping) = node else {
+    func gateOpenings(_ node: YAMLNode) throws(LocatedError) -> [GateOpening] {
+        guard let mapping = node.mapping else {
             throw mismatch("openGates", expected: "a mapping of gate names to durations, e.g. {prefill: 95s}", got: node)
         }
         var openings: [GateOpening] = []
-        for (key, value) in mapping {
+        for entry in mapping {
             // A gate listed twice is a duplicate key, which reading the YAML already refuses.
-            let name = try oneLine(key, "openGates")
-            openings.append(GateOpening(name: name, after: try duration(value, name)))
+            let name = try oneLine(entry.key, "openGates")
+            openings.append(GateOpening(name: name, after: try duration(entry.value, name)))
         }
         return openings
     }
 
-    func proxySettings(_ node: Node) throws(LocatedError) -> ProxySettingsSpec {
+    func proxySettings(_ node: YAMLNode) throws(LocatedError) -> ProxySettingsSpec {
         let fields = try fields(node, "proxy", allowed: ScenarioParser.Keys.proxy)
         var settings = ProxySettingsSpec()
         if let node = fields["heartbeatInterval"] { settings.heartbeatInterval = try duration(node, "heartbeatInterval") }
@@ -108,7 +110,7 @@ extension ScenarioNodeReader {
         return settings
     }
 
-    func clientRequest(_ node: Node) throws(LocatedError) -> ClientRequestSpec {
+    func clientRequest(_ node: YAMLNode) throws(LocatedError) -> ClientRequestSpec {
         let fields = try fields(node, "request", allowed: ScenarioParser.Keys.request)
         var request = ClientRequestSpec()
         if let node = fields["method"] {
@@ -127,7 +129,7 @@ extension ScenarioNodeReader {
         }
         if let node = fields["headers"] { request.headers = try headers(node) }
         if let node = fields["body"] {
-            switch node {
+            switch node.content {
             case .mapping, .sequence: request.body = Array(try json(node).utf8)
             default: request.body = try bytes(node, "body")
             }
@@ -135,18 +137,18 @@ extension ScenarioNodeReader {
         return request
     }
 
-    func profile(_ node: Node) throws(LocatedError) -> ProfileChoice {
+    func profile(_ node: YAMLNode) throws(LocatedError) -> ProfileChoice {
         let names = ScenarioParser.Keys.profileNames
-        if case .scalar(let scalar) = node {
-            guard names.contains(scalar.string) else {
+        if let scalar = node.scalar {
+            guard names.contains(scalar.text) else {
                 var message = "profile: expected one of \(names.joined(separator: ", ")) or a mapping with "
                     + "\(ScenarioParser.Keys.customProfile.joined(separator: ", ")), got \(describe(node))"
-                if let suggestion = KeySuggestion.closest(to: scalar.string, in: names) {
+                if let suggestion = KeySuggestion.closest(to: scalar.text, in: names) {
                     message += "; did you mean '\(suggestion)'?"
                 }
                 throw error(message, at: node)
             }
-            return .named(scalar.string)
+            return .named(scalar.text)
         }
         let fields = try fields(node, "profile", allowed: ScenarioParser.Keys.customProfile)
         var custom = CustomProfileSpec()
@@ -159,10 +161,10 @@ extension ScenarioNodeReader {
         return .custom(custom)
     }
 
-    func expectations(_ node: Node) throws(LocatedError) -> Expectations {
+    func expectations(_ node: YAMLNode) throws(LocatedError) -> Expectations {
         let fields = try fields(node, "expect", allowed: ScenarioParser.Keys.expect)
         var expect = Expectations(location: location(of: node))
-        if let node = fields["client"] { expect.client = try choice(node, "client", Self.outcomes) }
+        if let node = fields["client"] { expect.client = try choice(node, "client", ScenarioParser.outcomes) }
         if let entry = fields.entry("at") {
             guard expect.client != nil else {
                 throw error("at: needs 'client' (completes, times-out or fails) to say what happens then",
@@ -197,7 +199,7 @@ extension ScenarioNodeReader {
         return expect
     }
 
-    func gaps(_ node: Node) throws(LocatedError) -> GapExpectation {
+    func gaps(_ node: YAMLNode) throws(LocatedError) -> GapExpectation {
         let fields = try fields(node, "gaps", allowed: ScenarioParser.Keys.gaps)
         var gaps = GapExpectation()
         if let node = fields["max"] { gaps.max = try duration(node, "max") }
@@ -210,9 +212,9 @@ extension ScenarioNodeReader {
     }
 
     /// `3` (exactly three) or `{min: 1, max: 5}`.
-    func count(_ node: Node, _ key: String) throws(LocatedError) -> CountExpectation {
+    func count(_ node: YAMLNode, _ key: String) throws(LocatedError) -> CountExpectation {
         let expected = "a whole number >= 0"
-        if case .scalar = node {
+        if node.scalar != nil {
             let exact = try integer(node, key, in: 0...Int.max, expected: expected)
             return CountExpectation(min: exact, max: exact)
         }
@@ -226,7 +228,7 @@ extension ScenarioNodeReader {
         return range
     }
 
-    func positiveDuration(_ node: Node, _ key: String) throws(LocatedError) -> Duration {
+    func positiveDuration(_ node: YAMLNode, _ key: String) throws(LocatedError) -> Duration {
         let value = try duration(node, key)
         guard value > .zero else { throw mismatch(key, expected: "a duration > 0", got: node) }
         return value
@@ -234,15 +236,15 @@ extension ScenarioNodeReader {
 
     /// A YAML mapping or list as compact JSON, key order kept. Plain scalars that read as JSON literals (`true`,
     /// `false`, `null`, decimal numbers) stay literals; everything else, and every quoted scalar, is a string.
-    func json(_ node: Node) throws(LocatedError) -> String {
-        switch node {
+    func json(_ node: YAMLNode) throws(LocatedError) -> String {
+        switch node.content {
         case .mapping(let mapping):
             var parts: [String] = []
-            for (key, value) in mapping {
-                guard case .scalar(let scalar) = key else {
-                    throw error("body: expected a key name, got \(describe(key))", at: key)
+            for entry in mapping {
+                guard let key = entry.key.scalar else {
+                    throw error("body: expected a key name, got \(describe(entry.key))", at: entry.key)
                 }
-                parts.append(JSONText.quote(scalar.string) + ":" + (try json(value)))
+                parts.append(JSONText.quote(key.text) + ":" + (try json(entry.value)))
             }
             return "{" + parts.joined(separator: ",") + "}"
         case .sequence(let sequence):
@@ -250,8 +252,8 @@ extension ScenarioNodeReader {
             for item in sequence { parts.append(try json(item)) }
             return "[" + parts.joined(separator: ",") + "]"
         case .scalar(let scalar):
-            let text = scalar.string
-            if scalar.style == .plain && (["true", "false", "null"].contains(text) || Self.isJSONNumber(text)) {
+            let text = scalar.text
+            if scalar.isPlain && (["true", "false", "null"].contains(text) || ScenarioParser.isJSONNumber(text)) {
                 return text
             }
             return JSONText.quote(text)
@@ -259,7 +261,9 @@ extension ScenarioNodeReader {
             throw error("body: aliases are not supported here", at: node)
         }
     }
+}
 
+extension ScenarioParser {
     /// Whether `text` is a JSON number as written (`-1`, `0.5`, `1e3`; not `010`, `.5`, `+1`).
     static func isJSONNumber(_ text: String) -> Bool {
         var rest = Substring(text)

@@ -1,9 +1,8 @@
-import Wire
-import Yams
+import LocatedYAML
 
-extension ScenarioNodeReader {
+extension YAMLReader {
     /// A response's step list: at least one step, and nothing after an `end`.
-    func script(_ node: Node, _ key: String) throws(LocatedError) -> ResponseScript {
+    func script(_ node: YAMLNode, _ key: String) throws(LocatedError) -> ResponseScript {
         var steps: [Step] = []
         var ended = false
         for item in try nonEmptyList(node, key, of: "steps") {
@@ -17,9 +16,9 @@ extension ScenarioNodeReader {
         return ResponseScript(steps: steps)
     }
 
-    func step(_ node: Node) throws(LocatedError) -> Step {
+    func step(_ node: YAMLNode) throws(LocatedError) -> Step {
         let kindList = ScenarioParser.Keys.stepKinds.joined(separator: ", ")
-        guard case .mapping = node else {
+        guard node.mapping != nil else {
             throw mismatch("step", expected: "a mapping with one of \(kindList)", got: node)
         }
         let step = try fields(node, "step", allowed: ScenarioParser.Keys.step)
@@ -56,28 +55,16 @@ extension ScenarioNodeReader {
         case "gate":
             return .gate(try oneLine(value, "gate"))
         default:
-            return .end(try choice(value, "end", Self.endings))
+            return .end(try choice(value, "end", ScenarioParser.endings))
         }
     }
-
-    static let endings: KeyValuePairs<String, Ending> = [
-        "clean": .clean, "close": .close, "fin": .fin, "rst": .rst, "half-close": .halfClose, "hang": .hang,
-    ]
-    static let framings: KeyValuePairs<String, Framing> = [
-        "chunked": .chunked, "content-length": .contentLength(declared: nil), "close-delimited": .closeDelimited,
-        "raw": .raw,
-    ]
-    static let lineEndings: KeyValuePairs<String, LineEnding> = ["lf": .lf, "crlf": .crlf, "cr": .cr]
-    static let styles: KeyValuePairs<String, TokenStyle> = [
-        "chat": .chat, "completion": .completion, "native": .native,
-    ]
 
     func head(_ step: Fields) throws(LocatedError) -> ResponseHead {
         var head = ResponseHead(status: try status(step["status"]!, "status"))
         if let node = step["reason"] { head.reason = try oneLine(node, "reason") }
         if let node = step["headers"] { head.headers = try headers(node) }
         if let node = step["framing"] {
-            head.framing = try choice(node, "framing", Self.framings)
+            head.framing = try choice(node, "framing", ScenarioParser.framings)
         }
         if let entry = step.entry("contentLength") {
             guard case .contentLength = head.framing, step.has("framing") else {
@@ -98,7 +85,7 @@ extension ScenarioNodeReader {
         return head
     }
 
-    func event(_ node: Node) throws(LocatedError) -> SSEEvent {
+    func event(_ node: YAMLNode) throws(LocatedError) -> SSEEvent {
         let fields = try fields(node, "event", allowed: ScenarioParser.Keys.event)
         guard fields.entries.contains(where: { $0.key != "lineEnding" }) else {
             throw error("event: expected at least one of data, comment, event, id, retry", at: node)
@@ -112,12 +99,12 @@ extension ScenarioNodeReader {
         }
         if let node = fields["data"] { event.data = try bytes(node, "data") }
         if let node = fields["lineEnding"] {
-            event.lineEnding = try choice(node, "lineEnding", Self.lineEndings)
+            event.lineEnding = try choice(node, "lineEnding", ScenarioParser.lineEndings)
         }
         return event
     }
 
-    func split(_ node: Node) throws(LocatedError) -> SplitWrite {
+    func split(_ node: YAMLNode) throws(LocatedError) -> SplitWrite {
         let split = try fields(node, "split", allowed: ScenarioParser.Keys.split)
         let payload: [UInt8]
         switch (split.entry("write"), split.entry("event")) {
@@ -165,7 +152,7 @@ extension ScenarioNodeReader {
         return SplitWrite(bytes: payload, offsets: offsets, gaps: gaps)
     }
 
-    func tokens(_ node: Node) throws(LocatedError) -> TokenStream {
+    func tokens(_ node: YAMLNode) throws(LocatedError) -> TokenStream {
         let fields = try fields(node, "tokens", allowed: ScenarioParser.Keys.tokens)
         guard let countNode = fields["count"] else {
             throw error("tokens: missing key 'count' (how many content tokens)", at: node)
@@ -182,7 +169,7 @@ extension ScenarioNodeReader {
         }
         if let node = fields["seed"] { stream.seed = try unsigned(node, "seed") }
         if let node = fields["style"] {
-            stream.style = try choice(node, "style", Self.styles)
+            stream.style = try choice(node, "style", ScenarioParser.styles)
         }
         if let node = fields["finish"] { stream.finish = try bool(node, "finish") }
         if let node = fields["words"] {
@@ -191,4 +178,18 @@ extension ScenarioNodeReader {
         }
         return stream
     }
+}
+
+extension ScenarioParser {
+    static let endings: KeyValuePairs<String, Ending> = [
+        "clean": .clean, "close": .close, "fin": .fin, "rst": .rst, "half-close": .halfClose, "hang": .hang,
+    ]
+    static let framings: KeyValuePairs<String, Framing> = [
+        "chunked": .chunked, "content-length": .contentLength(declared: nil), "close-delimited": .closeDelimited,
+        "raw": .raw,
+    ]
+    static let lineEndings: KeyValuePairs<String, LineEnding> = ["lf": .lf, "crlf": .crlf, "cr": .cr]
+    static let styles: KeyValuePairs<String, TokenStyle> = [
+        "chat": .chat, "completion": .completion, "native": .native,
+    ]
 }

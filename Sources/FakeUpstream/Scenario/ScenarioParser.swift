@@ -1,6 +1,5 @@
 import Foundation
-import Wire
-import Yams
+import LocatedYAML
 
 /// Turns a scenario file's YAML into a validated `Scenario`, or the first mistake as `file:line:column: message`.
 ///
@@ -10,24 +9,29 @@ import Yams
 public enum ScenarioParser {
     /// Parses one scenario file's text. `file` is the path shown in errors; its stem becomes the scenario's name.
     public static func parse(yaml: String, file: String) throws(LocatedError) -> Scenario {
-        let reader = ScenarioNodeReader(file: file)
-        // A byte-order mark is not content; editors do not count it as a column either.
-        let yaml = yaml.hasPrefix("\u{FEFF}") ? String(yaml.dropFirst()) : yaml
-        let root: Node
-        do {
-            guard let composed = try Yams.compose(yaml: yaml) else {
-                throw LocatedError(
-                    "the file is empty; expected a mapping with at least 'description'",
-                    at: SourceLocation(file: file, line: 1, column: 1))
-            }
-            root = composed
-        } catch let error as LocatedError {
-            throw error
-        } catch {
-            throw YAMLSyntaxError.located(error, yaml: yaml, file: file)
+        let reader = YAMLReader(file: file, rules: rules)
+        guard let root = try YAMLNode.compose(yaml: yaml, file: file) else {
+            throw LocatedError(
+                "the file is empty; expected a mapping with at least 'description'",
+                at: SourceLocation(file: file, line: 1, column: 1))
         }
         return try reader.scenario(root, name: stem(of: file))
     }
+
+    /// Scenarios are strict: only plain `true`/`false` are booleans, only plain scalars are numbers, and no
+    /// duration is longer than `longestDuration`.
+    static var rules: ScalarRules {
+        var rules = ScalarRules.strict
+        rules.longestDuration = longestDuration
+        return rules
+    }
+
+    /// The longest duration a scenario may hold (about 11.6 days): even scaled by the largest `timeScale` it stays
+    /// far inside `Duration`'s nanosecond range, so the player's arithmetic cannot trap. `hang` waits forever.
+    static let longestDuration: Double = 1_000_000
+
+    /// The largest `timeScale`: slowing a scenario down a thousandfold is plenty, and keeps scaled durations finite.
+    static let largestTimeScale: Double = 1000
 
     /// `slow-prefill` for `Scenarios/slow-prefill.yaml`.
     static func stem(of file: String) -> String {
@@ -39,8 +43,8 @@ public enum ScenarioParser {
     }
 }
 
-extension ScenarioNodeReader {
-    func scenario(_ root: Node, name: String) throws(LocatedError) -> Scenario {
+extension YAMLReader {
+    func scenario(_ root: YAMLNode, name: String) throws(LocatedError) -> Scenario {
         let top = try fields(root, "the top level", allowed: ScenarioParser.Keys.top)
         guard let descriptionNode = top["description"] else {
             throw error(
@@ -50,7 +54,7 @@ extension ScenarioNodeReader {
         var scenario = Scenario(name: name, file: file, description: try oneLine(descriptionNode, "description"))
         if let node = top["timeScale"] {
             scenario.timeScale = try number(node, "timeScale", expected: "a number > 0 and <= 1000") {
-                $0 > 0 && $0 <= Self.largestTimeScale
+                $0 > 0 && $0 <= ScenarioParser.largestTimeScale
             }
         }
         if let node = top["model"] { scenario.model = try oneLine(node, "model") }
@@ -73,7 +77,7 @@ extension ScenarioNodeReader {
         return scenario
     }
 
-    func health(_ node: Node) throws(LocatedError) -> HealthScript {
+    func health(_ node: YAMLNode) throws(LocatedError) -> HealthScript {
         let health = try fields(node, "health", allowed: ScenarioParser.Keys.health)
         guard let statesNode = health["states"] else {
             throw error(
@@ -106,11 +110,11 @@ extension ScenarioNodeReader {
         return script
     }
 
-    func status(_ node: Node, _ key: String) throws(LocatedError) -> Int {
+    func status(_ node: YAMLNode, _ key: String) throws(LocatedError) -> Int {
         try integer(node, key, in: 100...999, expected: "an HTTP status from 100 to 999")
     }
 
-    func rule(_ node: Node) throws(LocatedError) -> ResponseRule {
+    func rule(_ node: YAMLNode) throws(LocatedError) -> ResponseRule {
         let rule = try fields(node, "rule", allowed: ScenarioParser.Keys.rule)
         var name: String?
         if let node = rule["name"] { name = try oneLine(node, "name") }
@@ -143,7 +147,7 @@ extension ScenarioNodeReader {
             name: name, match: match, responses: responses, repeats: false, location: location(of: node))
     }
 
-    func match(_ node: Node) throws(LocatedError) -> RequestMatch {
+    func match(_ node: YAMLNode) throws(LocatedError) -> RequestMatch {
         let match = try fields(node, "match", allowed: ScenarioParser.Keys.match)
         var result = RequestMatch()
         if let node = match["method"] {
@@ -167,20 +171,20 @@ extension ScenarioNodeReader {
     }
 
     /// A mapping of header names to values, order kept, values taken as written.
-    func headers(_ node: Node) throws(LocatedError) -> [HeaderField] {
-        guard case .mapping(let mapping) = node else {
+    func headers(_ node: YAMLNode) throws(LocatedError) -> [HeaderField] {
+        guard let mapping = node.mapping else {
             throw mismatch("headers", expected: "a mapping of header names to values", got: node)
         }
         var result: [HeaderField] = []
-        for (keyNode, valueNode) in mapping {
-            guard case .scalar(let key) = keyNode, !key.string.isEmpty,
-                key.string.unicodeScalars.allSatisfy({ $0.isHeaderNameCharacter })
+        for entry in mapping {
+            guard let key = entry.key.scalar?.text, !key.isEmpty,
+                key.unicodeScalars.allSatisfy({ $0.isHeaderNameCharacter })
             else {
                 throw mismatch("headers", expected: "a header name (letters, digits, - and no spaces or ':')",
-                    got: keyNode)
+                    got: entry.key)
             }
-            let value = try oneLine(valueNode, key.string, allowEmpty: true)
-            result.append(HeaderField(key.string, value))
+            let value = try oneLine(entry.value, key, allowEmpty: true)
+            result.append(HeaderField(key, value))
         }
         return result
     }

@@ -1,3 +1,4 @@
+import LocatedYAML
 import Wire
 
 /// The executable-spec part of a scenario file: the proxy settings, the client's request and timeout profile, and

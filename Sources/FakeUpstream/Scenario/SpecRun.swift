@@ -1,4 +1,4 @@
-import Wire
+import LocatedYAML
 
 /// One entry of `runs:`: the same upstream script replayed again with other settings and its own expectations,
 /// e.g. a stall inside an event with heartbeats on, to prove that none lands inside the event.

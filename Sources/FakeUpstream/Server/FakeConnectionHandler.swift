@@ -1,3 +1,4 @@
+import DurationMath
 import Logging
 import NIOCore
 import NIOHTTP1

@@ -1,8 +1,8 @@
+import DurationMath
 import FakeUpstream
 import Logging
 import NIOPosix
 import Proxy
-import Wire
 
 /// Runs the real proxy (the `Proxy` library on real sockets) in this process, in front of the fake upstream: one
 /// external model (no process to start) with the scenario's proxy settings, its health checked through the

@@ -1,5 +1,5 @@
+import DurationMath
 import FakeUpstream
-import Wire
 
 /// Checks a scenario's `expect:` against what a run established. Pure: tests feed it facts directly.
 ///

@@ -1,7 +1,6 @@
 import Foundation
+import LocatedYAML
 import Logging
-import Wire
-import Yams
 
 /// Loads a llama-swap-compatible `config.yaml` into a `ProxyConfig`.
 ///
@@ -19,7 +18,7 @@ public enum ConfigLoader {
         } catch {
             throw LocatedError(
                 "cannot read the config file: \(error.localizedDescription)",
-                at: SourceLocation(file: path, line: 1, column: 1)
+                at: SourceLocation(file: path, line: 1, column: 1), underlying: error
             )
         }
         return try load(yaml: text, file: path, environment: environment)
@@ -30,11 +29,11 @@ public enum ConfigLoader {
     public static func load(
         yaml: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(LocatedError) -> (ProxyConfig, [ConfigWarning]) {
-        var loader = ConfigLoading(reader: YAMLReader(file: file, environment: environment))
+        var loader = ConfigLoading(file: file, environment: environment)
         let config = try loader.load(yaml)
         return (
             config,
-            loader.reader.warnings.sorted {
+            loader.warnings.sorted {
                 ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
             }
         )
@@ -55,4 +54,8 @@ public enum ConfigLoader {
     ]
     /// Keys understood inside `groups.<id>`.
     public static let groupKeys: [String] = ["swap", "exclusive", "persistent", "members"]
+    /// Keys understood inside `models.<id>.timeouts`.
+    public static let timeoutKeys: [String] = ["responseHeader", "streamIdle"]
+    /// Keys understood in an alias written as a mapping (`{id: gpt-4, name: GPT four, unlisted: true}`).
+    public static let aliasKeys: [String] = ["id", "name", "unlisted"]
 }

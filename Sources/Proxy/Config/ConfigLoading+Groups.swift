@@ -1,32 +1,35 @@
-import Wire
-import Yams
+import LocatedYAML
 
 // Reading `groups` and forming the default group.
 
 extension ConfigLoading {
     mutating func readGroups(
-        _ node: Node?, models: [String: ModelConfig], aliases: [String: String]
+        _ node: YAMLNode?, models: [String: ModelConfig], aliases: [String: String]
     ) throws(LocatedError) -> [GroupConfig] {
         var groups: [GroupConfig] = []
         var memberOf: [String: (group: String, location: SourceLocation)] = [:]
-        if let node, !reader.isNull(node) {
-            for (keyNode, value) in try reader.mapping(node, "groups") {
-                let id = try reader.key(keyNode)
+        if let node, !node.isNull {
+            for entry in try reader.entries(node, "groups") {
+                let id = entry.key
                 let path = "groups.\(id)"
                 if id == GroupConfig.defaultGroupID {
                     throw LocatedError(
                         "groups: '\(id)' is the name of the default group; choose another name",
-                        at: reader.location(of: keyNode))
+                        at: entry.keyNode.location)
                 }
-                var group = GroupConfig(id: id, members: [], location: reader.location(of: keyNode))
-                let fields = try reader.mapping(value, path, expecting: "the group's settings (a mapping with members)")
-                for (fieldNode, field) in fields {
-                    let key = try reader.key(fieldNode)
-                    let what = "\(path).\(key)"
-                    switch key {
-                    case "swap": group.swap = try reader.bool(field, what) ?? true
-                    case "exclusive": group.exclusive = try reader.bool(field, what) ?? true
-                    case "persistent": group.persistent = try reader.bool(field, what) ?? false
+                var group = GroupConfig(id: id, members: [], location: entry.keyNode.location)
+                var unknown: [UnknownKey] = []
+                let fields = try reader.fields(
+                    entry.value, path, allowed: ConfigLoader.groupKeys,
+                    expecting: "the group's settings (a mapping with members)", unknownKeys: &unknown)
+                warn(unknown, in: "group '\(id)'", llamaSwapKeys: [], prefix: path)
+                for fieldEntry in fields.entries where !fieldEntry.value.isNull {
+                    let field = fieldEntry.value
+                    let what = "\(path).\(fieldEntry.key)"
+                    switch fieldEntry.key {
+                    case "swap": group.swap = try reader.bool(field, what)
+                    case "exclusive": group.exclusive = try reader.bool(field, what)
+                    case "persistent": group.persistent = try reader.bool(field, what)
                     case "members":
                         for member in try reader.strings(field, what) {
                             if group.members.contains(member.value) {
@@ -42,7 +45,7 @@ extension ConfigLoading {
                                 let hint =
                                     aliases[member.value].map { " (it is an alias of '\($0)': list the model id)" }
                                     ?? ""
-                                reader.warnings.append(
+                                warnings.append(
                                     ConfigWarning(
                                         "group '\(id)' lists '\(member.value)', which is not a model defined under models\(hint); ignored",
                                         at: member.location, keyPath: what))
@@ -51,10 +54,7 @@ extension ConfigLoading {
                             memberOf[member.value] = (id, member.location)
                             group.members.append(member.value)
                         }
-                    default:
-                        reader.warn(
-                            ConfigLoading.unknownKeyMessage(key, in: "group '\(id)'", llamaSwapKeys: []),
-                            at: fieldNode, keyPath: what)
+                    default: break  // ConfigLoader.groupKeys; unknown keys were warned about above
                     }
                 }
                 groups.append(group)

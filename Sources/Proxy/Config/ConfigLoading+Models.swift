@@ -1,6 +1,6 @@
 import Foundation
+import LocatedYAML
 import Wire
-import Yams
 
 // Reading and resolving `models.<id>`.
 
@@ -32,43 +32,42 @@ struct RawModel {
 }
 
 extension ConfigLoading {
-    mutating func readModels(_ node: Node) throws(LocatedError) -> [String: RawModel] {
-        if reader.isNull(node) { return [:] }
+    mutating func readModels(_ node: YAMLNode) throws(LocatedError) -> [String: RawModel] {
+        if node.isNull { return [:] }
         var models: [String: RawModel] = [:]
-        for (keyNode, value) in try reader.mapping(node, "models") {
-            let id = try reader.key(keyNode)
+        for entry in try reader.entries(node, "models") {
+            let id = entry.key
             let path = "models.\(id)"
-            guard !id.isEmpty else { throw reader.fail(keyNode, expected: "models: expected a model id") }
-            let fields = try reader.mapping(
-                value, path, expecting: "the model's settings (a mapping with cmd or proxy)")
-            var model = RawModel(id: id, location: reader.location(of: keyNode))
-            for (fieldNode, field) in fields {
-                let key = try reader.key(fieldNode)
-                let what = "\(path).\(key)"
-                switch key {
-                case "cmd": model.cmd = try reader.string(field, what)
-                case "cmdStop": model.cmdStop = try reader.string(field, what)
-                case "proxy": model.proxy = try reader.string(field, what)
-                case "aliases": model.aliases = try aliases(field, what, modelID: id)
-                case "env": model.env = try reader.strings(field, what)
-                case "checkEndpoint": model.checkEndpoint = try reader.string(field, what)
-                case "ttl": model.ttl = try ttl(field, what, allowInherit: true)
-                case "unlisted": model.unlisted = try reader.bool(field, what) ?? false
-                case "useModelName": model.useModelName = try reader.string(field, what)
-                case "name": model.name = try reader.string(field, what)
-                case "description": model.description = try reader.string(field, what)
-                case "concurrencyLimit": model.concurrencyLimit = try reader.integer(field, what, in: 0...Int.max)
-                case "sendLoadingState": model.sendLoadingState = try reader.bool(field, what)
-                case "macros": model.macros = try macros(field, keyPath: what)
-                case "heartbeatInterval": model.heartbeatInterval = try heartbeatInterval(field, keyPath: what)
-                case "heartbeatComment": model.heartbeatComment = try heartbeatComment(field, keyPath: what)
-                case "streamIdleTimeout": model.streamIdleTimeout = try upstreamTimeout(field, keyPath: what)
-                case "timeouts": try timeouts(field, keyPath: what, into: &model)
-                default:
-                    reader.warn(
-                        ConfigLoading.unknownKeyMessage(
-                            key, in: "model '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapModelKeys),
-                        at: fieldNode, keyPath: what)
+            guard !id.isEmpty else { throw reader.mismatch("models", expected: "a model id", got: entry.keyNode) }
+            var unknown: [UnknownKey] = []
+            let fields = try reader.fields(
+                entry.value, path, allowed: ConfigLoader.modelKeys,
+                expecting: "the model's settings (a mapping with cmd or proxy)", unknownKeys: &unknown)
+            warn(unknown, in: "model '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapModelKeys, prefix: path)
+            var model = RawModel(id: id, location: entry.keyNode.location)
+            for field in fields.entries where !field.value.isNull {
+                let value = field.value
+                let what = "\(path).\(field.key)"
+                switch field.key {
+                case "cmd": model.cmd = try reader.locatedString(value, what)
+                case "cmdStop": model.cmdStop = try reader.locatedString(value, what)
+                case "proxy": model.proxy = try reader.locatedString(value, what)
+                case "aliases": model.aliases = try aliases(value, what, modelID: id)
+                case "env": model.env = try reader.strings(value, what)
+                case "checkEndpoint": model.checkEndpoint = try reader.locatedString(value, what)
+                case "ttl": model.ttl = try ttl(value, what, allowInherit: true)
+                case "unlisted": model.unlisted = try reader.bool(value, what)
+                case "useModelName": model.useModelName = try reader.locatedString(value, what)
+                case "name": model.name = try reader.locatedString(value, what)
+                case "description": model.description = try reader.locatedString(value, what)
+                case "concurrencyLimit": model.concurrencyLimit = try reader.integer(value, what, in: 0...Int.max)
+                case "sendLoadingState": model.sendLoadingState = try reader.bool(value, what)
+                case "macros": model.macros = try macros(value, keyPath: what)
+                case "heartbeatInterval": model.heartbeatInterval = try heartbeatInterval(value, keyPath: what)
+                case "heartbeatComment": model.heartbeatComment = try heartbeatComment(value, keyPath: what)
+                case "streamIdleTimeout": model.streamIdleTimeout = try upstreamTimeout(value, keyPath: what)
+                case "timeouts": try timeouts(value, keyPath: what, into: &model)
+                default: break  // ConfigLoader.modelKeys; unknown keys were warned about above
                 }
             }
             models[id] = model
@@ -78,56 +77,48 @@ extension ConfigLoading {
 
     /// llama-swap's `timeouts` mapping: `responseHeader` (seconds) and our `streamIdle` are honoured; the
     /// connection-level ones of llama-swap's HTTP transport are named in a warning, since this proxy has no such
-    /// settings (its upstreams are local; connect is bounded at 10 s).
-    private mutating func timeouts(_ node: Node, keyPath: String, into model: inout RawModel) throws(LocatedError) {
-        if reader.isNull(node) { return }
-        for (keyNode, value) in try reader.mapping(node, keyPath) {
-            let key = try reader.key(keyNode)
-            let what = "\(keyPath).\(key)"
-            switch key {
-            case "responseHeader":
-                model.responseHeaderTimeout = try upstreamTimeout(value, keyPath: what)
-            case "streamIdle":
-                model.timeoutsStreamIdle = try upstreamTimeout(value, keyPath: what)
-            default:
-                reader.warn(
-                    ConfigLoading.unknownKeyMessage(
-                        key, in: "the timeouts of model '\(model.id)'",
-                        llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys),
-                    at: keyNode, keyPath: what)
+    /// transport (upstreams are local; connect is bounded at 10 s).
+    private mutating func timeouts(_ node: YAMLNode, keyPath: String, into model: inout RawModel) throws(LocatedError) {
+        var unknown: [UnknownKey] = []
+        let fields = try reader.fields(node, keyPath, allowed: ConfigLoader.timeoutKeys, unknownKeys: &unknown)
+        warn(
+            unknown, in: "the timeouts of model '\(model.id)'", llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys,
+            prefix: keyPath)
+        for field in fields.entries where !field.value.isNull {
+            let what = "\(keyPath).\(field.key)"
+            switch field.key {
+            case "responseHeader": model.responseHeaderTimeout = try upstreamTimeout(field.value, keyPath: what)
+            case "streamIdle": model.timeoutsStreamIdle = try upstreamTimeout(field.value, keyPath: what)
+            default: break  // ConfigLoader.timeoutKeys
             }
         }
     }
 
     private mutating func aliases(
-        _ node: Node, _ what: String, modelID: String
+        _ node: YAMLNode, _ what: String, modelID: String
     ) throws(LocatedError) -> [Located<ModelAlias>] {
-        if reader.isNull(node) { return [] }
-        let items: [Node] = if case .scalar = node { [node] } else { try reader.sequence(node, what) }
+        let items: [YAMLNode] = node.scalar != nil ? [node] : try reader.list(node, what, of: "alias names")
         var result: [Located<ModelAlias>] = []
         for item in items {
-            if case .mapping(let mapping) = item {
-                guard let idNode = mapping["id"], let id = try reader.string(idNode, "\(what).id"), !id.value.isEmpty
-                else {
-                    throw reader.fail(item, expected: "\(what): expected an alias name or {id: name}")
-                }
+            if item.mapping != nil {
+                var unknown: [UnknownKey] = []
+                let fields = try reader.fields(item, what, allowed: ConfigLoader.aliasKeys, unknownKeys: &unknown)
+                warn(unknown, in: "an alias of '\(modelID)'", llamaSwapKeys: [], prefix: what)
+                let noID = reader.mismatch(what, expected: "an alias name or {id: name}", got: item)
+                guard let idNode = fields["id"], !idNode.isNull else { throw noID }
+                let id = try reader.locatedString(idNode, "\(what).id")
+                guard !id.value.isEmpty else { throw noID }
                 var alias = ModelAlias(id: id.value)
-                if let nameNode = mapping["name"] { alias.name = try reader.string(nameNode, "\(what).name")?.value }
-                if let unlistedNode = mapping["unlisted"] {
-                    alias.unlisted = try reader.bool(unlistedNode, "\(what).unlisted") ?? false
+                if let nameNode = fields["name"], !nameNode.isNull {
+                    alias.name = try reader.string(nameNode, "\(what).name")
                 }
-                for (keyNode, _) in mapping {
-                    let key = try reader.key(keyNode)
-                    if !["id", "name", "unlisted"].contains(key) {
-                        reader.warn(
-                            ConfigLoading.unknownKeyMessage(key, in: "an alias of '\(modelID)'", llamaSwapKeys: []),
-                            at: keyNode, keyPath: "\(what).\(key)")
-                    }
+                if let unlistedNode = fields["unlisted"], !unlistedNode.isNull {
+                    alias.unlisted = try reader.bool(unlistedNode, "\(what).unlisted")
                 }
                 result.append(Located(value: alias, location: id.location))
             } else {
-                guard let id = try? reader.string(item, what), !id.value.isEmpty else {
-                    throw reader.fail(item, expected: "\(what): expected an alias name")
+                guard !item.isNull, let id = try? reader.locatedString(item, what), !id.value.isEmpty else {
+                    throw reader.mismatch(what, expected: "an alias name", got: item)
                 }
                 result.append(Located(value: ModelAlias(id: id.value), location: id.location))
             }

@@ -1,12 +1,22 @@
+import DurationMath
 import Foundation
+import LocatedYAML
 import Logging
-import Wire
-import Yams
 
-/// The state of one load: the reader (with its warnings) and the global settings read so far.
+/// The state of one load: the reader, the warnings and the global settings read so far.
 struct ConfigLoading {
     var reader: YAMLReader
+    var warnings: [ConfigWarning] = []
     var file: String { reader.file }
+
+    /// A loader reading `file` as llama-swap does: YAML 1.1 booleans, quoted numbers, `${env.NAME}` in every value.
+    init(file: String, environment: [String: String]) {
+        var rules = ScalarRules.yaml11
+        rules.substitute = { text, node, key throws(LocatedError) in
+            try ConfigLoading.expandEnvironment(text, environment: environment, at: node.location, what: key)
+        }
+        reader = YAMLReader(file: file, rules: rules)
+    }
 
     var healthCheckTimeout = ProxyConfig.defaultHealthCheckTimeout
     var logLevel: Logger.Level = .info
@@ -21,41 +31,47 @@ struct ConfigLoading {
     var clientLimits = ClientLimits()
 
     mutating func load(_ text: String) throws(LocatedError) -> ProxyConfig {
-        let root = try compose(text)
-        guard let root, !reader.isNull(root) else {
+        let root = try YAMLNode.compose(yaml: text, file: file)
+        guard let root, !root.isNull else {
             throw LocatedError(
                 "the config is empty: expected a mapping with at least a models section",
                 at: SourceLocation(file: file, line: 1, column: 1))
         }
-        let top = try reader.mapping(root, "the config")
-        var modelsNode: Node? = nil
-        var groupsNode: Node? = nil
+        var unknown: [UnknownKey] = []
+        let top = try reader.fields(root, "the config", allowed: ConfigLoader.topLevelKeys, unknownKeys: &unknown)
+        warn(unknown, in: "the top level", llamaSwapKeys: ConfigLoading.llamaSwapTopLevelKeys)
+        var modelsNode: YAMLNode? = nil
+        var groupsNode: YAMLNode? = nil
 
-        for (keyNode, value) in top {
-            let key = try reader.key(keyNode)
+        for entry in top.entries {
+            let key = entry.key, value = entry.value
+            if key == "models" {
+                modelsNode = value
+                continue
+            }
+            // An empty value means "not set", as in llama-swap.
+            if value.isNull { continue }
             switch key {
             case "healthCheckTimeout":
-                if let timeout = try reader.duration(value, "healthCheckTimeout") {
-                    if timeout < ProxyConfig.minimumHealthCheckTimeout {
-                        reader.warn(
-                            "healthCheckTimeout \(format(timeout)) is below the minimum of 15 s; using 15 s, as llama-swap does",
-                            at: value, keyPath: key)
-                        healthCheckTimeout = ProxyConfig.minimumHealthCheckTimeout
-                    } else {
-                        healthCheckTimeout = timeout
-                    }
+                let timeout = try reader.duration(value, "healthCheckTimeout")
+                if timeout < ProxyConfig.minimumHealthCheckTimeout {
+                    warn(
+                        "healthCheckTimeout \(format(timeout)) is below the minimum of 15 s; using 15 s, as llama-swap does",
+                        at: value, keyPath: key)
+                    healthCheckTimeout = ProxyConfig.minimumHealthCheckTimeout
+                } else {
+                    healthCheckTimeout = timeout
                 }
             case "logLevel":
-                if let level = try reader.string(value, "logLevel") {
-                    guard let parsed = ConfigLoading.logLevels[level.value.lowercased()] else {
-                        throw reader.fail(value, expected: "logLevel: expected one of debug, info, warn, error")
-                    }
-                    logLevel = parsed
+                let level = try reader.string(value, "logLevel")
+                guard let parsed = ConfigLoading.logLevels[level.lowercased()] else {
+                    throw reader.mismatch("logLevel", expected: "one of debug, info, warn, error", got: value)
                 }
+                logLevel = parsed
             case "startPort":
-                startPort = try reader.integer(value, "startPort", in: 1...65535) ?? startPort
+                startPort = try reader.integer(value, "startPort", in: 1...65535)
             case "sendLoadingState":
-                sendLoadingState = try reader.bool(value, "sendLoadingState") ?? sendLoadingState
+                sendLoadingState = try reader.bool(value, "sendLoadingState")
             case "globalTTL":
                 globalTTL = try ttl(value, "globalTTL", allowInherit: false) ?? nil
             case "macros":
@@ -73,38 +89,32 @@ struct ConfigLoading {
                     }
                     apiKeys.append(apiKey.value)
                 }
-            case "models":
-                modelsNode = value
             case "groups":
                 groupsNode = value
             case "heartbeatInterval":
-                heartbeat.interval = try heartbeatInterval(value, keyPath: key) ?? heartbeat.interval
+                heartbeat.interval = try heartbeatInterval(value, keyPath: key)
             case "heartbeatComment":
-                heartbeat.comment = try heartbeatComment(value, keyPath: key) ?? heartbeat.comment
+                heartbeat.comment = try heartbeatComment(value, keyPath: key)
             case "responseHeaderTimeout":
-                responseHeaderTimeout = try upstreamTimeout(value, keyPath: key) ?? responseHeaderTimeout
+                responseHeaderTimeout = try upstreamTimeout(value, keyPath: key)
             case "streamIdleTimeout":
-                streamIdleTimeout = try upstreamTimeout(value, keyPath: key) ?? streamIdleTimeout
+                streamIdleTimeout = try upstreamTimeout(value, keyPath: key)
             case "maxRequestBodySize":
-                clientLimits.maxRequestBodySize = try reader.byteSize(value, key) ?? clientLimits.maxRequestBodySize
+                clientLimits.maxRequestBodySize = try reader.byteSize(value, key)
             case "maxHeaderCount":
-                clientLimits.maxHeaderCount =
-                    try reader.integer(value, key, in: 1...65534) ?? clientLimits.maxHeaderCount
+                clientLimits.maxHeaderCount = try reader.integer(value, key, in: 1...65534)
             case "maxHeaderBytes":
-                clientLimits.maxHeaderBytes = try reader.byteSize(value, key) ?? clientLimits.maxHeaderBytes
+                clientLimits.maxHeaderBytes = try reader.byteSize(value, key)
             case "maxHeaderLineBytes":
-                clientLimits.maxHeaderLineBytes = try reader.byteSize(value, key) ?? clientLimits.maxHeaderLineBytes
+                clientLimits.maxHeaderLineBytes = try reader.byteSize(value, key)
             case "clientIdleTimeout":
-                clientLimits.idleTimeout = try upstreamTimeout(value, keyPath: key) ?? clientLimits.idleTimeout
+                clientLimits.idleTimeout = try upstreamTimeout(value, keyPath: key)
             case "clientHeaderTimeout":
-                clientLimits.headerTimeout = try upstreamTimeout(value, keyPath: key) ?? clientLimits.headerTimeout
+                clientLimits.headerTimeout = try upstreamTimeout(value, keyPath: key)
             case "clientBodyTimeout":
-                clientLimits.bodyTimeout = try upstreamTimeout(value, keyPath: key) ?? clientLimits.bodyTimeout
+                clientLimits.bodyTimeout = try upstreamTimeout(value, keyPath: key)
             default:
-                reader.warn(
-                    ConfigLoading.unknownKeyMessage(
-                        key, in: "the top level", llamaSwapKeys: ConfigLoading.llamaSwapTopLevelKeys),
-                    at: keyNode, keyPath: key)
+                break  // the allowed keys are ConfigLoader.topLevelKeys; unknown ones were warned about above
             }
         }
 
@@ -113,7 +123,7 @@ struct ConfigLoading {
         guard let modelsNode else {
             throw LocatedError(
                 "the config has no models section: add models with at least one model",
-                at: reader.location(of: root))
+                at: root.location)
         }
         let rawModels = try readModels(modelsNode)
         var models: [String: ModelConfig] = [:]
@@ -129,7 +139,7 @@ struct ConfigLoading {
                         at: written)
                 }
                 if rawModels[alias.id] != nil {
-                    reader.warnings.append(
+                    warnings.append(
                         ConfigWarning(
                             "alias '\(alias.id)' of model '\(id)' is also a model id; requests for it go to that model",
                             at: written, keyPath: "models.\(id).aliases"))
@@ -148,97 +158,113 @@ struct ConfigLoading {
             groups: groups, aliases: aliases.mapValues(\.model))
     }
 
-    // MARK: - YAML
-
-    func compose(_ text: String) throws(LocatedError) -> Node? {
-        do {
-            return try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw locatedError(error)
-        } catch {
-            throw LocatedError("cannot read the YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
-        }
-    }
-
-    func locatedError(_ error: YamlError) -> LocatedError {
-        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
-        switch error {
-        case .scanner(let context, let problem, let mark, _),
-            .parser(let context, let problem, let mark, _),
-            .composer(let context, let problem, let mark, _):
-            let while_ = context.map { " (\($0.text))" } ?? ""
-            return LocatedError("invalid YAML: \(problem)\(while_)", at: at(mark))
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return LocatedError("invalid YAML: the key \(keys) appears twice in the same mapping", at: at(context.mark))
-        case .reader(let problem, _, _, _):
-            return LocatedError("invalid YAML text: \(problem)", at: SourceLocation(file: file, line: 1, column: 1))
-        default:
-            return LocatedError("invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
-        }
-    }
-
     // MARK: - Values shared by the top level and models
+    // The loops over mappings skip null values ("not set") before calling these.
 
     /// A TTL: a duration, `0` for never; models also accept llama-swap's `-1` ("use globalTTL", returned as nil).
     /// The outer optional is "not set / inherit"; the inner is "never unload".
-    func ttl(_ node: Node, _ what: String, allowInherit: Bool) throws(LocatedError) -> Duration?? {
-        if reader.isNull(node) { return .none }
-        if allowInherit, try reader.text(node, what).trimmingCharacters(in: .whitespaces) == "-1" { return .none }
-        guard let duration = try reader.duration(node, what) else { return .none }
+    func ttl(_ node: YAMLNode, _ what: String, allowInherit: Bool) throws(LocatedError) -> Duration?? {
+        if allowInherit, try reader.string(node, what).trimmingCharacters(in: .whitespaces) == "-1" { return .none }
+        let duration = try reader.duration(node, what)
         return .some(duration == .zero ? nil : duration)
     }
 
-    mutating func heartbeatInterval(_ node: Node, keyPath: String) throws(LocatedError) -> Duration?? {
-        guard let interval = try reader.duration(node, keyPath) else { return .none }
-        if interval == .zero { return .some(nil) }
+    /// A heartbeat interval; `0` turns heartbeats off (nil).
+    mutating func heartbeatInterval(_ node: YAMLNode, keyPath: String) throws(LocatedError) -> Duration? {
+        let interval = try reader.duration(node, keyPath)
+        if interval == .zero { return nil }
         if interval < HeartbeatSettings.warningThreshold {
-            reader.warn(
+            warn(
                 "heartbeatInterval \(format(interval)) is under 1 s: fine for tests, very chatty for real clients",
                 at: node, keyPath: keyPath)
         }
-        return .some(interval)
+        return interval
     }
 
     /// `responseHeaderTimeout`, `streamIdleTimeout`, the per-model `timeouts` values and the `client…Timeout`
-    /// keys: a duration (seconds, as
-    /// llama-swap writes them, or `2m`-style); `0` turns the bound off. The outer optional is "not set".
-    func upstreamTimeout(_ node: Node, keyPath: String) throws(LocatedError) -> Duration?? {
-        guard let timeout = try reader.duration(node, keyPath) else { return .none }
-        return .some(timeout == .zero ? nil : timeout)
+    /// keys: a duration (seconds, as llama-swap writes them, or `2m`-style); `0` turns the bound off.
+    func upstreamTimeout(_ node: YAMLNode, keyPath: String) throws(LocatedError) -> Duration? {
+        let timeout = try reader.duration(node, keyPath)
+        return timeout == .zero ? nil : timeout
     }
 
-    func heartbeatComment(_ node: Node, keyPath: String) throws(LocatedError) -> String? {
-        guard let comment = try reader.string(node, keyPath) else { return nil }
-        if comment.value.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
-            throw reader.fail(node, expected: "\(keyPath): expected one line of text without CR or LF")
+    func heartbeatComment(_ node: YAMLNode, keyPath: String) throws(LocatedError) -> String {
+        let comment = try reader.string(node, keyPath)
+        if comment.contains(where: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
+            throw reader.mismatch(keyPath, expected: "one line of text without CR or LF", got: node)
         }
-        return comment.value
+        return comment
     }
 
     /// A `macros` mapping, in written order.
-    func macros(_ node: Node, keyPath: String) throws(LocatedError) -> [MacroExpander.Definition] {
-        if reader.isNull(node) { return [] }
+    func macros(_ node: YAMLNode, keyPath: String) throws(LocatedError) -> [MacroExpander.Definition] {
         var result: [MacroExpander.Definition] = []
-        for (keyNode, value) in try reader.mapping(node, keyPath) {
-            let name = try reader.key(keyNode)
+        for entry in try reader.entries(node, keyPath) {
+            let name = entry.key
             guard MacroExpander.isValidName(name) else {
-                throw reader.fail(
-                    keyNode,
-                    expected: "\(keyPath): expected a macro name of letters, digits, _ or - (under 64 characters)")
+                throw reader.mismatch(
+                    keyPath, expected: "a macro name of letters, digits, _ or - (under 64 characters)",
+                    got: entry.keyNode)
             }
             if MacroExpander.reservedNames.contains(name) {
                 throw LocatedError(
                     "\(keyPath): '\(name)' is reserved and filled in by the proxy; choose another name",
-                    at: reader.location(of: keyNode))
+                    at: entry.keyNode.location)
             }
-            guard case .scalar = value, !reader.isNull(value) else {
-                throw reader.fail(value, expected: "\(keyPath).\(name): expected a text, number or boolean value")
+            let value = entry.value
+            guard value.scalar != nil, !value.isNull else {
+                throw reader.mismatch("\(keyPath).\(name)", expected: "a text, number or boolean value", got: value)
             }
-            let text = try reader.text(value, "\(keyPath).\(name)")
-            result.append(MacroExpander.Definition(name: name, value: text, location: reader.location(of: value)))
+            let text = try reader.string(value, "\(keyPath).\(name)")
+            result.append(MacroExpander.Definition(name: name, value: text, location: value.location))
         }
         return result
+    }
+
+    // MARK: - Warnings
+
+    mutating func warn(_ message: String, at node: YAMLNode, keyPath: String) {
+        warnings.append(ConfigWarning(message, at: node.location, keyPath: keyPath))
+    }
+
+    /// One warning per unknown key: llama-swap features named as such, so a user migrating knows it is not a typo;
+    /// anything else is a likely typo, with the known key it most likely meant.
+    /// - Parameter prefix: the key path of the mapping (`models.a`), empty at the top level.
+    mutating func warn(_ unknown: [UnknownKey], in place: String, llamaSwapKeys: Set<String>, prefix: String = "") {
+        for key in unknown {
+            let message =
+                llamaSwapKeys.contains(key.key)
+                ? "'\(key.key)' in \(place) is a llama-swap setting this proxy does not support; ignored"
+                : "unknown key '\(key.key)' in \(place) is ignored\(key.suggestion == nil ? " (a typo?)" : key.didYouMean)"
+            let keyPath = prefix.isEmpty ? key.key : "\(prefix).\(key.key)"
+            warnings.append(ConfigWarning(message, at: key.location, keyPath: keyPath))
+        }
+    }
+
+    /// Replaces `${env.NAME}` with the variable's value; an unset variable is an error, as in llama-swap.
+    static func expandEnvironment(
+        _ text: String, environment: [String: String], at location: SourceLocation, what: String
+    ) throws(LocatedError) -> String {
+        guard text.contains("${env.") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${env.") {
+            result += rest[..<start.lowerBound]
+            let afterPrefix = rest[start.upperBound...]
+            guard let close = afterPrefix.firstIndex(of: "}") else {
+                result += rest[start.lowerBound...]
+                rest = rest[rest.endIndex...]
+                break
+            }
+            let name = String(afterPrefix[..<close])
+            guard let value = environment[name] else {
+                throw LocatedError(
+                    "\(what): environment variable '\(name)' (used as ${env.\(name)}) is not set", at: location)
+            }
+            result += value
+            rest = afterPrefix[afterPrefix.index(after: close)...]
+        }
+        return result + rest
     }
 
     func format(_ duration: Duration) -> String {
@@ -251,14 +277,6 @@ struct ConfigLoading {
         "trace": .trace, "debug": .debug, "info": .info, "notice": .notice, "warn": .warning, "warning": .warning,
         "error": .error, "critical": .critical,
     ]
-
-    /// A warning that names llama-swap features as such, so a user migrating knows it is not a typo.
-    static func unknownKeyMessage(_ key: String, in place: String, llamaSwapKeys: Set<String>) -> String {
-        if llamaSwapKeys.contains(key) {
-            return "'\(key)' in \(place) is a llama-swap setting this proxy does not support; ignored"
-        }
-        return "unknown key '\(key)' in \(place) is ignored (a typo?)"
-    }
 
     /// llama-swap settings this proxy knows of but does not implement (see docs/config-compat.md).
     static let llamaSwapTopLevelKeys: Set<String> = [

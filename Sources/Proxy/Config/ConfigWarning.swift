@@ -1,4 +1,4 @@
-import Wire
+import LocatedYAML
 
 /// Something in the config that loads but is ignored or suspicious: an unknown key, a llama-swap feature this proxy
 /// does not have, a value raised to a minimum.

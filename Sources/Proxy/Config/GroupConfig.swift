@@ -1,4 +1,4 @@
-import Wire
+import LocatedYAML
 
 /// A llama-swap group: which models may run together and whom loading one of them evicts.
 ///

@@ -1,4 +1,4 @@
-import Wire
+import LocatedYAML
 
 /// Expands `${name}` macros in a model's fields, as llama-swap does, with located errors.
 ///

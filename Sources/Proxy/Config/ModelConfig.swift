@@ -1,4 +1,4 @@
-import Wire
+import LocatedYAML
 
 /// One model of the config, fully resolved: macros expanded, `${PORT}` assigned, `cmd` split into an argv,
 /// defaults and global settings applied. The supervisor and the relay read it; nothing here needs interpreting.

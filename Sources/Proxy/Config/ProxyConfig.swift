@@ -1,5 +1,4 @@
 import Logging
-import Wire
 
 /// The proxy's whole configuration, validated: what `ConfigLoader` makes of a llama-swap-style `config.yaml`.
 ///

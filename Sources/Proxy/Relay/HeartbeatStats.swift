@@ -1,4 +1,4 @@
-import Wire
+import DurationMath
 
 /// What the heartbeat policy did for one request, logged at debug level when the request ends (issue rule 10).
 public struct HeartbeatStats: Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import DurationMath
 import Wire
 
 /// Why an upstream gave no usable answer, for the error a client receives (passed through with its status before

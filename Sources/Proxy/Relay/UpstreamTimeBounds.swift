@@ -1,3 +1,4 @@
+import DurationMath
 import Wire
 
 /// The two limits on how long one request waits for its upstream, as a pure state machine over time since the

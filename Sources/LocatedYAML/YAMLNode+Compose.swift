@@ -1,10 +1,43 @@
-import Wire
 import Yams
 
-/// Turns Yams' errors (libyaml's scanner, parser and composer, duplicate keys) into `LocatedError`s that point at
-/// the same place and say what libyaml expected.
-enum YAMLSyntaxError {
-    static func located(_ error: any Error, yaml: String, file: String) -> LocatedError {
+extension YAMLNode {
+    /// Composes one YAML document into located nodes; `nil` when the text holds no document (empty or only
+    /// comments). `file` is the name every location carries.
+    ///
+    /// Syntax errors (libyaml's scanner, parser and composer, duplicate keys, invalid text) are `LocatedError`s that
+    /// point at the same place and say what libyaml expected. A leading byte-order mark is dropped: it is not
+    /// content, and editors do not count it as a column either.
+    public static func compose(yaml: String, file: String) throws(LocatedError) -> YAMLNode? {
+        let yaml = yaml.hasPrefix("\u{FEFF}") ? String(yaml.dropFirst()) : yaml
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw syntaxError(error, yaml: yaml, file: file)
+        }
+        return root.map { YAMLNode($0, file: file) }
+    }
+
+    /// Copies a Yams node and everything below it.
+    init(_ node: Node, file: String) {
+        let mark = node.mark
+        let location = SourceLocation(file: file, line: max(1, mark?.line ?? 1), column: max(1, mark?.column ?? 1))
+        switch node {
+        case .scalar(let scalar):
+            self.init(.scalar(Scalar(text: scalar.string, isPlain: scalar.style == .plain)), at: location)
+        case .mapping(let mapping):
+            self.init(
+                .mapping(mapping.map { Entry(key: YAMLNode($0.key, file: file), value: YAMLNode($0.value, file: file)) }),
+                at: location)
+        case .sequence(let sequence):
+            self.init(.sequence(sequence.map { YAMLNode($0, file: file) }), at: location)
+        case .alias:
+            self.init(.alias, at: location)
+        }
+    }
+
+    /// A Yams error as a `LocatedError` that keeps the Yams error as its cause.
+    static func syntaxError(_ error: any Error, yaml: String, file: String) -> LocatedError {
         func at(_ mark: Mark) -> SourceLocation {
             SourceLocation(file: file, line: max(1, mark.line), column: max(1, mark.column))
         }
@@ -12,28 +45,33 @@ enum YAMLSyntaxError {
             guard let context else { return "invalid YAML: \(problem)" }
             return "invalid YAML: \(problem) (\(context.text) at \(context.mark.line):\(context.mark.column))"
         }
+        let start = SourceLocation(file: file, line: 1, column: 1)
         guard let yamlError = error as? YamlError else {
-            return LocatedError("invalid YAML: \(error)", at: SourceLocation(file: file, line: 1, column: 1))
+            return LocatedError("invalid YAML: \(error)", at: start, underlying: error)
         }
+        let cause = yamlError
         switch yamlError {
         case .scanner(let context, let problem, let mark, _),
             .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            return LocatedError(message(problem, context), at: at(mark))
+            return LocatedError(message(problem, context), at: at(mark), underlying: cause)
         case .reader(let problem, let offset, _, _):
-            return LocatedError("invalid text: \(problem)", at: location(ofByte: offset ?? 0, in: yaml, file: file))
+            return LocatedError(
+                "invalid text: \(problem)", at: location(ofByte: offset ?? 0, in: yaml, file: file),
+                underlying: cause)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let first = context.mark
             let key = duplicates.first ?? ""
             if let second = repetition(of: key, after: first, in: yaml) {
                 return LocatedError(
                     "duplicate key '\(key)'; it is already set at \(first.line):\(first.column)",
-                    at: SourceLocation(file: file, line: second.line, column: second.column))
+                    at: SourceLocation(file: file, line: second.line, column: second.column), underlying: cause)
             }
             let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return LocatedError("duplicate key \(names) in one mapping; each key may appear once", at: at(first))
+            return LocatedError(
+                "duplicate key \(names) in one mapping; each key may appear once", at: at(first), underlying: cause)
         default:
-            return LocatedError("invalid YAML: \(yamlError)", at: SourceLocation(file: file, line: 1, column: 1))
+            return LocatedError("invalid YAML: \(yamlError)", at: start, underlying: cause)
         }
     }
 
@@ -69,3 +107,4 @@ enum YAMLSyntaxError {
         return SourceLocation(file: file, line: line, column: column)
     }
 }
+

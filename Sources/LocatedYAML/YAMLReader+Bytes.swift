@@ -1,19 +1,20 @@
 import Foundation
-import Wire
-import Yams
 
-extension ScenarioNodeReader {
+extension YAMLReader {
+    /// The keys of bytes written as a mapping: one of the three forms `{hex}`, `{base64}`, `{repeat, count}`.
+    public static let byteFormKeys = ["hex", "base64", "repeat", "count"]
+
     /// The most bytes one value may expand to (`repeat` × `count`), so a typo cannot exhaust memory.
-    static let largestBytes = 64 * 1024 * 1024
+    public static let largestBytes = 64 * 1024 * 1024
 
     /// Bytes: a string (UTF-8) or a mapping with `hex`, `base64`, or `repeat` + `count`.
-    func bytes(_ node: Node, _ key: String) throws(LocatedError) -> [UInt8] {
+    public func bytes(_ node: YAMLNode, _ key: String) throws(LocatedError) -> [UInt8] {
         let forms = "a string or a mapping with one of hex, base64, or repeat + count"
-        switch node {
-        case .scalar(let scalar):
-            return Array(scalar.string.utf8)
+        switch node.content {
+        case .scalar:
+            return Array(try string(node, key).utf8)
         case .mapping:
-            let form = try fields(node, "\(key) bytes", allowed: ScenarioParser.Keys.bytes)
+            let form = try fields(node, "\(key) bytes", allowed: Self.byteFormKeys)
             let kinds = form.entries.filter { $0.key != "count" }
             guard let kind = kinds.first else {
                 let got = form.entries.isEmpty ? "an empty mapping" : "only 'count'"
@@ -48,7 +49,7 @@ extension ScenarioNodeReader {
     }
 
     /// `unit` repeated `count` times, refusing totals over `largestBytes` before allocating anything.
-    private func repeated(_ unit: [UInt8], count countNode: Node) throws(LocatedError) -> [UInt8] {
+    private func repeated(_ unit: [UInt8], count countNode: YAMLNode) throws(LocatedError) -> [UInt8] {
         let count = try integer(countNode, "count", in: 0...Int.max, expected: "a whole number >= 0")
         let (total, overflow) = unit.count.multipliedReportingOverflow(by: count)
         if overflow || total > Self.largestBytes {
@@ -64,7 +65,7 @@ extension ScenarioNodeReader {
         return out
     }
 
-    private func hex(_ node: Node, _ key: String) throws(LocatedError) -> [UInt8] {
+    private func hex(_ node: YAMLNode, _ key: String) throws(LocatedError) -> [UInt8] {
         let digits = Array(try string(node, key).unicodeScalars.filter { !$0.properties.isWhitespace })
         guard digits.allSatisfy({ $0.properties.isASCIIHexDigit }) else {
             throw mismatch(key, expected: "hex digits (0-9, a-f) and spaces", got: node)

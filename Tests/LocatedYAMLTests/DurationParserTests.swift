@@ -1,5 +1,6 @@
+import DurationMath
+import LocatedYAML
 import Testing
-import Wire
 
 @Suite struct DurationParserTests {
     @Test(arguments: [
@@ -14,6 +15,14 @@ import Wire
     @Test(arguments: ["", "-1", "-5s", "10x", "s", "1.2.3s", "ms10", "1e300", "99999999999h", "inf", "nan"])
     func refusesBadDurations(text: String) {
         #expect(throws: DurationParser.Failure.self) { try DurationParser.duration(text) }
+    }
+
+    @Test(arguments: [
+        ("soon", DurationParser.Failure.notADuration), ("-5s", .negative), ("10x", .unknownUnit("x")),
+        ("2h", .tooLong(maximumSeconds: 3600)), ("1e300", .tooLong(maximumSeconds: 3600)), ("nan", .notADuration),
+    ])
+    func saysWhyATextIsNotADuration(text: String, failure: DurationParser.Failure) {
+        #expect(throws: failure) { try DurationParser.duration(text, atMost: 3600) }
     }
 
     @Test func scalingSaturatesInsteadOfTrapping() {

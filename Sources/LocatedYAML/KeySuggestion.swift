@@ -1,7 +1,7 @@
 /// Finds the allowed key a user most likely meant, so an unknown-key error can say "did you mean 'status'?".
-enum KeySuggestion {
+public enum KeySuggestion {
     /// The closest of `candidates` to `key`, if it is close enough to be a plausible typo.
-    static func closest(to key: String, in candidates: [String]) -> String? {
+    public static func closest(to key: String, in candidates: [String]) -> String? {
         let lowered = key.lowercased()
         var best: (key: String, distance: Int)?
         for candidate in candidates {
@@ -14,7 +14,7 @@ enum KeySuggestion {
     }
 
     /// Levenshtein distance with adjacent transpositions counted as one edit.
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
