@@ -21,6 +21,13 @@ public enum ScenarioCheck {
         public struct Problem: Error, Sendable, Hashable {
             /// The whole line to print: `file:line:column: message`, or `path: why it cannot be read`.
             public var message: String
+            /// The error the message was made from (a `LocatedError`, a `ScenarioLoader.Failure`); not part of
+            /// equality, which compares the line printed.
+            public var underlying: (any Error)? = nil
+
+            public static func == (lhs: Self, rhs: Self) -> Bool { lhs.message == rhs.message }
+
+            public func hash(into hasher: inout Hasher) { hasher.combine(message) }
         }
 
         /// The line `harness check` prints for this file.
@@ -58,7 +65,8 @@ public enum ScenarioCheck {
             do {
                 files = try ScenarioLoader.files(at: path)
             } catch {
-                results.append(FileResult(path: path, outcome: .failure(.init(message: error.description))))
+                let problem = FileResult.Problem(message: error.description, underlying: error)
+                results.append(FileResult(path: path, outcome: .failure(problem)))
                 continue
             }
             for file in files { results.append(check(file: file)) }
@@ -72,9 +80,9 @@ public enum ScenarioCheck {
             let scenario = try ScenarioParser.parse(yaml: try ScenarioLoader.read(file), file: file)
             return FileResult(path: file, outcome: .success(scenario.description))
         } catch let error as LocatedError {
-            return FileResult(path: file, outcome: .failure(.init(message: error.description)))
+            return FileResult(path: file, outcome: .failure(.init(message: error.description, underlying: error)))
         } catch {
-            return FileResult(path: file, outcome: .failure(.init(message: "\(error)")))
+            return FileResult(path: file, outcome: .failure(.init(message: "\(error)", underlying: error)))
         }
     }
 }

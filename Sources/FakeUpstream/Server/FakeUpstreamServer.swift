@@ -65,7 +65,7 @@ public final class FakeUpstreamServer: Sendable {
             listener = try await bootstrap().bind(host: host, port: port).get()
         } catch {
             state.withLockedValue { $0.running = false }
-            throw FakeUpstreamServerError(message: "could not listen on \(host):\(port): \(error)")
+            throw FakeUpstreamServerError(message: "could not listen on \(host):\(port): \(error)", underlying: error)
         }
         state.withLockedValue { $0.listener = listener }
         let bound = listener.localAddress?.port ?? port
@@ -142,6 +142,12 @@ public final class FakeUpstreamServer: Sendable {
 public struct FakeUpstreamServerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong and what to do about it.
     public var message: String
+    /// The error this one was made from (such as the failed bind), if any; not part of equality.
+    public var underlying: (any Error)? = nil
     /// The message, as printed.
     public var description: String { message }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.message == rhs.message }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(message) }
 }

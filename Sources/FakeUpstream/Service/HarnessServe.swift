@@ -11,7 +11,7 @@ public enum HarnessServe {
         do {
             scenarios = try ScenarioLoader.load(path: options.scenarioPath)
         } catch {
-            throw ServeError("\(error)")
+            throw ServeError("\(error)", underlying: error)
         }
         guard !scenarios.isEmpty else {
             throw ServeError("\(options.scenarioPath): no scenario files (*.yaml) found")
@@ -22,7 +22,7 @@ public enum HarnessServe {
         do {
             port = try await server.start()
         } catch {
-            throw ServeError("cannot listen on \(options.host):\(options.port): \(error)")
+            throw ServeError("cannot listen on \(options.host):\(options.port): \(error)", underlying: error)
         }
         let names = scenarios.map(\.name).joined(separator: ", ")
         logger.notice("listening on http://\(options.host):\(port) with scenarios: \(names)")

@@ -19,8 +19,11 @@ public struct ServeOptions: Sendable, Hashable {
 /// Why `harness serve` could not start, worded for the person who ran it.
 public struct ServeError: Error, Sendable, CustomStringConvertible {
     public var description: String
+    /// The error this one was made from (a scenario that does not parse, a failed bind), if any.
+    public var underlying: (any Error)?
 
-    public init(_ description: String) {
+    public init(_ description: String, underlying: (any Error)? = nil) {
         self.description = description
+        self.underlying = underlying
     }
 }

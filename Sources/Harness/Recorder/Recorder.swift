@@ -61,7 +61,7 @@ public final class Recorder: Sendable {
         } catch {
             state.withLockedValue { $0.running = false }
             if let error = error as? RecorderError { throw error }
-            throw RecorderError(message: "cannot listen on \(host):\(port): \(error)")
+            throw RecorderError(message: "cannot listen on \(host):\(port): \(error)", underlying: error)
         }
         let bound = listener.localAddress?.port ?? port
         state.withLockedValue {

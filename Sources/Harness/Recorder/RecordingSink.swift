@@ -23,7 +23,8 @@ final class RecordingSink: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw RecorderError(
-                message: "cannot create the output directory '\(directory)': \(error.localizedDescription)")
+                message: "cannot create the output directory '\(directory)': \(error.localizedDescription)",
+                underlying: error)
         }
     }
 

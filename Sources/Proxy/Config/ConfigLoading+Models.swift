@@ -274,7 +274,7 @@ extension ConfigLoading {
         do {
             argv = try CommandLineSplitter.split(field.value)
         } catch {
-            throw LocatedError("\(what): \(error)", at: field.location)
+            throw LocatedError("\(what): \(error)", at: field.location, underlying: error)
         }
         if argv.isEmpty {
             if emptyIsError {

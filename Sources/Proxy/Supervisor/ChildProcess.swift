@@ -29,6 +29,8 @@ final class ChildProcess: Sendable {
     /// Why the child could not be started at all.
     struct LaunchError: Error, Sendable, CustomStringConvertible {
         var description: String
+        /// What Subprocess threw, when it threw.
+        var underlying: (any Error)? = nil
     }
 
     /// The child's process id (and process group id).
@@ -114,7 +116,7 @@ final class ChildProcess: Sendable {
                 }
             } catch {
                 // Before the body ran this is a launch failure (the stream takes only the first value).
-                startedContinuation.yield(.failure(LaunchError(description: describe(error))))
+                startedContinuation.yield(.failure(LaunchError(description: describe(error), underlying: error)))
                 startedContinuation.finish()
                 exit = .unknown(describe(error))
             }

@@ -373,7 +373,7 @@ public actor Supervisor: UpstreamProvider {
             } catch let error as UpstreamStartError {
                 result = .failure(error)
             } catch {
-                result = .failure(UpstreamStartError(.startFailed(model: id, detail: "\(error)")))
+                result = .failure(UpstreamStartError(.startFailed(model: id, detail: "\(error)"), underlying: error))
             }
             self.finishStart(id, attempt: attempt, result: result)
         }

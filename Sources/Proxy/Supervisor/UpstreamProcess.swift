@@ -231,7 +231,8 @@ public actor UpstreamProcess: SupervisedUpstream {
                     onExit: { exit in Task { await self.childExited(run: attempt, exit: exit) } })
             } catch {
                 return .failure(
-                    UpstreamStartError(.startFailed(model: id, detail: "cannot run '\(command[0])': \(error)")))
+                    UpstreamStartError(
+                        .startFailed(model: id, detail: "cannot run '\(command[0])': \(error)"), underlying: error))
             }
         }
         guard let checkEndpoint = config.checkEndpoint else { return .success(attempt) }
