@@ -24,15 +24,14 @@ extension YAMLNode {
         let location = SourceLocation(file: file, line: max(1, mark?.line ?? 1), column: max(1, mark?.column ?? 1))
         switch node {
         case .scalar(let scalar):
-            self.init(.scalar(Scalar(text: scalar.string, isPlain: scalar.style == .plain)), at: location)
+            self.init(content: .scalar(Scalar(text: scalar.string, isPlain: scalar.style == .plain)), location: location)
         case .mapping(let mapping):
-            self.init(
-                .mapping(mapping.map { Entry(key: YAMLNode($0.key, file: file), value: YAMLNode($0.value, file: file)) }),
-                at: location)
+            let entries = mapping.map { Entry(key: YAMLNode($0.key, file: file), value: YAMLNode($0.value, file: file)) }
+            self.init(content: .mapping(entries), location: location)
         case .sequence(let sequence):
-            self.init(.sequence(sequence.map { YAMLNode($0, file: file) }), at: location)
+            self.init(content: .sequence(sequence.map { YAMLNode($0, file: file) }), location: location)
         case .alias:
-            self.init(.alias, at: location)
+            self.init(content: .alias, location: location)
         }
     }
 

@@ -18,32 +18,17 @@ public struct YAMLNode: Sendable, Hashable {
         public var text: String
         /// `true` for plain (unquoted) scalars; quoted and block scalars are always strings.
         public var isPlain: Bool
-
-        public init(text: String, isPlain: Bool) {
-            self.text = text
-            self.isPlain = isPlain
-        }
     }
 
     /// One `key: value` pair of a mapping, in the order written.
     public struct Entry: Sendable, Hashable {
         public var key: YAMLNode
         public var value: YAMLNode
-
-        public init(key: YAMLNode, value: YAMLNode) {
-            self.key = key
-            self.value = value
-        }
     }
 
     public var content: Content
     /// Where the node starts.
     public var location: SourceLocation
-
-    public init(_ content: Content, at location: SourceLocation) {
-        self.content = content
-        self.location = location
-    }
 
     /// The scalar, when this node is one.
     public var scalar: Scalar? {

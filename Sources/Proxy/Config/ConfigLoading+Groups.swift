@@ -18,11 +18,9 @@ extension ConfigLoading {
                         at: entry.keyNode.location)
                 }
                 var group = GroupConfig(id: id, members: [], location: entry.keyNode.location)
-                var unknown: [UnknownKey] = []
-                let fields = try reader.fields(
-                    entry.value, path, allowed: ConfigLoader.groupKeys,
-                    expecting: "the group's settings (a mapping with members)", unknownKeys: &unknown)
-                warn(unknown, in: "group '\(id)'", llamaSwapKeys: [], prefix: path)
+                let fields = try knownFields(
+                    entry.value, at: path, allowed: ConfigLoader.groupKeys,
+                    expecting: "the group's settings (a mapping with members)", place: "group '\(id)'")
                 for fieldEntry in fields.entries where !fieldEntry.value.isNull {
                     let field = fieldEntry.value
                     let what = "\(path).\(fieldEntry.key)"

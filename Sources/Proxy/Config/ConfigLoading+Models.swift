@@ -39,11 +39,10 @@ extension ConfigLoading {
             let id = entry.key
             let path = "models.\(id)"
             guard !id.isEmpty else { throw reader.mismatch("models", expected: "a model id", got: entry.keyNode) }
-            var unknown: [UnknownKey] = []
-            let fields = try reader.fields(
-                entry.value, path, allowed: ConfigLoader.modelKeys,
-                expecting: "the model's settings (a mapping with cmd or proxy)", unknownKeys: &unknown)
-            warn(unknown, in: "model '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapModelKeys, prefix: path)
+            let fields = try knownFields(
+                entry.value, at: path, allowed: ConfigLoader.modelKeys,
+                expecting: "the model's settings (a mapping with cmd or proxy)", place: "model '\(id)'",
+                llamaSwapKeys: ConfigLoading.llamaSwapModelKeys)
             var model = RawModel(id: id, location: entry.keyNode.location)
             for field in fields.entries where !field.value.isNull {
                 let value = field.value
@@ -79,11 +78,9 @@ extension ConfigLoading {
     /// connection-level ones of llama-swap's HTTP transport are named in a warning, since this proxy has no such
     /// transport (upstreams are local; connect is bounded at 10 s).
     private mutating func timeouts(_ node: YAMLNode, keyPath: String, into model: inout RawModel) throws(LocatedError) {
-        var unknown: [UnknownKey] = []
-        let fields = try reader.fields(node, keyPath, allowed: ConfigLoader.timeoutKeys, unknownKeys: &unknown)
-        warn(
-            unknown, in: "the timeouts of model '\(model.id)'", llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys,
-            prefix: keyPath)
+        let fields = try knownFields(
+            node, at: keyPath, allowed: ConfigLoader.timeoutKeys, place: "the timeouts of model '\(model.id)'",
+            llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys)
         for field in fields.entries where !field.value.isNull {
             let what = "\(keyPath).\(field.key)"
             switch field.key {
@@ -101,9 +98,8 @@ extension ConfigLoading {
         var result: [Located<ModelAlias>] = []
         for item in items {
             if item.mapping != nil {
-                var unknown: [UnknownKey] = []
-                let fields = try reader.fields(item, what, allowed: ConfigLoader.aliasKeys, unknownKeys: &unknown)
-                warn(unknown, in: "an alias of '\(modelID)'", llamaSwapKeys: [], prefix: what)
+                let fields = try knownFields(
+                    item, at: what, allowed: ConfigLoader.aliasKeys, place: "an alias of '\(modelID)'")
                 let noID = reader.mismatch(what, expected: "an alias name or {id: name}", got: item)
                 guard let idNode = fields["id"], !idNode.isNull else { throw noID }
                 let id = try reader.locatedString(idNode, "\(what).id")

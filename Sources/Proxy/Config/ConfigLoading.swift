@@ -37,9 +37,9 @@ struct ConfigLoading {
                 "the config is empty: expected a mapping with at least a models section",
                 at: SourceLocation(file: file, line: 1, column: 1))
         }
-        var unknown: [UnknownKey] = []
-        let top = try reader.fields(root, "the config", allowed: ConfigLoader.topLevelKeys, unknownKeys: &unknown)
-        warn(unknown, in: "the top level", llamaSwapKeys: ConfigLoading.llamaSwapTopLevelKeys)
+        let top = try knownFields(
+            root, at: nil, allowed: ConfigLoader.topLevelKeys, place: "the top level",
+            llamaSwapKeys: ConfigLoading.llamaSwapTopLevelKeys)
         var modelsNode: YAMLNode? = nil
         var groupsNode: YAMLNode? = nil
 
@@ -227,18 +227,29 @@ struct ConfigLoading {
         warnings.append(ConfigWarning(message, at: node.location, keyPath: keyPath))
     }
 
-    /// One warning per unknown key: llama-swap features named as such, so a user migrating knows it is not a typo;
-    /// anything else is a likely typo, with the known key it most likely meant.
-    /// - Parameter prefix: the key path of the mapping (`models.a`), empty at the top level.
-    mutating func warn(_ unknown: [UnknownKey], in place: String, llamaSwapKeys: Set<String>, prefix: String = "") {
+    /// The entries of the mapping at key path `path` (`models.a`; `nil` for the top level) with the keys in
+    /// `allowed`; every other key is a warning, never an error (a llama-swap config must load): llama-swap features
+    /// are named as such, so a user migrating knows it is not a typo; anything else is a likely typo, with the known
+    /// key it most likely meant.
+    /// - Parameters:
+    ///   - place: the mapping as warnings name it (`model 'a'`).
+    ///   - expecting: what to say was expected when the node is not a mapping.
+    mutating func knownFields(
+        _ node: YAMLNode, at path: String?, allowed: [String], expecting: String = "a mapping", place: String,
+        llamaSwapKeys: Set<String> = []
+    ) throws(LocatedError) -> YAMLReader.Fields {
+        var unknown: [UnknownKey] = []
+        let fields = try reader.fields(
+            node, path ?? "the config", allowed: allowed, expecting: expecting, unknownKeys: &unknown)
         for key in unknown {
             let message =
                 llamaSwapKeys.contains(key.key)
                 ? "'\(key.key)' in \(place) is a llama-swap setting this proxy does not support; ignored"
                 : "unknown key '\(key.key)' in \(place) is ignored\(key.suggestion == nil ? " (a typo?)" : key.didYouMean)"
-            let keyPath = prefix.isEmpty ? key.key : "\(prefix).\(key.key)"
+            let keyPath = path.map { "\($0).\(key.key)" } ?? key.key
             warnings.append(ConfigWarning(message, at: key.location, keyPath: keyPath))
         }
+        return fields
     }
 
     /// Replaces `${env.NAME}` with the variable's value; an unset variable is an error, as in llama-swap.
