@@ -9,15 +9,6 @@ struct ConfigLoading {
     var warnings: [ConfigWarning] = []
     var file: String { reader.file }
 
-    /// A loader reading `file` as llama-swap does: YAML 1.1 booleans, quoted numbers, `${env.NAME}` in every value.
-    init(file: String, environment: [String: String]) {
-        var rules = ScalarRules.yaml11
-        rules.substitute = { text, node, key throws(LocatedError) in
-            try ConfigLoading.expandEnvironment(text, environment: environment, at: node.location, what: key)
-        }
-        reader = YAMLReader(file: file, rules: rules)
-    }
-
     var healthCheckTimeout = ProxyConfig.defaultHealthCheckTimeout
     var logLevel: Logger.Level = .info
     var startPort = ProxyConfig.defaultStartPort
@@ -29,6 +20,15 @@ struct ConfigLoading {
     var streamIdleTimeout = ProxyConfig.defaultUpstreamTimeout
     var globalMacros: [MacroExpander.Definition] = []
     var clientLimits = ClientLimits()
+
+    /// A loader reading `file` as llama-swap does: YAML 1.1 booleans, quoted numbers, `${env.NAME}` in every value.
+    init(file: String, environment: [String: String]) {
+        var rules = ScalarRules.yaml11
+        rules.substitute = { text, node, key throws(LocatedError) in
+            try ConfigLoading.expandEnvironment(text, environment: environment, at: node.location, what: key)
+        }
+        reader = YAMLReader(file: file, rules: rules)
+    }
 
     mutating func load(_ text: String) throws(LocatedError) -> ProxyConfig {
         let root = try YAMLNode.compose(yaml: text, file: file)
