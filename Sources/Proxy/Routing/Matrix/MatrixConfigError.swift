@@ -68,9 +68,7 @@ public struct MatrixConfigError: Error, Sendable, Hashable, CustomStringConverti
         case .duplicateSet:
             return "the set is defined twice"
         case .syntax(let problem):
-            let column: Int
-            if case .set(_, column: let known?) = place { column = known } else { column = 1 }
-            return MatrixSyntaxError(problem, column: column).description
+            return problem.description
         case .unknownIdentifier(let name, isSetName: false):
             return "unknown var or model '\(name)'"
         case .unknownIdentifier(let name, isSetName: true):

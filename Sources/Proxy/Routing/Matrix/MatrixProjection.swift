@@ -58,16 +58,16 @@ struct MatrixProjection {
         case .set(let index):
             return states(ofSet: index)
         case .any(let operands):
-            var result: [State] = []
+            var result = StateList()
             for operand in operands {
-                for state in states(of: operand) where !add(state, to: &result) { return result }
+                for state in states(of: operand) where !add(state, to: &result) { return result.states }
             }
-            return result
+            return result.states
         case .all(let operands):
             var result = [State(mask: emptyMask, witness: .none)]
             for operand in operands {
                 let right = states(of: operand)
-                var combined: [State] = []
+                var combined = StateList()
                 pairs: for left in result {
                     for choice in right {
                         let state = State(
@@ -75,22 +75,28 @@ struct MatrixProjection {
                         if !add(state, to: &combined) { break pairs }
                     }
                 }
-                result = combined
+                result = combined.states
             }
             return result
         }
     }
 
+    /// States in order, and their masks for a quick repeat check.
+    private struct StateList {
+        var states: [State] = []
+        var masks: Swift.Set<MatrixModelMask> = []
+    }
+
     /// Appends `state` unless an earlier state makes it redundant. False when the list is full.
-    private mutating func add(_ state: State, to states: inout [State]) -> Bool {
-        for earlier in states {
-            if pruneDominated ? state.mask.isSubset(of: earlier.mask) : state.mask == earlier.mask { return true }
-        }
-        if let limit, states.count >= limit {
+    private mutating func add(_ state: State, to list: inout StateList) -> Bool {
+        guard !list.masks.contains(state.mask) else { return true }
+        if pruneDominated, list.states.contains(where: { state.mask.isSubset(of: $0.mask) }) { return true }
+        if let limit, list.states.count >= limit {
             overflowed = true
             return false
         }
-        states.append(state)
+        list.states.append(state)
+        list.masks.insert(state.mask)
         return true
     }
 }

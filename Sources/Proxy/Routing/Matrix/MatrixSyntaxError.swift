@@ -27,21 +27,26 @@ public struct MatrixSyntaxError: Error, Sendable, Hashable, CustomStringConverti
         self.column = column
     }
 
+    /// `column N: problem`, e.g. `column 6: unexpected character ':' …`.
+    public var description: String { "column \(column): \(problem)" }
+}
+
+extension MatrixSyntaxError.Problem: CustomStringConvertible {
+    /// What is wrong, without the column (the error or the config layer says where).
     public var description: String {
-        switch problem {
+        switch self {
         case .empty:
             return "the expression is empty"
         case .unexpectedCharacter(let character):
-            return "unexpected character '\(character)' at column \(column) (a model id with such characters "
-                + "needs a var)"
+            return "unexpected character '\(character)' (a model id with such characters needs a var)"
         case .missingSetName:
-            return "'+' at column \(column) must be followed by a set name"
+            return "'+' must be followed by a set name"
         case .expectedOperand(let found):
-            return "expected a model, '+set' or '(' at column \(column), found \(found)"
+            return "expected a model, '+set' or '(', found \(found)"
         case .unclosedParenthesis(let openedAt, let found):
-            return "'(' at column \(openedAt) is not closed: expected ')' at column \(column), found \(found)"
+            return "'(' at column \(openedAt) is not closed: expected ')', found \(found)"
         case .expectedOperator(let found):
-            return "expected '&', '|' or the end at column \(column), found \(found)"
+            return "expected '&', '|' or the end, found \(found)"
         }
     }
 }
