@@ -121,6 +121,13 @@ private let big = "llama-70B", sd = "stable-diffusion"
             matrix: matrixDefinition(sets: [("pool", "t | a | b | c"), ("all", "+pool & +pool & +pool")]),
             models: ["t", "a", "b", "c"], running: ["a", "b", "c"], requested: "t", keep: ["a", "b"],
             evict: ["c"], set: "all", cost: 1, combination: ["a", "b", "t"]),
+        // llama-swap's frontier drops {a} when the later {a, b} arrives, so it ranks x's combination first and
+        // evicts a. We keep expansion order: a's alternative is listed first, and keeping a and b evicts x.
+        DecisionCase(
+            name: "an earlier alternative keeps its place when a later one contains it",
+            matrix: matrixDefinition(sets: [("s", "t & (a | x | a & b) & b")]), models: ["t", "a", "b", "x"],
+            running: ["a", "b", "x"], requested: "t", keep: ["a", "b"], evict: ["x"], set: "s", cost: 1,
+            combination: ["a", "b", "t"]),
         DecisionCase(
             name: "sums saturate instead of wrapping (llama-swap's RankSumsDoNotWrap)",
             matrix: matrixDefinition(sets: [("pool", "t | a | b | c"), ("all", "+pool & +pool & +pool")]),
