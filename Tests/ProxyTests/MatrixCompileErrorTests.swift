@@ -29,14 +29,16 @@ private let aliases = ["gpt-4o-mini": "gemma"]
             name: "syntax error names its set and column",
             definition: matrixDefinition(sets: [("fine", "a"), ("broken", "(a | b")]),
             errors: [
-                E(.syntax(.unclosedParenthesis(openedAt: 1, found: "the end of the expression")),
-                  at: .set("broken", column: 7))
+                E(
+                    .syntax(.unclosedParenthesis(openedAt: 1, found: "the end of the expression")),
+                    at: .set("broken", column: 7))
             ]),
         CompileErrorCase(
             name: "model id with ':' written directly", definition: matrixDefinition(sets: [("s", "a & qwen3:32b")]),
             errors: [E(.syntax(.unexpectedCharacter(":")), at: .set("s", column: 10))]),
         CompileErrorCase(
-            name: "unknown identifier", definition: matrixDefinition(vars: [("g", "gemma")], sets: [("s", "g & nonexistent")]),
+            name: "unknown identifier",
+            definition: matrixDefinition(vars: [("g", "gemma")], sets: [("s", "g & nonexistent")]),
             errors: [E(.unknownIdentifier("nonexistent", isSetName: false), at: .set("s", column: 5))]),
         CompileErrorCase(
             name: "every unknown identifier of a set, by column",
@@ -117,8 +119,9 @@ private let aliases = ["gpt-4o-mini": "gemma"]
                 E(.nonPositiveCost(0), at: .evictCost("ok")),
                 E(.unknownCostKey, at: .evictCost("who")),
                 E(.unknownIdentifier("ghost", isSetName: false), at: .set("first", column: 6)),
-                E(.syntax(.unclosedParenthesis(openedAt: 10, found: "the end of the expression")),
-                  at: .set("second", column: 12)),
+                E(
+                    .syntax(.unclosedParenthesis(openedAt: 10, found: "the end of the expression")),
+                    at: .set("second", column: 12)),
                 E(.cycle(["third", "third"]), at: .set("third", column: 1)),
             ]),
     ]
@@ -135,22 +138,28 @@ private let aliases = ["gpt-4o-mini": "gemma"]
 
     static let valid: [CompileErrorCase] = [
         CompileErrorCase(
-            name: "32-character var key", definition: matrixDefinition(
-                vars: [("abcdefghijklmnopqrstuvwxyzABCDEF", "gemma")], sets: [("s", "abcdefghijklmnopqrstuvwxyzABCDEF")]),
+            name: "32-character var key",
+            definition: matrixDefinition(
+                vars: [("abcdefghijklmnopqrstuvwxyzABCDEF", "gemma")], sets: [("s", "abcdefghijklmnopqrstuvwxyzABCDEF")]
+            ),
             errors: []),
         CompileErrorCase(
             name: "var keys with '-' and '.'",
-            definition: matrixDefinition(vars: [("model-var", "gemma"), ("model.var", "qwen")], sets: [("s", "model-var | model.var")]),
+            definition: matrixDefinition(
+                vars: [("model-var", "gemma"), ("model.var", "qwen")], sets: [("s", "model-var | model.var")]),
             errors: []),
         CompileErrorCase(
             name: "model ids without vars, evict cost by model id",
             definition: matrixDefinition(costs: [("gemma", 5)], sets: [("s", "gemma & voxtral")]), errors: []),
         CompileErrorCase(
-            name: "a var key that is also a model id", definition: matrixDefinition(vars: [("qwen", "gemma")], sets: [("s", "qwen")]),
+            name: "a var key that is also a model id",
+            definition: matrixDefinition(vars: [("qwen", "gemma")], sets: [("s", "qwen")]),
             errors: []),
         CompileErrorCase(
             name: "a diamond of references is no circle",
-            definition: matrixDefinition(sets: [("top", "+l & +r"), ("l", "+base | a"), ("r", "+base | b"), ("base", "c")]),
+            definition: matrixDefinition(sets: [
+                ("top", "+l & +r"), ("l", "+base | a"), ("r", "+base | b"), ("base", "c"),
+            ]),
             errors: []),
     ]
 
@@ -162,7 +171,8 @@ private let aliases = ["gpt-4o-mini": "gemma"]
 
     @Test func evictCostsResolveVarsToModels() throws {
         let matrix = try compiledMatrix(
-            matrixDefinition(vars: [("g", "gemma"), ("v", "voxtral")], costs: [("v", 50), ("qwen", 7)], sets: [("s", "g & v")]),
+            matrixDefinition(
+                vars: [("g", "gemma"), ("v", "voxtral")], costs: [("v", 50), ("qwen", 7)], sets: [("s", "g & v")]),
             models: models)
         #expect(matrix.multiplier(for: "voxtral") == 50)
         #expect(matrix.multiplier(for: "qwen") == 7)
@@ -191,10 +201,12 @@ private let aliases = ["gpt-4o-mini": "gemma"]
                 "set 's', column 1: references undefined set 'm' ('m' is a var or model: write it without '+')",
                 "set 't', column 1: unknown var or model 'standard' (to use the set 'standard', write '+standard')",
             ])
-        #expect(SwapMatrix.compile(matrixDefinition(sets: []), models: []).failureDescription
-            == "matrix sets: the matrix must define at least one set")
-        #expect(SwapMatrix.compile(matrixDefinition(sets: [("s", "a b")]), models: ["a", "b"]).failureDescription
-            == "set 's', column 3: expected '&', '|' or the end, found 'b'")
+        #expect(
+            SwapMatrix.compile(matrixDefinition(sets: []), models: []).failureDescription
+                == "matrix sets: the matrix must define at least one set")
+        #expect(
+            SwapMatrix.compile(matrixDefinition(sets: [("s", "a b")]), models: ["a", "b"]).failureDescription
+                == "set 's', column 3: expected '&', '|' or the end, found 'b'")
     }
 }
 

@@ -20,8 +20,13 @@ struct DecisionCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 }
 
-private let g = "gemma-model", q = "qwen-model", m = "mistral-model", v = "voxtral-model", e = "reranker-model"
-private let big = "llama-70B", sd = "stable-diffusion"
+private let g = "gemma-model"
+private let q = "qwen-model"
+private let m = "mistral-model"
+private let v = "voxtral-model"
+private let e = "reranker-model"
+private let big = "llama-70B"
+private let sd = "stable-diffusion"
 
 @Suite struct MatrixDecisionTests {
     /// llama-swap's example matrix: standard (g|q|m)&v, with_rerank (g|q)&v&e, creative (g|q)&sd, full L;
@@ -83,11 +88,13 @@ private let big = "llama-70B", sd = "stable-diffusion"
     /// Ties: the set ranked first, then the combination listed first.
     static let ties: [DecisionCase] = [
         DecisionCase(
-            name: "nothing runs: the first set wins", matrix: matrixDefinition(sets: [("first", "a & b"), ("second", "a & c")]),
+            name: "nothing runs: the first set wins",
+            matrix: matrixDefinition(sets: [("first", "a & b"), ("second", "a & c")]),
             models: ["a", "b", "c"], running: [], requested: "a", keep: [], evict: [], set: "first", cost: 0,
             combination: ["a", "b"]),
         DecisionCase(
-            name: "equal cost: the first set wins", matrix: matrixDefinition(sets: [("first", "a & b"), ("second", "a & c")]),
+            name: "equal cost: the first set wins",
+            matrix: matrixDefinition(sets: [("first", "a & b"), ("second", "a & c")]),
             models: ["a", "b", "c"], running: ["b", "c"], requested: "a", keep: ["b"], evict: ["c"], set: "first",
             cost: 1),
         DecisionCase(
@@ -108,7 +115,8 @@ private let big = "llama-70B", sd = "stable-diffusion"
             running: ["b", "c"], requested: "t", keep: ["b"], evict: ["c"], set: "B", cost: 1),
         DecisionCase(
             name: "a cost decides before order (llama-swap's EvictCostsPreferred)",
-            matrix: matrixDefinition(costs: [("b", 10), ("c", 1)], sets: [("a_with_c", "a & c"), ("a_with_b", "a & b")]),
+            matrix: matrixDefinition(
+                costs: [("b", 10), ("c", 1)], sets: [("a_with_c", "a & c"), ("a_with_b", "a & b")]),
             models: ["a", "b", "c"], running: ["b", "c"], requested: "a", keep: ["b"], evict: ["c"],
             set: "a_with_b", cost: 1),
         DecisionCase(

@@ -30,13 +30,15 @@ private let models = ["a", "b", "c", "d", "t", "e", "g", "m", "q", "v", "gemma",
     static let cases: [ExpansionCase] = [
         ExpansionCase(name: "one model", sets: [P("s", "a")], combinations: [["a"]]),
         ExpansionCase(name: "& runs together", sets: [P("s", "a & b")], combinations: [["a", "b"]]),
-        ExpansionCase(name: "| lists alternatives in order", sets: [P("s", "c | a | b")], combinations: [["c"], ["a"], ["b"]]),
+        ExpansionCase(
+            name: "| lists alternatives in order", sets: [P("s", "c | a | b")], combinations: [["c"], ["a"], ["b"]]),
         ExpansionCase(
             name: "product, left choice slowest", sets: [P("s", "(a | b) & (c | d)")],
             combinations: [["a", "c"], ["a", "d"], ["b", "c"], ["b", "d"]]),
         ExpansionCase(name: "& before |", sets: [P("s", "a | b & c")], combinations: [["a"], ["b", "c"]]),
         ExpansionCase(name: "& before | (left)", sets: [P("s", "a & b | c")], combinations: [["a", "b"], ["c"]]),
-        ExpansionCase(name: "parentheses override", sets: [P("s", "(a | b) & c")], combinations: [["a", "c"], ["b", "c"]]),
+        ExpansionCase(
+            name: "parentheses override", sets: [P("s", "(a | b) & c")], combinations: [["a", "c"], ["b", "c"]]),
         ExpansionCase(
             name: "choice in the middle", sets: [P("s", "a & (b | c) & d")],
             combinations: [["a", "b", "d"], ["a", "c", "d"]]),
@@ -66,7 +68,8 @@ private let models = ["a", "b", "c", "d", "t", "e", "g", "m", "q", "v", "gemma",
             name: "+ref is grouped as if in parentheses", sets: [P("alt", "a | b"), P("s", "+alt & c")],
             combinations: [["a", "c"], ["b", "c"]]),
         ExpansionCase(
-            name: "vars resolve to model ids", vars: [P("G", "gemma"), P("V", "voxtral")], sets: [P("s", "(G | q) & V")],
+            name: "vars resolve to model ids", vars: [P("G", "gemma"), P("V", "voxtral")],
+            sets: [P("s", "(G | q) & V")],
             combinations: [["gemma", "voxtral"], ["q", "voxtral"]]),
         ExpansionCase(
             name: "a var wins over a model id of the same name", vars: [P("q", "gemma")], sets: [P("s", "q")],
@@ -107,6 +110,8 @@ private let models = ["a", "b", "c", "d", "t", "e", "g", "m", "q", "v", "gemma",
         #expect(matrix.combinations(ofSet: "nope") == nil)
         #expect(matrix.models(inSet: "creative") == ["gemma-model", "qwen-model", "stable-diffusion"])
         #expect(matrix.setNames == ["standard", "with_rerank", "creative", "full"])
+        #expect(matrix.expression(ofSet: "creative") == "(g | q) & sd")
+        #expect(matrix.expression(ofSet: "nope") == nil)
         #expect(matrix.isInSomeSet("solo") == false)
         #expect(matrix.isInSomeSet("reranker-model"))
     }

@@ -99,8 +99,11 @@ struct SyntaxCase: CustomTestStringConvertible, Sendable {
         SyntaxCase(text: "+", problem: .missingSetName, column: 1),
         SyntaxCase(text: "a & + b", problem: .missingSetName, column: 5),
         SyntaxCase(text: "+(a)", problem: .missingSetName, column: 1),
-        SyntaxCase(text: "(a", problem: .unclosedParenthesis(openedAt: 1, found: "the end of the expression"), column: 3),
-        SyntaxCase(text: "a & ((b | c) & d", problem: .unclosedParenthesis(openedAt: 5, found: "the end of the expression"), column: 17),
+        SyntaxCase(
+            text: "(a", problem: .unclosedParenthesis(openedAt: 1, found: "the end of the expression"), column: 3),
+        SyntaxCase(
+            text: "a & ((b | c) & d", problem: .unclosedParenthesis(openedAt: 5, found: "the end of the expression"),
+            column: 17),
         SyntaxCase(text: "(a b)", problem: .unclosedParenthesis(openedAt: 1, found: "'b'"), column: 4),
         SyntaxCase(text: "a)", problem: .expectedOperator(found: "')'"), column: 2),
         SyntaxCase(text: "a b", problem: .expectedOperator(found: "'b'"), column: 3),

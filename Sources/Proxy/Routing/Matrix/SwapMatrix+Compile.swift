@@ -139,7 +139,8 @@ private struct MatrixCompiler {
         switch expression {
         case .identifier(let identifier, let column):
             if let model = resolveIdentifier(identifier) { return .model(model) }
-            let problem = MatrixConfigError.Problem.unknownIdentifier(identifier, isSetName: setIndex[identifier] != nil)
+            let problem = MatrixConfigError.Problem.unknownIdentifier(
+                identifier, isSetName: setIndex[identifier] != nil)
             setErrors[index].append(MatrixConfigError(problem, at: .set(name, column: column)))
             return .model(identifier)
         case .reference(let target, let column):

@@ -51,6 +51,11 @@ public struct SwapMatrix: Sendable {
         return set.models.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
+    /// The expression of the set `name` as written (for logs, as llama-swap logs `dsl=`); nil for an unknown set.
+    public func expression(ofSet name: String) -> String? {
+        sets.first { $0.name == name }?.expression
+    }
+
     /// Whether `model` appears in some set (a model in none runs alone).
     public func isInSomeSet(_ model: String) -> Bool { sets.contains { $0.models.contains(model) } }
 
