@@ -2,7 +2,7 @@ import Testing
 
 @testable import Proxy
 
-struct CompileErrorCase: CustomTestStringConvertible, Sendable {
+struct MatrixCompileErrorCase: CustomTestStringConvertible, Sendable {
     var name: String
     var definition: MatrixDefinition
     var errors: [MatrixConfigError]
@@ -15,17 +15,17 @@ private let models = ["gemma", "qwen", "voxtral", "a", "b", "c", "x"]
 private let aliases = ["gpt-4o-mini": "gemma"]
 
 @Suite struct MatrixCompileErrorTests {
-    static let cases: [CompileErrorCase] = [
-        CompileErrorCase(
+    static let cases: [MatrixCompileErrorCase] = [
+        MatrixCompileErrorCase(
             name: "no sets", definition: matrixDefinition(vars: [("g", "gemma")], sets: []),
             errors: [E(.noSets, at: .sets)]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "empty expression", definition: matrixDefinition(sets: [("s", "")]),
             errors: [E(.syntax(.empty), at: .set("s", column: 1))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "blank expression", definition: matrixDefinition(sets: [("s", "  ")]),
             errors: [E(.syntax(.empty), at: .set("s", column: 1))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "syntax error names its set and column",
             definition: matrixDefinition(sets: [("fine", "a"), ("broken", "(a | b")]),
             errors: [
@@ -33,14 +33,14 @@ private let aliases = ["gpt-4o-mini": "gemma"]
                     .syntax(.unclosedParenthesis(openedAt: 1, found: "the end of the expression")),
                     at: .set("broken", column: 7))
             ]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "model id with ':' written directly", definition: matrixDefinition(sets: [("s", "a & qwen3:32b")]),
             errors: [E(.syntax(.unexpectedCharacter(":")), at: .set("s", column: 10))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "unknown identifier",
             definition: matrixDefinition(vars: [("g", "gemma")], sets: [("s", "g & nonexistent")]),
             errors: [E(.unknownIdentifier("nonexistent", isSetName: false), at: .set("s", column: 5))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "every unknown identifier of a set, by column",
             definition: matrixDefinition(sets: [("s", "(y | a) & zz & y")]),
             errors: [
@@ -48,66 +48,66 @@ private let aliases = ["gpt-4o-mini": "gemma"]
                 E(.unknownIdentifier("zz", isSetName: false), at: .set("s", column: 11)),
                 E(.unknownIdentifier("y", isSetName: false), at: .set("s", column: 16)),
             ]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "a set name without '+'", definition: matrixDefinition(sets: [("base", "a"), ("s", "base & b")]),
             errors: [E(.unknownIdentifier("base", isSetName: true), at: .set("s", column: 1))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "an alias is no model id",
             definition: matrixDefinition(sets: [("s", "gpt-4o-mini")]),
             errors: [E(.unknownIdentifier("gpt-4o-mini", isSetName: false), at: .set("s", column: 1))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "undefined set", definition: matrixDefinition(sets: [("s", "a | +nonexistent")]),
             errors: [E(.undefinedSet("nonexistent", isIdentifier: false), at: .set("s", column: 5))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "'+' before a var", definition: matrixDefinition(vars: [("g", "gemma")], sets: [("s", "+g")]),
             errors: [E(.undefinedSet("g", isIdentifier: true), at: .set("s", column: 1))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "two sets referencing each other",
             definition: matrixDefinition(sets: [("a", "+b"), ("b", "+a")]),
             errors: [E(.cycle(["b", "a", "b"]), at: .set("b", column: 1))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "a set referencing itself", definition: matrixDefinition(sets: [("s", "x | +s")]),
             errors: [E(.cycle(["s", "s"]), at: .set("s", column: 5))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "a longer circle, reported once",
             definition: matrixDefinition(sets: [("p", "+q & a"), ("q", "+r | b"), ("r", "c & +p"), ("free", "+q")]),
             errors: [E(.cycle(["r", "p", "q", "r"]), at: .set("r", column: 5))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "a set defined twice", definition: matrixDefinition(sets: [("s", "a"), ("s", "b")]),
             errors: [E(.duplicateSet, at: .set("s", column: nil))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "var key with '_'", definition: matrixDefinition(vars: [("a_b", "gemma")], sets: [("s", "a_b")]),
             errors: [E(.invalidVarKey, at: .variable("a_b"))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "empty var key", definition: matrixDefinition(vars: [("", "gemma")], sets: [("s", "gemma")]),
             errors: [E(.invalidVarKey, at: .variable(""))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "var key of 33 characters",
             definition: matrixDefinition(vars: [(String(repeating: "k", count: 33), "gemma")], sets: [("s", "gemma")]),
             errors: [E(.invalidVarKey, at: .variable(String(repeating: "k", count: 33)))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "var key with a non-ASCII letter",
             definition: matrixDefinition(vars: [("é", "gemma")], sets: [("s", "é")]),
             errors: [E(.invalidVarKey, at: .variable("é"))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "var naming an unknown model",
             definition: matrixDefinition(vars: [("n", "nonexistent")], sets: [("s", "n")]),
             errors: [E(.unknownModel("nonexistent", aliasOf: nil), at: .variable("n"))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "var naming an alias", definition: matrixDefinition(vars: [("m", "gpt-4o-mini")], sets: [("s", "m")]),
             errors: [E(.unknownModel("gpt-4o-mini", aliasOf: "gemma"), at: .variable("m"))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "evict cost 0", definition: matrixDefinition(costs: [("gemma", 0)], sets: [("s", "gemma")]),
             errors: [E(.nonPositiveCost(0), at: .evictCost("gemma"))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "negative evict cost",
             definition: matrixDefinition(vars: [("g", "gemma")], costs: [("g", -1)], sets: [("s", "g")]),
             errors: [E(.nonPositiveCost(-1), at: .evictCost("g"))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "evict cost for an unknown key",
             definition: matrixDefinition(vars: [("g", "gemma")], costs: [("unknown", 5)], sets: [("s", "g")]),
             errors: [E(.unknownCostKey, at: .evictCost("unknown"))]),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "all errors, in order: vars, evict costs, then sets as written",
             definition: matrixDefinition(
                 vars: [("ok", "gemma"), ("bad_key", "qwen"), ("lost", "nowhere")],
@@ -127,7 +127,7 @@ private let aliases = ["gpt-4o-mini": "gemma"]
     ]
 
     @Test(arguments: cases)
-    func reportsEveryError(_ row: CompileErrorCase) {
+    func reportsEveryError(_ row: MatrixCompileErrorCase) {
         switch SwapMatrix.compile(row.definition, models: Set(models), aliases: aliases) {
         case .success:
             Issue.record("compiled; expected \(row.errors)")
@@ -136,26 +136,26 @@ private let aliases = ["gpt-4o-mini": "gemma"]
         }
     }
 
-    static let valid: [CompileErrorCase] = [
-        CompileErrorCase(
+    static let valid: [MatrixCompileErrorCase] = [
+        MatrixCompileErrorCase(
             name: "32-character var key",
             definition: matrixDefinition(
                 vars: [("abcdefghijklmnopqrstuvwxyzABCDEF", "gemma")], sets: [("s", "abcdefghijklmnopqrstuvwxyzABCDEF")]
             ),
             errors: []),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "var keys with '-' and '.'",
             definition: matrixDefinition(
                 vars: [("model-var", "gemma"), ("model.var", "qwen")], sets: [("s", "model-var | model.var")]),
             errors: []),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "model ids without vars, evict cost by model id",
             definition: matrixDefinition(costs: [("gemma", 5)], sets: [("s", "gemma & voxtral")]), errors: []),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "a var key that is also a model id",
             definition: matrixDefinition(vars: [("qwen", "gemma")], sets: [("s", "qwen")]),
             errors: []),
-        CompileErrorCase(
+        MatrixCompileErrorCase(
             name: "a diamond of references is no circle",
             definition: matrixDefinition(sets: [
                 ("top", "+l & +r"), ("l", "+base | a"), ("r", "+base | b"), ("base", "c"),
@@ -164,7 +164,7 @@ private let aliases = ["gpt-4o-mini": "gemma"]
     ]
 
     @Test(arguments: valid)
-    func compiles(_ row: CompileErrorCase) {
+    func compiles(_ row: MatrixCompileErrorCase) {
         let result = SwapMatrix.compile(row.definition, models: Set(models), aliases: aliases)
         if case .failure(let failure) = result { Issue.record("\(failure)") }
     }

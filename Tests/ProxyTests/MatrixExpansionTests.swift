@@ -2,7 +2,7 @@ import Testing
 
 @testable import Proxy
 
-struct ExpansionCase: CustomTestStringConvertible, Sendable {
+struct MatrixExpansionCase: CustomTestStringConvertible, Sendable {
     var name: String
     var vars: [Pair] = []
     var sets: [Pair]
@@ -21,69 +21,70 @@ struct ExpansionCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-private typealias P = ExpansionCase.Pair
+private typealias P = MatrixExpansionCase.Pair
 
 /// The models of every row: single letters, llama-swap's example names, and ids that need a var.
 private let models = ["a", "b", "c", "d", "t", "e", "g", "m", "q", "v", "gemma", "voxtral", "qwen3:32b"]
 
 @Suite struct MatrixExpansionTests {
-    static let cases: [ExpansionCase] = [
-        ExpansionCase(name: "one model", sets: [P("s", "a")], combinations: [["a"]]),
-        ExpansionCase(name: "& runs together", sets: [P("s", "a & b")], combinations: [["a", "b"]]),
-        ExpansionCase(
+    static let cases: [MatrixExpansionCase] = [
+        MatrixExpansionCase(name: "one model", sets: [P("s", "a")], combinations: [["a"]]),
+        MatrixExpansionCase(name: "& runs together", sets: [P("s", "a & b")], combinations: [["a", "b"]]),
+        MatrixExpansionCase(
             name: "| lists alternatives in order", sets: [P("s", "c | a | b")], combinations: [["c"], ["a"], ["b"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "product, left choice slowest", sets: [P("s", "(a | b) & (c | d)")],
             combinations: [["a", "c"], ["a", "d"], ["b", "c"], ["b", "d"]]),
-        ExpansionCase(name: "& before |", sets: [P("s", "a | b & c")], combinations: [["a"], ["b", "c"]]),
-        ExpansionCase(name: "& before | (left)", sets: [P("s", "a & b | c")], combinations: [["a", "b"], ["c"]]),
-        ExpansionCase(
+        MatrixExpansionCase(name: "& before |", sets: [P("s", "a | b & c")], combinations: [["a"], ["b", "c"]]),
+        MatrixExpansionCase(
+            name: "& before | (left)", sets: [P("s", "a & b | c")], combinations: [["a", "b"], ["c"]]),
+        MatrixExpansionCase(
             name: "parentheses override", sets: [P("s", "(a | b) & c")], combinations: [["a", "c"], ["b", "c"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "choice in the middle", sets: [P("s", "a & (b | c) & d")],
             combinations: [["a", "b", "d"], ["a", "c", "d"]]),
-        ExpansionCase(name: "a model twice is once", sets: [P("s", "a & a")], combinations: [["a"]]),
-        ExpansionCase(name: "an alternative twice is once", sets: [P("s", "a | a")], combinations: [["a"]]),
-        ExpansionCase(
+        MatrixExpansionCase(name: "a model twice is once", sets: [P("s", "a & a")], combinations: [["a"]]),
+        MatrixExpansionCase(name: "an alternative twice is once", sets: [P("s", "a | a")], combinations: [["a"]]),
+        MatrixExpansionCase(
             name: "repeated combinations are listed once, first place kept", sets: [P("s", "(a | b) & (a | b)")],
             combinations: [["a"], ["a", "b"], ["b"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "a smaller combination is still listed (subsets are allowed anyway)", sets: [P("s", "a | a & b")],
             combinations: [["a"], ["a", "b"]]),
-        ExpansionCase(name: "nested parentheses", sets: [P("s", "((a))")], combinations: [["a"]]),
-        ExpansionCase(
+        MatrixExpansionCase(name: "nested parentheses", sets: [P("s", "((a))")], combinations: [["a"]]),
+        MatrixExpansionCase(
             name: "+ref inlines a set (llama-swap's references example)",
             sets: [P("llms", "g | q | m"), P("with_tts", "+llms & v"), P("mega", "+with_tts & e")],
             combinations: [["e", "g", "v"], ["e", "q", "v"], ["e", "m", "v"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "+ref as an alternative", sets: [P("base", "a & b"), P("s", "+base | c")],
             combinations: [["a", "b"], ["c"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "+ref twice", sets: [P("pool", "t | a | b"), P("pair", "+pool & +pool")],
             combinations: [["t"], ["a", "t"], ["b", "t"], ["a"], ["a", "b"], ["b"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "+ref to a set defined later", sets: [P("s", "+later & a"), P("later", "b | c")], expand: "s",
             combinations: [["a", "b"], ["a", "c"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "+ref is grouped as if in parentheses", sets: [P("alt", "a | b"), P("s", "+alt & c")],
             combinations: [["a", "c"], ["b", "c"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "vars resolve to model ids", vars: [P("G", "gemma"), P("V", "voxtral")],
             sets: [P("s", "(G | q) & V")],
             combinations: [["gemma", "voxtral"], ["q", "voxtral"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "a var wins over a model id of the same name", vars: [P("q", "gemma")], sets: [P("s", "q")],
             combinations: [["gemma"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "var and model id naming one model are one", vars: [P("G", "gemma")], sets: [P("s", "G & gemma")],
             combinations: [["gemma"]]),
-        ExpansionCase(
+        MatrixExpansionCase(
             name: "a model id with ':' through a var", vars: [P("qw", "qwen3:32b")], sets: [P("s", "a & qw")],
             combinations: [["a", "qwen3:32b"]]),
     ]
 
     @Test(arguments: cases)
-    func expandsInOrder(_ row: ExpansionCase) throws {
+    func expandsInOrder(_ row: MatrixExpansionCase) throws {
         let definition = MatrixDefinition(
             vars: row.vars.map { MatrixDefinition.Variable(key: $0.key, model: $0.value) },
             sets: row.sets.map { MatrixDefinition.Set(name: $0.key, expression: $0.value) })
@@ -93,7 +94,7 @@ private let models = ["a", "b", "c", "d", "t", "e", "g", "m", "q", "v", "gemma",
     }
 
     @Test func exampleSetsExpandAsItsCommentsSay() throws {
-        let matrix = try compiledMatrix(exampleMatrix, models: exampleModels)
+        let matrix = try compiledMatrix(matrixExample, models: matrixExampleModels)
         #expect(
             matrix.combinations(ofSet: "standard") == [
                 ["gemma-model", "voxtral-model"], ["qwen-model", "voxtral-model"], ["mistral-model", "voxtral-model"],
@@ -118,10 +119,10 @@ private let models = ["a", "b", "c", "d", "t", "e", "g", "m", "q", "v", "gemma",
 
     /// Six groups of ten: 10⁶ combinations. The listing gives up past its limit; nothing else needs the listing.
     @Test func listingStopsAtItsLimit() throws {
-        let (definition, names) = productMatrix(groups: 6, choices: 10)
+        let (definition, names) = matrixProduct(groups: 6, choices: 10)
         let matrix = try compiledMatrix(definition, models: names)
         #expect(matrix.combinations(ofSet: "large", limit: 1_000) == nil)
-        let (smallDefinition, smallNames) = productMatrix(groups: 2, choices: 3)
+        let (smallDefinition, smallNames) = matrixProduct(groups: 2, choices: 3)
         let small = try compiledMatrix(smallDefinition, models: smallNames)
         #expect(small.combinations(ofSet: "large")?.count == 9)
     }
@@ -136,7 +137,7 @@ private let models = ["a", "b", "c", "d", "t", "e", "g", "m", "q", "v", "gemma",
 }
 
 /// `target & (m-0-0 | … | m-0-9) & … ` with `groups` groups of `choices` models (llama-swap's product fixture).
-func productMatrix(groups: Int, choices: Int) -> (MatrixDefinition, [String]) {
+func matrixProduct(groups: Int, choices: Int) -> (MatrixDefinition, [String]) {
     var names = ["target"]
     var parts: [String] = []
     for group in 0..<groups {

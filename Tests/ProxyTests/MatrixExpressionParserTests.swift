@@ -21,19 +21,19 @@ private func leaves(_ expression: MatrixExpression) -> [String] {
     }
 }
 
-struct ParseCase: CustomTestStringConvertible, Sendable {
+struct MatrixParseCase: CustomTestStringConvertible, Sendable {
     var text: String
     var tree: String
     var testDescription: String { "'\(text)' → \(tree)" }
 }
 
-struct LeafCase: CustomTestStringConvertible, Sendable {
+struct MatrixLeafCase: CustomTestStringConvertible, Sendable {
     var text: String
     var leaves: [String]
     var testDescription: String { "'\(text)'" }
 }
 
-struct SyntaxCase: CustomTestStringConvertible, Sendable {
+struct MatrixSyntaxCase: CustomTestStringConvertible, Sendable {
     var text: String
     var problem: MatrixSyntaxError.Problem
     var column: Int
@@ -41,84 +41,84 @@ struct SyntaxCase: CustomTestStringConvertible, Sendable {
 }
 
 @Suite struct MatrixExpressionParserTests {
-    static let trees: [ParseCase] = [
-        ParseCase(text: "a", tree: "a"),
-        ParseCase(text: "+base", tree: "+base"),
-        ParseCase(text: "a & b", tree: "(a & b)"),
-        ParseCase(text: "a | b | c", tree: "(a | b | c)"),
-        ParseCase(text: "a & b & c", tree: "(a & b & c)"),
+    static let trees: [MatrixParseCase] = [
+        MatrixParseCase(text: "a", tree: "a"),
+        MatrixParseCase(text: "+base", tree: "+base"),
+        MatrixParseCase(text: "a & b", tree: "(a & b)"),
+        MatrixParseCase(text: "a | b | c", tree: "(a | b | c)"),
+        MatrixParseCase(text: "a & b & c", tree: "(a & b & c)"),
         // & binds tighter than |, on either side.
-        ParseCase(text: "a | b & c", tree: "(a | (b & c))"),
-        ParseCase(text: "a & b | c", tree: "((a & b) | c)"),
-        ParseCase(text: "a & b | c & d", tree: "((a & b) | (c & d))"),
-        ParseCase(text: "(a | b) & c", tree: "((a | b) & c)"),
-        ParseCase(text: "(a | b) & (c | d)", tree: "((a | b) & (c | d))"),
-        ParseCase(text: "a & (b | c) & d", tree: "(a & (b | c) & d)"),
+        MatrixParseCase(text: "a | b & c", tree: "(a | (b & c))"),
+        MatrixParseCase(text: "a & b | c", tree: "((a & b) | c)"),
+        MatrixParseCase(text: "a & b | c & d", tree: "((a & b) | (c & d))"),
+        MatrixParseCase(text: "(a | b) & c", tree: "((a | b) & c)"),
+        MatrixParseCase(text: "(a | b) & (c | d)", tree: "((a | b) & (c | d))"),
+        MatrixParseCase(text: "a & (b | c) & d", tree: "(a & (b | c) & d)"),
         // Parentheses leave no node of their own.
-        ParseCase(text: "((a))", tree: "a"),
-        ParseCase(text: "((a & b))", tree: "(a & b)"),
-        ParseCase(text: "(a | +base) & b", tree: "((a | +base) & b)"),
-        ParseCase(text: "+llms & v", tree: "(+llms & v)"),
+        MatrixParseCase(text: "((a))", tree: "a"),
+        MatrixParseCase(text: "((a & b))", tree: "(a & b)"),
+        MatrixParseCase(text: "(a | +base) & b", tree: "((a | +base) & b)"),
+        MatrixParseCase(text: "+llms & v", tree: "(+llms & v)"),
         // Whitespace is optional and may be any (tabs, newlines from a folded YAML scalar).
-        ParseCase(text: "(g|q)&v", tree: "((g | q) & v)"),
-        ParseCase(text: "\t g \n|\n q ", tree: "(g | q)"),
+        MatrixParseCase(text: "(g|q)&v", tree: "((g | q) & v)"),
+        MatrixParseCase(text: "\t g \n|\n q ", tree: "(g | q)"),
         // Identifier characters: letters and digits of any script, '_', '-', '.'.
-        ParseCase(text: "model-name.v2_x & Qwen3-30B", tree: "(model-name.v2_x & Qwen3-30B)"),
-        ParseCase(text: "modèle | 模型", tree: "(modèle | 模型)"),
-        ParseCase(text: "+with_tts.v2", tree: "+with_tts.v2"),
+        MatrixParseCase(text: "model-name.v2_x & Qwen3-30B", tree: "(model-name.v2_x & Qwen3-30B)"),
+        MatrixParseCase(text: "modèle | 模型", tree: "(modèle | 模型)"),
+        MatrixParseCase(text: "+with_tts.v2", tree: "+with_tts.v2"),
     ]
 
     @Test(arguments: trees)
-    func parsesWithPrecedence(_ row: ParseCase) throws {
+    func parsesWithPrecedence(_ row: MatrixParseCase) throws {
         let expression = try MatrixExpressionParser.parse(row.text).get()
         #expect(render(expression) == row.tree)
     }
 
-    static let columns: [LeafCase] = [
-        LeafCase(text: "a", leaves: ["a@1"]),
-        LeafCase(text: "  a &  +b", leaves: ["a@3", "+b@8"]),
-        LeafCase(text: "(gemma | qwen) & v", leaves: ["gemma@2", "qwen@10", "v@18"]),
+    static let columns: [MatrixLeafCase] = [
+        MatrixLeafCase(text: "a", leaves: ["a@1"]),
+        MatrixLeafCase(text: "  a &  +b", leaves: ["a@3", "+b@8"]),
+        MatrixLeafCase(text: "(gemma | qwen) & v", leaves: ["gemma@2", "qwen@10", "v@18"]),
         // Columns count Unicode scalars, as YAML columns do: 'é' is one, however many bytes.
-        LeafCase(text: "é & b", leaves: ["é@1", "b@5"]),
-        LeafCase(text: "模型 & b", leaves: ["模型@1", "b@6"]),
+        MatrixLeafCase(text: "é & b", leaves: ["é@1", "b@5"]),
+        MatrixLeafCase(text: "模型 & b", leaves: ["模型@1", "b@6"]),
     ]
 
     @Test(arguments: columns)
-    func identifiersKnowTheirColumns(_ row: LeafCase) throws {
+    func identifiersKnowTheirColumns(_ row: MatrixLeafCase) throws {
         let expression = try MatrixExpressionParser.parse(row.text).get()
         #expect(leaves(expression) == row.leaves)
     }
 
-    static let errors: [SyntaxCase] = [
-        SyntaxCase(text: "", problem: .empty, column: 1),
-        SyntaxCase(text: "   ", problem: .empty, column: 1),
-        SyntaxCase(text: "a @ b", problem: .unexpectedCharacter("@"), column: 3),
+    static let errors: [MatrixSyntaxCase] = [
+        MatrixSyntaxCase(text: "", problem: .empty, column: 1),
+        MatrixSyntaxCase(text: "   ", problem: .empty, column: 1),
+        MatrixSyntaxCase(text: "a @ b", problem: .unexpectedCharacter("@"), column: 3),
         // A model id with ':' or '/' cannot be written directly: it needs a var.
-        SyntaxCase(text: "qwen3:32b", problem: .unexpectedCharacter(":"), column: 6),
-        SyntaxCase(text: "a & org/model", problem: .unexpectedCharacter("/"), column: 8),
-        SyntaxCase(text: "+", problem: .missingSetName, column: 1),
-        SyntaxCase(text: "a & + b", problem: .missingSetName, column: 5),
-        SyntaxCase(text: "+(a)", problem: .missingSetName, column: 1),
-        SyntaxCase(
+        MatrixSyntaxCase(text: "qwen3:32b", problem: .unexpectedCharacter(":"), column: 6),
+        MatrixSyntaxCase(text: "a & org/model", problem: .unexpectedCharacter("/"), column: 8),
+        MatrixSyntaxCase(text: "+", problem: .missingSetName, column: 1),
+        MatrixSyntaxCase(text: "a & + b", problem: .missingSetName, column: 5),
+        MatrixSyntaxCase(text: "+(a)", problem: .missingSetName, column: 1),
+        MatrixSyntaxCase(
             text: "(a", problem: .unclosedParenthesis(openedAt: 1, found: "the end of the expression"), column: 3),
-        SyntaxCase(
+        MatrixSyntaxCase(
             text: "a & ((b | c) & d", problem: .unclosedParenthesis(openedAt: 5, found: "the end of the expression"),
             column: 17),
-        SyntaxCase(text: "(a b)", problem: .unclosedParenthesis(openedAt: 1, found: "'b'"), column: 4),
-        SyntaxCase(text: "a)", problem: .expectedOperator(found: "')'"), column: 2),
-        SyntaxCase(text: "a b", problem: .expectedOperator(found: "'b'"), column: 3),
-        SyntaxCase(text: "a +b", problem: .expectedOperator(found: "'+b'"), column: 3),
-        SyntaxCase(text: "()", problem: .expectedOperand(found: "')'"), column: 2),
-        SyntaxCase(text: "a &", problem: .expectedOperand(found: "the end of the expression"), column: 4),
-        SyntaxCase(text: "| a", problem: .expectedOperand(found: "'|'"), column: 1),
-        SyntaxCase(text: "a & & b", problem: .expectedOperand(found: "'&'"), column: 5),
-        SyntaxCase(text: "a | | b", problem: .expectedOperand(found: "'|'"), column: 5),
-        SyntaxCase(text: "a & (b |)", problem: .expectedOperand(found: "')'"), column: 9),
-        SyntaxCase(text: "é @", problem: .unexpectedCharacter("@"), column: 3),
+        MatrixSyntaxCase(text: "(a b)", problem: .unclosedParenthesis(openedAt: 1, found: "'b'"), column: 4),
+        MatrixSyntaxCase(text: "a)", problem: .expectedOperator(found: "')'"), column: 2),
+        MatrixSyntaxCase(text: "a b", problem: .expectedOperator(found: "'b'"), column: 3),
+        MatrixSyntaxCase(text: "a +b", problem: .expectedOperator(found: "'+b'"), column: 3),
+        MatrixSyntaxCase(text: "()", problem: .expectedOperand(found: "')'"), column: 2),
+        MatrixSyntaxCase(text: "a &", problem: .expectedOperand(found: "the end of the expression"), column: 4),
+        MatrixSyntaxCase(text: "| a", problem: .expectedOperand(found: "'|'"), column: 1),
+        MatrixSyntaxCase(text: "a & & b", problem: .expectedOperand(found: "'&'"), column: 5),
+        MatrixSyntaxCase(text: "a | | b", problem: .expectedOperand(found: "'|'"), column: 5),
+        MatrixSyntaxCase(text: "a & (b |)", problem: .expectedOperand(found: "')'"), column: 9),
+        MatrixSyntaxCase(text: "é @", problem: .unexpectedCharacter("@"), column: 3),
     ]
 
     @Test(arguments: errors)
-    func syntaxErrorsNameTheirColumn(_ row: SyntaxCase) {
+    func syntaxErrorsNameTheirColumn(_ row: MatrixSyntaxCase) {
         switch MatrixExpressionParser.parse(row.text) {
         case .success(let expression):
             Issue.record("parsed as \(render(expression))")

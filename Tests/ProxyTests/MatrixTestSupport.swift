@@ -19,12 +19,12 @@ func compiledMatrix(_ definition: MatrixDefinition, models: [String]) throws -> 
 }
 
 /// llama-swap's config.example.yaml matrix (the models it names, plus two models that are in no set).
-let exampleModels = [
+let matrixExampleModels = [
     "gemma-model", "qwen-model", "mistral-model", "voxtral-model", "reranker-model", "llama-70B",
     "stable-diffusion", "solo", "solo2",
 ]
 
-let exampleMatrix = matrixDefinition(
+let matrixExample = matrixDefinition(
     vars: [
         ("g", "gemma-model"), ("q", "qwen-model"), ("m", "mistral-model"), ("v", "voxtral-model"),
         ("e", "reranker-model"), ("L", "llama-70B"), ("sd", "stable-diffusion"),
