@@ -1,3 +1,4 @@
+import SeededRandom
 import Testing
 
 @testable import Proxy
@@ -9,19 +10,8 @@ import Testing
 @Suite struct MatrixReferenceSolverTests {
     static let universe = ["t", "a", "b", "c", "d", "e"]
 
-    /// A small deterministic generator (SplitMix64's steps), so a failing seed can be replayed.
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-        mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-    }
+    /// The shared seeded generator, so a failing seed can be replayed; `below`/`chance` are this suite's draws.
+    typealias Generator = SplitMix64
 
     /// An expression over `universe`, referencing only sets after `index` (so there is no circle, and rank
     /// order differs from definition order).
@@ -113,7 +103,7 @@ import Testing
 
     @Test(arguments: seeds)
     func agreesWithTheFullExpansion(_ seed: UInt64) throws {
-        var rng = Generator(state: seed)
+        var rng = SplitMix64(seed: seed)
         var names: [String] = []
         var texts: [String] = []
         var parsed: [String: MatrixExpression] = [:]
@@ -141,3 +131,8 @@ import Testing
 }
 
 extension MatrixReferenceSolverTests.Generator: RandomNumberGenerator {}
+
+extension SplitMix64 {
+    mutating func below(_ bound: Int) -> Int { nextIndex(below: bound) }
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+}
