@@ -28,6 +28,16 @@ let package = Package(
     targets: [
         // Bytes both sides agree on: SSE framing, durations, byte escapes, the OpenAI error envelope.
         .target(name: "Wire"),
+        // The one HTTP/1 response decoder (NIO's, behind a byte tap that keeps every raw read) and the one raw timed
+        // TCP client: used by the harness, the tests and the benches.
+        .target(
+            name: "RawHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "FakeUpstream",
             dependencies: [
@@ -47,7 +57,7 @@ let package = Package(
         // Replay, client profiles, expectations, the timeline report and the recorder: the harness's own logic.
         .target(
             name: "Harness",
-            dependencies: ["Wire", "FakeUpstream", "Proxy", "Yams", .product(name: "Logging", package: "swift-log")] + nio
+            dependencies: ["Wire", "FakeUpstream", "Proxy", "RawHTTP", "Yams", .product(name: "Logging", package: "swift-log")] + nio
         ),
         // The `harness` command. Its folder and module are not named `harness`: on a case-insensitive disk (macOS)
         // they would collide with the `Harness` library's.
@@ -70,20 +80,21 @@ let package = Package(
         ),
         .executableTarget(
             name: "ProxyBench",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
+            dependencies: ["RawHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
             path: "bench/ProxyBench"
         ),
-        .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream"] + nio, path: "bench/SchedulingBench"),
-        // Test-only helpers shared by the test targets (a raw recording TCP client).
-        .target(name: "TestSupport", dependencies: ["FakeUpstream"] + nio, path: "Tests/TestSupport"),
+        .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream", "RawHTTP"] + nio, path: "bench/SchedulingBench"),
+        // Test-only helpers shared by the test targets (timing slack).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(
-            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy"] + nio,
+            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy", "RawHTTP"] + nio,
             path: "bench/RecordReplayBench"),
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "RawHTTPTests", dependencies: ["RawHTTP"] + nio),
         .testTarget(
             name: "FakeUpstreamTests",
             dependencies: [
-                "FakeUpstream", "Wire", "TestSupport", .product(name: "InMemoryLogging", package: "swift-log"),
+                "FakeUpstream", "Wire", "TestSupport", "RawHTTP", .product(name: "InMemoryLogging", package: "swift-log"),
                 // NIOAsyncTestingEventLoop: the executor's schedule asserted on a clock the test advances.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio,
@@ -97,12 +108,13 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio
         ),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "TestSupport"] + nio),
+        .testTarget(
+            name: "HarnessTests", dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "TestSupport", "RawHTTP"] + nio),
         // Real sockets and real child processes (`harness serve` as upstreams).
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Proxy", "FakeUpstream", "Harness", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Proxy", "FakeUpstream", "Harness", "Wire", "TestSupport", "RawHTTP", .product(name: "Logging", package: "swift-log"),
             ] + nio
         ),
     ],
