@@ -106,6 +106,24 @@ public final class RawTCPClient: Sendable {
         return RawTCPClient(channel: channel, state: state)
     }
 
+    /// Connects, sends `request` and returns when it was sent and everything read until the peer ended the
+    /// connection (or `timeout` passed: then ``Received/ending`` is `nil`); closes it either way.
+    public static func exchange(
+        host: String = "127.0.0.1", port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        request: [UInt8], timeout: Duration = .seconds(600)
+    ) async throws -> (sentAt: NIODeadline, received: Received) {
+        let client = try await connect(host: host, port: port, group: group)
+        do {
+            let sentAt = try await client.send(request)
+            _ = try? await client.waitForEnding(timeout: timeout)
+            await client.close()
+            return (sentAt, client.snapshot)
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
     /// Sends `bytes` in one write; returns the monotonic time taken on the event loop just before the write
     /// (loopback writes complete synchronously), so delays measured from it exclude task hops.
     @discardableResult

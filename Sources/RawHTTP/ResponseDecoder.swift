@@ -3,7 +3,7 @@ import NIOEmbedded
 import NIOHTTP1
 
 /// A final response head: what NIO's decoder parsed, and the bytes it came in, exactly as read.
-public struct ResponseHead: Sendable, Hashable {
+public struct DecodedHead: Sendable, Hashable {
     /// `HTTP/1.1` or `HTTP/1.0`.
     public var version: HTTPVersion
     /// The status code.
@@ -70,7 +70,7 @@ public final class ResponseDecoder {
     }
 
     /// The final response head, once complete.
-    public private(set) var head: ResponseHead?
+    public private(set) var head: DecodedHead?
     /// How the body is delimited, once the head is complete.
     public private(set) var framing: BodyFraming?
     /// Every body byte so far, de-framed.
@@ -164,7 +164,7 @@ public final class ResponseDecoder {
                 }
                 let raw = pendingHead
                 pendingHead = []
-                head = ResponseHead(
+                head = DecodedHead(
                     version: decoded.version, status: code, reason: Self.reason(inStatusLineOf: raw),
                     headers: decoded.headers, raw: raw)
                 framing = Self.framing(of: decoded, requestMethod: requestMethod)

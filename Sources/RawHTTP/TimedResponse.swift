@@ -11,7 +11,7 @@ public struct TimedResponse: Sendable {
     }
 
     /// The final head.
-    public var head: ResponseHead
+    public var head: DecodedHead
     /// When the read that completed the head arrived.
     public var headAt: NIODeadline
     /// Body pieces in order, one per read that carried body bytes, chunk framing removed.

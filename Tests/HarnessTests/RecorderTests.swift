@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Proxy
+import RawHTTP
 import TestSupport
 import Testing
 import Wire

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import Proxy
+import RawHTTP
 import TestSupport
 import Testing
 import Wire
