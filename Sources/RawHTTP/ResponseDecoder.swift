@@ -53,7 +53,9 @@ public enum ResponseEnd: Sendable, Hashable {
 /// Feed the bytes as they were read, split anywhere; call ``connectionClosed()`` when the connection ends. It never
 /// traps on bad input: rejected bytes end the response as ``ResponseEnd/malformed(_:)``. Bytes after the end of
 /// the response are not decoded. Not thread-safe: one decoder is fed from one thread (an event loop, or one
-/// synchronous pass over recorded reads), because NIO's decoder runs in an `EmbeddedChannel`.
+/// synchronous pass over recorded reads), because NIO's decoder runs in an `EmbeddedChannel`, which is bound to the
+/// thread that made it. The channel is closed as soon as the response ends; a holder that may drop an unfinished
+/// decoder on another thread (one kept across event-loop callbacks) calls ``close()`` on the feeding thread first.
 public final class ResponseDecoder {
     /// What one ``feed(_:)`` or ``connectionClosed()`` changed.
     public struct Step: Sendable, Hashable {
@@ -89,7 +91,8 @@ public final class ResponseDecoder {
     }
 
     private let requestMethod: HTTPMethod
-    private let channel: EmbeddedChannel
+    /// NIO's decoder in its pipeline; `nil` once closed (it is released right there, on the feeding thread).
+    private var channel: EmbeddedChannel?
     private let collector: PartCollector
     private var pendingHead: [UInt8] = []
 
@@ -97,17 +100,26 @@ public final class ResponseDecoder {
     public init(requestMethod: String = "GET") {
         self.requestMethod = HTTPMethod(rawValue: requestMethod.uppercased())
         self.collector = PartCollector()
-        self.channel = EmbeddedChannel(handlers: [
+        let channel = EmbeddedChannel(handlers: [
             ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)), collector,
         ])
         // NIO's response decoder pairs each response with a request it saw go out (for HEAD and CONNECT).
         let head = HTTPRequestHead(version: .http1_1, method: self.requestMethod, uri: "/")
         _ = try? channel.writeOutbound(HTTPClientRequestPart.head(head))
         _ = try? channel.readOutbound(as: HTTPClientRequestPart.self)
+        self.channel = channel
     }
 
     deinit {
-        if channel.isActive { _ = try? channel.finish(acceptAlreadyClosed: true) }
+        close()
+    }
+
+    /// Releases NIO's pipeline (the decoder keeps what it decoded, and decodes nothing more); closing twice is
+    /// fine. Call it on the thread that feeds the decoder.
+    public func close() {
+        guard let channel else { return }
+        self.channel = nil
+        _ = try? channel.finish(acceptAlreadyClosed: true)
     }
 
     /// Feeds the next bytes received.
@@ -115,7 +127,7 @@ public final class ResponseDecoder {
     public func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Step {
         consumed += bytes.count
         var step = Step()
-        guard end == nil else { return step }
+        guard end == nil, channel != nil else { return step }
         var rest = bytes[...]
         // Until the head is complete, feed up to each line end: the head can only end there, so the byte count of
         // the head (and where the body starts) is exact.
@@ -136,7 +148,8 @@ public final class ResponseDecoder {
     public func connectionClosed() -> Step {
         var step = Step()
         guard end == nil else { return step }
-        _ = try? channel.finish(acceptAlreadyClosed: true)
+        // Closing feeds NIO's decoder the EOF: a close-delimited body ends, a cut one fails.
+        close()
         drain(into: &step)
         // NIO reports a head or body cut short by the close as an error (its EOF state); to callers that is an
         // early close, not bad bytes.
@@ -145,9 +158,8 @@ public final class ResponseDecoder {
     }
 
     private func deliver<Bytes: Collection<UInt8>>(_ bytes: Bytes, into step: inout Step) {
-        var buffer = channel.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        _ = try? channel.writeInbound(buffer)
+        guard let channel else { return }
+        _ = try? channel.writeInbound(ByteBuffer(bytes: bytes))
         drain(into: &step)
     }
 
@@ -184,6 +196,7 @@ public final class ResponseDecoder {
     private func finish(_ end: ResponseEnd, step: inout Step) {
         self.end = end
         step.ended = true
+        close()
     }
 
     /// The framing NIO's decoder applies to `head` (RFC 9112 §6.3), for callers that report it.

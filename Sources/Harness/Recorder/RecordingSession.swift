@@ -300,6 +300,7 @@ final class RecordingSession: ChannelInboundHandler {
     private func finish(_ ending: Ending, endedAt: Duration?, note: String?) {
         guard let current = exchange else { return }
         current.graceTimer?.cancel()
+        current.decoder.close()
         exchange = nil
         sink.record(
             RecordedExchange(

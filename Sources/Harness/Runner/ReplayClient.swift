@@ -153,6 +153,8 @@ final class AttemptRecorder {
         timer?.cancel()
         let now = NIODeadline.now()
         client?.closeNow()
+        // Here, on the loop: the recorder itself may be released on another thread.
+        decoder.close()
         promise.succeed(
             ReplayAttempt(
                 sentAt: sentAt ?? now, reads: reads, end: end, endedAt: now, clientClosedAt: byClient ? now : nil,
