@@ -34,6 +34,16 @@ let package = Package(
         .target(name: "SeededRandom"),
         // Duration as seconds/nanoseconds and scaled by a time factor, for proxy, fake and harness (stdlib only).
         .target(name: "DurationMath"),
+        // The one HTTP/1 response decoder (NIO's, behind a byte tap that keeps every raw read) and the one raw timed
+        // TCP client: used by the harness, the tests and the benches.
+        .target(
+            name: "RawHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "FakeUpstream",
             dependencies: [
@@ -54,7 +64,7 @@ let package = Package(
         .target(
             name: "Harness",
             dependencies: [
-                "Wire", "LocatedYAML", "DurationMath", "FakeUpstream", "Proxy",
+                "Wire", "LocatedYAML", "DurationMath", "FakeUpstream", "Proxy", "RawHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ] + nio
         ),
@@ -79,21 +89,22 @@ let package = Package(
         ),
         .executableTarget(
             name: "ProxyBench",
-            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
+            dependencies: ["RawHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser")] + nio,
             path: "bench/ProxyBench"
         ),
-        .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream"] + nio, path: "bench/SchedulingBench"),
-        // Test-only helpers shared by the test targets (a raw recording TCP client).
-        .target(name: "TestSupport", dependencies: ["FakeUpstream"] + nio, path: "Tests/TestSupport"),
+        .executableTarget(name: "SchedulingBench", dependencies: ["FakeUpstream", "RawHTTP"] + nio, path: "bench/SchedulingBench"),
+        // Test-only helpers shared by the test targets (timing slack).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(
-            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy"] + nio,
+            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy", "RawHTTP"] + nio,
             path: "bench/RecordReplayBench"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "SeededRandom"]),
         .testTarget(name: "LocatedYAMLTests", dependencies: ["LocatedYAML", "DurationMath", "Proxy", "FakeUpstream"]),
+        .testTarget(name: "RawHTTPTests", dependencies: ["RawHTTP"] + nio),
         .testTarget(
             name: "FakeUpstreamTests",
             dependencies: [
-                "FakeUpstream", "Wire", "LocatedYAML", "SeededRandom", "DurationMath", "TestSupport",
+                "FakeUpstream", "Wire", "LocatedYAML", "SeededRandom", "DurationMath", "TestSupport", "RawHTTP",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 // NIOAsyncTestingEventLoop: the executor's schedule asserted on a clock the test advances.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -111,13 +122,14 @@ let package = Package(
         ),
         .testTarget(
             name: "HarnessTests",
-            dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "LocatedYAML", "DurationMath", "TestSupport"] + nio
+            dependencies: ["Harness", "FakeUpstream", "Proxy", "Wire", "LocatedYAML", "DurationMath", "TestSupport", "RawHTTP"]
+                + nio
         ),
         // Real sockets and real child processes (`harness serve` as upstreams).
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Proxy", "FakeUpstream", "Harness", "Wire", "SeededRandom", "DurationMath", "TestSupport",
+                "Proxy", "FakeUpstream", "Harness", "Wire", "SeededRandom", "DurationMath", "TestSupport", "RawHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ] + nio
         ),

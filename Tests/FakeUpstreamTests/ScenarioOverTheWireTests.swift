@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RawHTTP
 import TestSupport
 import Testing
 
@@ -30,7 +31,7 @@ import Testing
             let received = try await client.waitFor(timeout: .seconds(5), "the whole scripted body") {
                 $0.text.hasSuffix("}}")
             }
-            let response = try #require(HTTPResponseReader(received.reads))
+            let response = try #require(TimedResponse(received))
             let declared = try #require(response.header("content-length").flatMap { Int($0) })
             #expect(response.complete)
             #expect(response.body.count == declared)
@@ -49,7 +50,7 @@ import Testing
             _ = try await client.send(Self.chatRequest(stream: false))
             let ending = try await client.waitForEnding()
             #expect(ending == .eof)
-            let response = try #require(HTTPResponseReader(client.snapshot.reads))
+            let response = try #require(TimedResponse(client.snapshot))
             let declared = try #require(response.header("content-length").flatMap { Int($0) })
             #expect(!response.complete)
             #expect(response.body.count == declared - 1000)
@@ -64,7 +65,7 @@ import Testing
             let client = try await RawTCPClient.connect(port: port)
             _ = try await client.send(Self.chatRequest(stream: true))
             #expect(try await client.waitForEnding() == .eof)
-            let response = try #require(HTTPResponseReader(client.snapshot.reads))
+            let response = try #require(TimedResponse(client.snapshot))
             #expect(response.complete)
             #expect(response.headers.map(\.name) == [
                 "Server", "Access-Control-Allow-Origin", "X-Accel-Buffering", "Content-Type", "Transfer-Encoding",
@@ -95,7 +96,7 @@ import Testing
             let client = try await RawTCPClient.connect(port: port)
             let sent = try await client.send(Self.chatRequest(stream: true))
             #expect(try await client.waitForEnding() == .eof)
-            let response = try #require(HTTPResponseReader(client.snapshot.reads))
+            let response = try #require(TimedResponse(client.snapshot))
             #expect(response.complete)
             // Nine pings after the head and before the first token: the head went out at slot start.
             let beforeFirstToken = try #require(response.bodyText.components(separatedBy: "data: ").first)

@@ -7,6 +7,7 @@ import TestSupport
 import Testing
 
 @testable import FakeUpstream
+import RawHTTP
 
 /// The connection executor over real loopback sockets: what only sockets show (each write is its own read, FIN
 /// and RST as the client sees them, gates, keep-alive, many connections), with bounds that load cannot break:
@@ -204,7 +205,7 @@ struct ServerTests {
             try await client.send(getRequest("/gated"))
             let headBytes = responseHead(contentLength: 2).count + 1
             try await client.waitForBytes(headBytes)
-            await #expect(throws: WaitTimeout.self) {
+            await #expect(throws: RawTCPClient.Timeout.self) {
                 try await client.waitForBytes(headBytes + 1, timeout: .milliseconds(300))
             }
 

@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Proxy
+import RawHTTP
 import TestSupport
 import Testing
 
@@ -420,30 +421,23 @@ enum RawClient {
     }
 
     static func exchange(
-        port: Int, request: [UInt8], until count: Int? = nil, deadline: TimeAmount = .seconds(30)
+        port: Int, request: [UInt8], until count: Int? = nil, deadline: Duration = .seconds(30)
     ) async throws -> Received {
         try await exchange(port: port, requests: [request], until: count, deadline: deadline)
     }
 
     /// Sends `requests` together on one connection (pipelined); the recorder answers them in order.
     static func exchange(
-        port: Int, requests: [[UInt8]], until count: Int? = nil, deadline: TimeAmount = .seconds(30)
+        port: Int, requests: [[UInt8]], until count: Int? = nil, deadline: Duration = .seconds(30)
     ) async throws -> Received {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let finished = group.any().makePromise(of: Received.self)
-        let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Collector(finished: finished, until: count))
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
-        let timeout = channel.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
-        channel.writeAndFlush(channel.allocator.buffer(bytes: requests.flatMap { $0 }), promise: nil)
-        let received = try await finished.futureResult.get()
-        timeout.cancel()
-        try? await channel.close()
-        return received
+        let client = try await RawTCPClient.connect(port: port)
+        try await client.send(requests.flatMap { $0 })
+        let received =
+            (try? await client.waitFor(timeout: deadline, "the end or \(count ?? 0) bytes") { received in
+                received.ending != nil || count.map { received.bytes.count >= $0 } == true
+            }) ?? client.snapshot
+        await client.close()
+        return Received(bytes: received.bytes, closed: received.ending != nil)
     }
 
     /// A port nothing listens on: bound, then released.
@@ -453,37 +447,5 @@ enum RawClient {
         let port = try #require(channel.localAddress?.port)
         try await channel.close()
         return port
-    }
-
-    private final class Collector: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        let finished: EventLoopPromise<Received>
-        let until: Int?
-        var bytes: [UInt8] = []
-        var done = false
-
-        init(finished: EventLoopPromise<Received>, until: Int?) {
-            self.finished = finished
-            self.until = until
-        }
-
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            bytes += unwrapInboundIn(data).readableBytesView
-            if let until, bytes.count >= until, !done {
-                done = true
-                finished.succeed(Received(bytes: bytes, closed: false))
-            }
-        }
-
-        func channelInactive(context: ChannelHandlerContext) {
-            if !done {
-                done = true
-                finished.succeed(Received(bytes: bytes, closed: true))
-            }
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            context.close(promise: nil)
-        }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import Harness
 import Testing
 
-/// The pure parts of the recorder: byte escaping, the framing tracker, redaction, and the file writer.
+/// The pure parts of the recorder: byte escaping, redaction, and the file writer.
 @Suite struct RecorderWriterTests {
     /// `bytes` written as a `write:` value and read back by the scenario parser.
     static func roundTrip(_ bytes: [UInt8]) throws -> [UInt8] {
@@ -45,56 +45,7 @@ import Testing
         #expect(try ScenarioParser.parse(yaml: yaml, file: "t.yaml").description == "d")
     }
 
-    // MARK: Framing tracker
-
-    static let chunked = Array(
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + "5\r\nhello\r\n" + "1;ext=1\r\n!\r\n"
-            + "0\r\nX-T: 1\r\n\r\n")
-            .utf8)
-
-    @Test(arguments: Array(0...chunked.count))
-    func chunkedCompletesAtItsLastByteWhereverTheBytesAreSplit(cut: Int) {
-        var tracker = ResponseFramingTracker(requestMethod: "POST")
-        let first = tracker.feed(Self.chunked[..<cut])
-        #expect(first == cut)
-        #expect(tracker.phase != .complete || cut == Self.chunked.count)
-        let rest = tracker.feed(Self.chunked[cut...] + Array("HTTP/1.1".utf8))
-        #expect(rest == Self.chunked.count - cut, "bytes after the response are not consumed")
-        #expect(tracker.phase == .complete)
-        #expect(tracker.headLength == 47)
-        #expect(tracker.head?.status == 200)
-    }
-
-    @Test func contentLengthHeadAndBodilessResponses() {
-        var tracker = ResponseFramingTracker(requestMethod: "GET")
-        tracker.feed(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab".utf8))
-        #expect(tracker.phase == .body)
-        tracker.feed([0x63])
-        #expect(tracker.phase == .complete)
-
-        var head = ResponseFramingTracker(requestMethod: "HEAD")
-        head.feed(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n".utf8))
-        #expect(head.phase == .complete)
-
-        var noContent = ResponseFramingTracker(requestMethod: "POST")
-        noContent.feed(Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))
-        #expect(noContent.phase == .complete)
-
-        var untilClose = ResponseFramingTracker(requestMethod: "POST")
-        untilClose.feed(Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nmore".utf8))
-        #expect(untilClose.phase == .untilClose)
-    }
-
-    @Test func headFieldsKeepOrderCaseAndEmptyValues() throws {
-        let head = try #require(
-            ParsedResponseHead(
-                Array(
-                    "HTTP/1.1 200 OK\r\nServer: llama.cpp\r\nAccess-Control-Allow-Origin: \r\nKeep-Alive: timeout=5, max=100\r\n\r\n"
-                        .utf8)))
-        #expect(head.headers.map(\.name) == ["Server", "Access-Control-Allow-Origin", "Keep-Alive"])
-        #expect(head.headers.map(\.value) == ["llama.cpp", "", "timeout=5, max=100"])
-        #expect(ParsedResponseHead(Array("not http\r\n\r\n".utf8)) == nil)
-    }
+    // The response's framing and head (where it ends, its fields as written): RawHTTPTests, on the one decoder.
 
     // MARK: Redaction
 

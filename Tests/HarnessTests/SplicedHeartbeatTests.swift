@@ -1,5 +1,6 @@
 import FakeUpstream
 import NIOCore
+import RawHTTP
 import Testing
 
 @testable import Harness
@@ -16,18 +17,18 @@ import Testing
 
     /// The client's reads of `pieces` (after the head), one read each, 100 ms apart.
     static func attempt(_ pieces: [String], sentAt: NIODeadline) -> ReplayAttempt {
-        var parser = HTTPResponseParser(requestMethod: "POST")
+        let decoder = ResponseDecoder(requestMethod: "POST")
         var reads: [ReplayAttempt.Read] = []
         for (index, piece) in ([head] + pieces + ["0\r\n\r\n"]).enumerated() {
             let bytes = Array(piece.utf8)
-            let progress = parser.consume(bytes)
+            let step = decoder.feed(bytes)
             reads.append(ReplayAttempt.Read(
-                at: sentAt + .milliseconds(Int64(100 * index)), bytes: bytes, completedHead: progress.completedHead,
-                body: progress.body))
+                at: sentAt + .milliseconds(Int64(100 * index)), bytes: bytes, completedHead: step.completedHead,
+                body: step.body))
         }
         return ReplayAttempt(
             sentAt: sentAt, reads: reads, end: .complete, endedAt: reads.last!.at, clientClosedAt: reads.last!.at,
-            lastDeadline: nil, response: parser)
+            lastDeadline: nil, head: decoder.head)
     }
 
     static func journal(_ pieces: [String]) -> JournalSnapshot {

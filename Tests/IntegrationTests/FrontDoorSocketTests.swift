@@ -2,6 +2,7 @@ import DurationMath
 import Logging
 import NIOCore
 import Proxy
+import RawHTTP
 import SeededRandom
 import TestSupport
 import Testing

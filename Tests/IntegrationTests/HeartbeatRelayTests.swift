@@ -1,6 +1,7 @@
 import FakeUpstream
 import NIOCore
 import Proxy
+import RawHTTP
 import TestSupport
 import Testing
 
@@ -306,7 +307,7 @@ import Testing
         defer { Task { await fixture.stop() } }
         let count = 200
         let interval = 200.0
-        let results = try await withThrowingTaskGroup(of: (Bool, HTTPResponseReader, NIODeadline).self) { group in
+        let results = try await withThrowingTaskGroup(of: (Bool, TimedResponse, NIODeadline).self) { group in
             for index in 0..<count {
                 group.addTask {
                     let long = index % 2 == 1
@@ -320,7 +321,7 @@ import Testing
                     return (long, response, sentAt)
                 }
             }
-            var all: [(Bool, HTTPResponseReader, NIODeadline)] = []
+            var all: [(Bool, TimedResponse, NIODeadline)] = []
             for try await result in group { all.append(result) }
             return all
         }

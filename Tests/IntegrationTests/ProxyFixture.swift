@@ -3,6 +3,7 @@ import Harness
 import Logging
 import NIOCore
 import Proxy
+import RawHTTP
 import TestSupport
 import Wire
 
@@ -92,11 +93,11 @@ struct ProxyFixture {
 
 extension RawTCPClient {
     /// Waits until a whole HTTP response has arrived (or the connection ended) and decodes it.
-    func response(timeout: Duration = .seconds(15)) async throws -> HTTPResponseReader {
+    func response(timeout: Duration = .seconds(15)) async throws -> TimedResponse {
         let received = try await waitFor(timeout: timeout, "a complete response") { received in
-            received.ending != nil || (HTTPResponseReader(received.reads)?.complete ?? false)
+            received.ending != nil || (TimedResponse(received)?.complete ?? false)
         }
-        guard let response = HTTPResponseReader(received.reads) else {
+        guard let response = TimedResponse(received) else {
             throw ResponseError(description: "no HTTP response head in \(received.text.prefix(200))")
         }
         return response
@@ -120,7 +121,7 @@ enum Heartbeats {
     }
 
     /// Arrival times of every heartbeat (one entry per heartbeat, also when a slow reader got several in one read).
-    static func times(in response: HTTPResponseReader, comment: String = "keepalive") -> [NIODeadline] {
+    static func times(in response: TimedResponse, comment: String = "keepalive") -> [NIODeadline] {
         var scanner = HeartbeatScanner(heartbeat: try! SSEHeartbeat(comment: comment))
         return response.pieces.flatMap { piece -> [NIODeadline] in
             Array(repeating: piece.at, count: scanner.consume(piece.bytes))
@@ -128,7 +129,7 @@ enum Heartbeats {
     }
 
     /// The first piece that carries anything besides heartbeats (the upstream's first bytes).
-    static func firstData(in response: HTTPResponseReader, comment: String = "keepalive") -> HTTPResponseReader.Piece? {
+    static func firstData(in response: TimedResponse, comment: String = "keepalive") -> TimedResponse.Piece? {
         var scanner = HeartbeatScanner(heartbeat: try! SSEHeartbeat(comment: comment))
         return response.pieces.first { piece in
             let before = scanner.withoutHeartbeats.count

@@ -2,6 +2,7 @@ import DurationMath
 import FakeUpstream
 import Foundation
 import NIOCore
+import RawHTTP
 import TestSupport
 import Testing
 
@@ -97,7 +98,7 @@ import Glibc
 
         let follower = try await RawTCPClient.connect(port: run.port)
         _ = try await follower.send("GET /logs/stream HTTP/1.1\r\nHost: t\r\n\r\n")
-        try await follower.waitFor("the log stream's head") { HTTPResponseReader($0.reads) != nil }
+        try await follower.waitFor("the log stream's head") { TimedResponse($0) != nil }
 
         let clock = ContinuousClock()
         let sent = clock.now
@@ -108,7 +109,7 @@ import Glibc
         // Issue 12's acceptance: under 1 s. Under ThreadSanitizer (TEST_TIMING_SCALE=5, every process several times
         // slower) the bound stretches to 5 s: still half of the 10 s grace a log client used to hold.
         #expect(took < TimingSlack.scaled(.seconds(1)), "exit took \(took) after SIGTERM with an open /logs/stream and idle models")
-        let stream = try #require(HTTPResponseReader(try await follower.waitFor("the log stream's end") { $0.ending != nil }.reads))
+        let stream = try #require(TimedResponse(try await follower.waitFor("the log stream's end") { $0.ending != nil }))
         #expect(stream.complete, "the /logs/stream body must end with its last chunk, not be cut off")
         for pid in children { #expect(isGone(pid), "model \(pid) outlived the proxy") }
         await follower.close()
@@ -128,7 +129,7 @@ import Glibc
         let exit = await run.proxy.waitForExit()
         let exitedAt = NIODeadline.now()
         let took = clock.now - sent
-        let response = try #require(HTTPResponseReader(client.snapshot.reads))
+        let response = try #require(TimedResponse(client.snapshot))
         #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
         #expect(response.complete && response.bodyText.hasSuffix("data: [DONE]\n\n"), "the stream must finish whole")
         let streamEnd = try #require(client.snapshot.reads.last?.at)
@@ -155,7 +156,7 @@ import Glibc
         #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
         #expect(took >= .milliseconds(950), "exited after \(took), before the 1 s grace")
         #expect(took < TimingSlack.scaled(.seconds(4)), "exit took \(took): the grace is 1 s")
-        #expect(HTTPResponseReader(client.snapshot.reads)?.complete == false, "a 25 s stream cannot have finished")
+        #expect(TimedResponse(client.snapshot)?.complete == false, "a 25 s stream cannot have finished")
         for pid in children { #expect(isGone(pid), "model \(pid) outlived the proxy") }
         await client.close()
     }
@@ -229,18 +230,18 @@ private struct ProxyRun {
     }
 }
 
-private func post(stream: Bool, model: String, port: Int) async throws -> HTTPResponseReader {
+private func post(stream: Bool, model: String, port: Int) async throws -> TimedResponse {
     let json = "{\"model\":\"\(model)\",\"stream\":\(stream),\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"
     return try await exchange(
         "POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
             + "Content-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)", port: port)
 }
 
-private func get(_ path: String, port: Int) async throws -> HTTPResponseReader {
+private func get(_ path: String, port: Int) async throws -> TimedResponse {
     try await exchange("GET \(path) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", port: port)
 }
 
-private func exchange(_ request: String, port: Int) async throws -> HTTPResponseReader {
+private func exchange(_ request: String, port: Int) async throws -> TimedResponse {
     let client = try await RawTCPClient.connect(port: port)
     _ = try await client.send(request)
     let response = try await client.response(timeout: .seconds(30))

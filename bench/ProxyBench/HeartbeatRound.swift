@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
+import RawHTTP
 
 /// Many streaming requests wait on a silent upstream; measures how late each heartbeat arrives.
 struct HeartbeatRound: AsyncParsableCommand {
@@ -19,38 +18,35 @@ struct HeartbeatRound: AsyncParsableCommand {
     @Option(help: "Write the time all streams were open to this file (for RSS sampling).") var readyFile: String?
 
     func run() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let recorder = NIOLockedValueBox([Int: [NIODeadline]]())
-        let sent = NIOLockedValueBox([Int: NIODeadline]())
-        var channels: [any Channel] = []
-        let request = streamingRequest(model: model)
-        for index in 0..<streams {
-            let channel = try await ClientBootstrap(group: group)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HeartbeatCounter(index: index, recorder: recorder))
-                    }
-                }
-                .connect(host: "127.0.0.1", port: port).get()
-            sent.withLockedValue { $0[index] = .now() }
-            channel.writeAndFlush(request, promise: nil)
-            channels.append(channel)
+        var clients: [RawTCPClient] = []
+        var sends: [NIODeadline] = []
+        let request = Array(streamingRequest(model: model).readableBytesView)
+        for _ in 0..<streams {
+            let client = try await RawTCPClient.connect(port: port)
+            sends.append(try await client.send(request))
+            clients.append(client)
         }
         let openedAt = NIODeadline.now()
         print("opened \(streams) streams")
         if let readyFile { _ = FileManager.default.createFile(atPath: readyFile, contents: Data("ready\n".utf8)) }
         try await Task.sleep(for: .seconds(seconds))
-        for channel in channels { channel.close(promise: nil) }
+        let heldFor = Double(NIODeadline.now().uptimeNanoseconds - openedAt.uptimeNanoseconds) / 1e9
+        // Every heartbeat's arrival time (each arrives in its own read; a late reader may get several in one).
+        var times: [Int: [NIODeadline]] = [:]
+        for (index, client) in clients.enumerated() {
+            let beats = client.snapshot.reads.flatMap { read in
+                Array(repeating: read.at, count: Self.heartbeats(in: read.bytes))
+            }
+            if !beats.isEmpty { times[index] = beats }
+            await client.close()
+        }
 
         let intervalMs = interval * 1000
         var lateness: [Double] = []
         var firstLateness: [Double] = []
         var early = 0
-        let times = recorder.withLockedValue { $0 }
-        let sends = sent.withLockedValue { $0 }
         for (index, beats) in times {
-            guard let start = sends[index] else { continue }
-            var previous = start
+            var previous = sends[index]
             for (n, beat) in beats.enumerated() {
                 let gap = Double(beat.uptimeNanoseconds - previous.uptimeNanoseconds) / 1e6
                 let late = gap - intervalMs
@@ -59,7 +55,6 @@ struct HeartbeatRound: AsyncParsableCommand {
                 previous = beat
             }
         }
-        let heldFor = Double(NIODeadline.now().uptimeNanoseconds - openedAt.uptimeNanoseconds) / 1e9
         let perStream = Double(lateness.count + firstLateness.count) / Double(max(1, times.count))
         print(
             "streams with heartbeats: \(times.count) of \(streams); "
@@ -70,34 +65,21 @@ struct HeartbeatRound: AsyncParsableCommand {
     }
 }
 
-/// Records the arrival time of every heartbeat on one connection (each arrives in its own read).
-final class HeartbeatCounter: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    private let index: Int
-    private let recorder: NIOLockedValueBox<[Int: [NIODeadline]]>
+extension HeartbeatRound {
     private static let marker = Array(": keepalive".utf8)
 
-    init(index: Int, recorder: NIOLockedValueBox<[Int: [NIODeadline]]>) {
-        self.index = index
-        self.recorder = recorder
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        let now = NIODeadline.now()
-        let bytes = Array(buffer.readableBytesView)
+    /// How many heartbeat comments `bytes` holds.
+    static func heartbeats(in bytes: [UInt8]) -> Int {
         var count = 0
         var position = 0
-        while position + Self.marker.count <= bytes.count {
-            if bytes[position] == Self.marker[0], Array(bytes[position..<position + Self.marker.count]) == Self.marker {
+        while position + marker.count <= bytes.count {
+            if bytes[position] == marker[0], Array(bytes[position..<position + marker.count]) == marker {
                 count += 1
-                position += Self.marker.count
+                position += marker.count
             } else {
                 position += 1
             }
         }
-        guard count > 0 else { return }
-        let index = self.index
-        recorder.withLockedValue { $0[index, default: []] += Array(repeating: now, count: count) }
+        return count
     }
 }

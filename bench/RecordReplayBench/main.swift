@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Proxy
+import RawHTTP
 
 // Record → replay gap fidelity. A fake upstream plays a stream of `writes` writes with seeded gaps of 5–60 ms;
 // `Recorder` records it through a real client; the recorded file is then replayed at scale 1 by a fresh fake and
@@ -95,7 +96,7 @@ let recorder = Recorder(
         onRecorded: { continuation.yield($0) }),
     logger: logger)
 let recorderPort = try await recorder.start()
-_ = try await BenchClient.run(port: recorderPort, request: request)
+_ = try await RawTCPClient.exchange(port: recorderPort, request: request)
 func firstFile(_ files: AsyncStream<RecordedFile>) async -> RecordedFile? {
     for await file in files { return file }
     return nil
@@ -125,11 +126,11 @@ let merged = served.count - recordedWrites.count
 let replay = FakeUpstreamServer(
     responder: ScenarioResponder(scenarios: [recorded], timeScaleOverride: 1), logger: logger)
 let replayPort = try await replay.start()
-let trace = try await BenchClient.run(port: replayPort, request: request)
+let trace = try await RawTCPClient.exchange(port: replayPort, request: request)
 let replayJournal = replay.journal.snapshot.requests.first?.writes ?? []
 try await replay.stop()
 try? FileManager.default.removeItem(atPath: output)
-let clientReads = trace.reads.map { (count: $0.count, at: milliseconds($0.at, from: trace.sentAt)) }
+let clientReads = trace.received.reads.map { (count: $0.bytes.count, at: milliseconds($0.at, from: trace.sentAt)) }
 let replayServerReads = replayJournal.map { (count: $0.byteCount, at: Double($0.offset) / 1e6) }
 
 let servedGaps = gaps(servedTimes)
@@ -141,7 +142,7 @@ let clientGaps = gaps(arrivalTimes(reads: clientReads, writeSizes: recordedWrite
 let clientPerServed = gaps(arrivalTimes(reads: clientReads, writeSizes: servedSizes))
 print(
     "writes: \(served.count) (gaps 5–60 ms, seeded); recorded as \(recordedWrites.count) reads "
-        + "(\(merged) merged); client reads on replay: \(trace.reads.count)")
+        + "(\(merged) merged); client reads on replay: \(trace.received.reads.count)")
 func report(_ label: String, _ actual: [Double], _ reference: [Double]) {
     print(
         label.padding(toLength: 58, withPad: " ", startingAt: 0) + percentiles(zip(actual, reference).map { $0 - $1 }))

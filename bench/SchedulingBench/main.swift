@@ -1,5 +1,6 @@
 import FakeUpstream
 import Logging
+import RawHTTP
 import NIOCore
 import NIOPosix
 
@@ -41,12 +42,13 @@ func round(connections: Int) async throws {
     let port = try await server.start()
     let group = MultiThreadedEventLoopGroup.singleton
 
-    let traces = try await withThrowingTaskGroup(of: (Int, ClientTrace).self) { tasks in
+    typealias Trace = (sentAt: NIODeadline, received: RawTCPClient.Received)
+    let traces = try await withThrowingTaskGroup(of: (Int, Trace).self) { tasks in
         for n in 0..<connections {
             let request = Array("GET /bench/\(n) HTTP/1.1\r\nHost: bench\r\n\r\n".utf8)
-            tasks.addTask { (n, try await BenchClient.run(port: port, request: request, group: group)) }
+            tasks.addTask { (n, try await RawTCPClient.exchange(port: port, group: group, request: request)) }
         }
-        return try await tasks.reduce(into: [Int: ClientTrace]()) { $0[$1.0] = $1.1 }
+        return try await tasks.reduce(into: [Int: Trace]()) { $0[$1.0] = $1.1 }
     }
     let journal = server.journal.snapshot
     let origin = server.journal.origin
@@ -71,8 +73,8 @@ func round(connections: Int) async throws {
         arrivalLag.append(milliseconds(arrival - trace.sentAt))
         var received = 0
         var next = 0
-        for read in trace.reads {
-            received += read.count
+        for read in trace.received.reads {
+            received += read.bytes.count
             while next < writes, received >= writeEnds[next] {
                 let offset = TimeAmount.nanoseconds((gap * next).nanosecondsValue)
                 endToEnd.append(milliseconds(read.at - (trace.sentAt + offset)))

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Proxy
+import RawHTTP
 import Wire
 
 #if canImport(Glibc)
@@ -35,7 +36,9 @@ final class RecordingSession: ChannelInboundHandler {
         /// When the request fully arrived; offsets count from here.
         var start: NIODeadline?
         var reads: [RecordedRead] = []
-        var tracker: ResponseFramingTracker
+        /// Follows the response's framing through the raw reads, to know when the exchange is over (a kept-alive
+        /// connection may carry the next one); the bytes themselves are forwarded and recorded untouched.
+        var decoder: ResponseDecoder
         var complete = false
         var graceTimer: Scheduled<Void>?
     }
@@ -151,7 +154,7 @@ final class RecordingSession: ChannelInboundHandler {
                 method: head.method.rawValue, uri: head.uri,
                 headers: head.headers.map { HeaderField($0.name, $0.value) }),
             date: Date(),
-            tracker: ResponseFramingTracker(requestMethod: head.method.rawValue))
+            decoder: ResponseDecoder(requestMethod: head.method.rawValue))
         upstream.writeAndFlush(HTTPClientRequestPart.head(forwarded), promise: nil)
     }
 
@@ -243,8 +246,8 @@ final class RecordingSession: ChannelInboundHandler {
         current.reads.append(
             RecordedRead(
                 offset: .nanoseconds(Int64(time.uptimeNanoseconds) - Int64(start.uptimeNanoseconds)), bytes: bytes))
-        if !current.complete { current.tracker.feed(bytes) }
-        if !current.complete, current.tracker.phase == .complete, let context {
+        if !current.complete { current.decoder.feed(bytes) }
+        if !current.complete, current.decoder.isComplete, let context {
             current.complete = true
             let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
             current.graceTimer = context.eventLoop.scheduleTask(in: TimeAmount(configuration.closeGrace)) {
@@ -276,7 +279,8 @@ final class RecordingSession: ChannelInboundHandler {
             let ending: Ending
             if upstreamReset {
                 ending = .rst
-            } else if current.complete || current.tracker.phase == .untilClose {
+            } else if current.complete || current.decoder.framing == .untilClose || current.decoder.problem != nil {
+                // A close-delimited body (or one whose framing could not be read) ends with the connection.
                 ending = .close
             } else {
                 ending = .fin
@@ -297,6 +301,7 @@ final class RecordingSession: ChannelInboundHandler {
     private func finish(_ ending: Ending, endedAt: Duration?, note: String?) {
         guard let current = exchange else { return }
         current.graceTimer?.cancel()
+        current.decoder.close()
         exchange = nil
         sink.record(
             RecordedExchange(

@@ -1,5 +1,6 @@
 import FakeUpstream
 import Foundation
+import RawHTTP
 
 /// Turns a `RecordedExchange` into the text of a scenario file that replays it byte for byte.
 ///
@@ -48,7 +49,7 @@ public enum RecordingWriter {
     }
 
     static func description(_ exchange: RecordedExchange, _ response: ResponseSteps) -> String {
-        let server = response.head?.value(of: "Server") ?? "the server"
+        let server = response.head?.value("Server") ?? "the server"
         let status = response.head.map { "\($0.status)" } ?? "no response"
         let bytes = exchange.reads.reduce(0) { $0 + $1.bytes.count }
         let span = exchange.reads.last.map { String(format: "%.3f", $0.offset.seconds) } ?? "0"
@@ -91,10 +92,10 @@ public enum RecordingWriter {
     struct ResponseSteps {
         var lines: [String] = []
         var notes: [String] = []
-        var head: ParsedResponseHead?
+        var head: DecodedHead?
 
         init(_ exchange: RecordedExchange) {
-            var tracker = ResponseFramingTracker(requestMethod: exchange.request.method)
+            let decoder = ResponseDecoder(requestMethod: exchange.request.method)
             var cursor: Int64 = 0
             var headDone = false
             var pendingHead: [UInt8] = []
@@ -102,18 +103,24 @@ public enum RecordingWriter {
                 let at = Self.microseconds(read.offset)
                 var bytes = read.bytes[...]
                 if !headDone {
-                    let before = tracker.consumed
-                    tracker.feed(bytes)
-                    guard let headLength = tracker.headLength else {
+                    let step = decoder.feed(bytes)
+                    if step.completedHead, let decoded = decoder.head {
+                        pendingHead += bytes.prefix(step.headBytes)
+                        bytes = bytes.dropFirst(step.headBytes)
+                        headDone = true
+                        wait(until: at, cursor: &cursor)
+                        statusStep(pendingHead, decoded)
+                    } else if let problem = decoder.problem {
+                        // Not an HTTP response head: where it ends is unknown, so the read goes with it.
+                        pendingHead += bytes
+                        bytes = []
+                        headDone = true
+                        wait(until: at, cursor: &cursor)
+                        invalidHead(pendingHead, problem: problem)
+                    } else {
                         pendingHead += bytes
                         continue
                     }
-                    let inThisRead = headLength - before
-                    pendingHead += bytes.prefix(inThisRead)
-                    bytes = bytes.dropFirst(inThisRead)
-                    headDone = true
-                    wait(until: at, cursor: &cursor)
-                    statusStep(pendingHead)
                 }
                 guard !bytes.isEmpty else { continue }
                 wait(until: at, cursor: &cursor)
@@ -141,14 +148,16 @@ public enum RecordingWriter {
             cursor = at
         }
 
-        mutating func statusStep(_ bytes: [UInt8]) {
-            guard let parsed = ParsedResponseHead(bytes) else {
-                notes.append("the upstream's head is not a valid HTTP response head; replayed as a 502 instead")
-                lines.append("- status: 502")
-                lines.append("  framing: raw")
-                lines.append("  headers: {Content-Length: \"0\"}")
-                return
-            }
+        mutating func invalidHead(_ bytes: [UInt8], problem: String) {
+            notes.append(
+                "the upstream's head is not a valid HTTP response head (\(problem)); replayed as a 502 instead; "
+                    + "its bytes were: " + Data(bytes).base64EncodedString())
+            lines.append("- status: 502")
+            lines.append("  framing: raw")
+            lines.append("  headers: {Content-Length: \"0\"}")
+        }
+
+        mutating func statusStep(_ bytes: [UInt8], _ parsed: DecodedHead) {
             head = parsed
             var headers: [HeaderField] = []
             var names: Set<String> = []

@@ -1,4 +1,5 @@
 import FakeUpstream
+import RawHTTP
 
 /// Facts read from the fake's journal that no client can see: whether the proxy forwarded before the upstream was
 /// healthy, and whether a response was left blocked at a gate. Pure, over journal values.
@@ -16,10 +17,10 @@ public enum JournalFacts {
 
     /// The status line the fake wrote for `request`, if it wrote one.
     public static func status(of request: RequestRecord) -> Int? {
-        var parser = HTTPResponseParser(requestMethod: request.method)
+        let decoder = ResponseDecoder(requestMethod: request.method)
         for write in request.writes {
-            parser.consume(write.bytes.bytes)
-            if let head = parser.head { return head.status }
+            decoder.feed(write.bytes.bytes)
+            if let head = decoder.head { return head.status }
         }
         return nil
     }

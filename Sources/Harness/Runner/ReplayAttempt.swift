@@ -1,4 +1,5 @@
 import NIOCore
+import RawHTTP
 
 /// What the replay client saw during one request: every read with its monotonic time, and how it ended.
 public struct ReplayAttempt: Sendable {
@@ -38,6 +39,6 @@ public struct ReplayAttempt: Sendable {
     public var clientClosedAt: NIODeadline?
     /// The deadline that was pending at the end (the one that fired, for a timeout).
     public var lastDeadline: ClientTimeoutClock.Deadline?
-    /// The parsed response as far as it arrived.
-    public var response: HTTPResponseParser
+    /// The final response head, if it arrived.
+    public var head: DecodedHead?
 }

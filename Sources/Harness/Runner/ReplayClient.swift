@@ -1,9 +1,11 @@
 import NIOCore
 import NIOPosix
+import RawHTTP
 
-/// A raw HTTP/1.1 client that applies a client profile live: it sends one request per connection, records every
-/// read with its monotonic time, and closes the connection when the profile's next deadline passes, like the real
-/// client would. Raw, so that nothing between the socket and the record buffers or reframes.
+/// Applies a client profile live over the one raw client (`RawTCPClient`): it sends one request per connection,
+/// records every read with its monotonic time, decodes the response as it arrives (`ResponseDecoder`), and closes
+/// the connection when the profile's next deadline passes, like the real client would. Raw, so that nothing between
+/// the socket and the record buffers or reframes.
 public struct ReplayClient: Sendable {
     /// The event loops the connections run on.
     public var group: any EventLoopGroup
@@ -21,39 +23,38 @@ public struct ReplayClient: Sendable {
     ) async throws -> ReplayAttempt {
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: ReplayAttempt.self)
-        let channel = try await ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: false)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ReplayAttemptHandler(
-                            request: request, method: method, profile: profile, limit: limit, promise: promise,
-                            onSent: onSent))
-                }
-            }
-            .connect(host: host, port: port).get()
+        let recorder = try await eventLoop.submit {
+            NIOLoopBound(
+                AttemptRecorder(method: method, profile: profile, limit: limit, promise: promise, onSent: onSent),
+                eventLoop: eventLoop)
+        }.get()
+        let client: RawTCPClient
         do {
-            return try await promise.futureResult.get()
+            client = try await RawTCPClient.connect(
+                host: host, port: port, group: eventLoop, connectTimeout: .seconds(5)
+            ) { event in
+                recorder.value.observe(event)
+            }
         } catch {
-            try? await channel.close()
+            promise.fail(error)
             throw error
         }
+        client.sendOnLoop(request).whenComplete { result in
+            recorder.value.sent(result, client: client)
+        }
+        return try await promise.futureResult.get()
     }
 }
 
-/// One attempt's handler: writes the request when the connection is up, then records reads and runs the profile's
-/// timers on the connection's event loop. Everything happens on that loop, so it needs no lock.
-final class ReplayAttemptHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let request: [UInt8]
+/// One attempt's state: decodes reads and runs the profile's timers on the connection's event loop. Everything
+/// happens on that loop, so it needs no lock.
+final class AttemptRecorder {
     private let limit: Duration
     private let promise: EventLoopPromise<ReplayAttempt>
     private let onSent: (@Sendable () -> Void)?
     private var clock: ClientTimeoutClock
-    private var parser: HTTPResponseParser
+    private let decoder: ResponseDecoder
+    private var client: RawTCPClient?
     private var sentAt: NIODeadline?
     private var reads: [ReplayAttempt.Read] = []
     private var timer: Scheduled<Void>?
@@ -61,80 +62,69 @@ final class ReplayAttemptHandler: ChannelInboundHandler {
     private var finished = false
 
     init(
-        request: [UInt8], method: String, profile: ClientProfile, limit: Duration,
-        promise: EventLoopPromise<ReplayAttempt>, onSent: (@Sendable () -> Void)? = nil
+        method: String, profile: ClientProfile, limit: Duration, promise: EventLoopPromise<ReplayAttempt>,
+        onSent: (@Sendable () -> Void)?
     ) {
         self.onSent = onSent
-        self.request = request
         self.limit = limit
         self.promise = promise
         self.clock = ClientTimeoutClock(profile: profile)
-        self.parser = HTTPResponseParser(requestMethod: method)
+        self.decoder = ResponseDecoder(requestMethod: method)
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        let buffer = context.channel.allocator.buffer(bytes: request)
-        let written = context.writeAndFlush(NIOAny(buffer))
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        written.whenComplete { result in
-            let (handler, context) = loopBound.value
-            switch result {
-            case .success:
-                handler.sentAt = .now()
-                handler.onSent?()
-                handler.schedule(context: context)
-            case .failure(let error):
-                handler.sentAt = .now()
-                handler.finish(.closed("could not send the request: \(error)"), context: context, close: true)
+    /// The request went to the socket (or could not).
+    func sent(_ result: Result<NIODeadline, any Error>, client: RawTCPClient) {
+        self.client = client
+        guard !finished else {
+            // The connection ended before the send completed: the peer's end was recorded, now let go of it.
+            client.closeNow()
+            return
+        }
+        switch result {
+        case .success(let at):
+            sentAt = sentAt ?? at
+            onSent?()
+            schedule()
+        case .failure(let error):
+            sentAt = .now()
+            finish(.closed("could not send the request: \(error)"), byClient: true)
+        }
+    }
+
+    func observe(_ event: RawTCPClient.Event) {
+        guard !finished else { return }
+        switch event {
+        case .read(let read):
+            let start = sentAt ?? read.at
+            if sentAt == nil { sentAt = read.at }
+            let step = decoder.feed(read.bytes)
+            reads.append(
+                ReplayAttempt.Read(at: read.at, bytes: read.bytes, completedHead: step.completedHead, body: step.body))
+            clock.received(
+                at: .nanoseconds((read.at - start).nanoseconds), completesHead: step.completedHead,
+                hasBody: !step.body.isEmpty)
+            if decoder.isComplete {
+                finish(.complete, byClient: true)
+            } else if let problem = decoder.problem {
+                finish(.closed("bad response: \(problem)"), byClient: true)
+            } else {
+                schedule()
             }
+        case .ended(.eof, _):
+            decoder.connectionClosed()
+            finish(decoder.isComplete ? .complete : .closed("closed by the server"), byClient: false)
+        case .ended(.reset, _):
+            finish(.closed("reset by the server"), byClient: false)
+        case .ended(.error(let reason), _):
+            finish(.closed(reason), byClient: false)
+        case .ended(.closedByClient, _):
+            finish(.closed("connection removed"), byClient: false)
         }
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !finished else { return }
-        var buffer = unwrapInboundIn(data)
-        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        let now = NIODeadline.now()
-        let start = sentAt ?? now
-        if sentAt == nil { sentAt = now }
-        let progress = parser.consume(bytes)
-        reads.append(
-            ReplayAttempt.Read(at: now, bytes: bytes, completedHead: progress.completedHead, body: progress.body))
-        clock.received(
-            at: .nanoseconds((now - start).nanoseconds), completesHead: progress.completedHead,
-            hasBody: !progress.body.isEmpty)
-        if parser.isComplete {
-            finish(.complete, context: context, close: true)
-        } else if let problem = parser.problem {
-            finish(.closed("bad response: \(problem)"), context: context, close: true)
-        } else {
-            schedule(context: context)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if !finished {
-            parser.connectionClosed()
-            finish(parser.isComplete ? .complete : .closed("closed by the server"), context: context, close: false)
-        }
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard !finished else { return }
-        let reason: String
-        if let io = error as? IOError, io.errnoCode == 104 || io.errnoCode == 32 {
-            reason = "reset by the server"
-        } else {
-            reason = "\(error)"
-        }
-        finish(.closed(reason), context: context, close: true)
     }
 
     /// Arms the timer for the profile's next deadline (capped by the observation limit).
-    private func schedule(context: ChannelHandlerContext) {
-        guard !finished, let sentAt else { return }
+    private func schedule() {
+        guard !finished, let sentAt, let client else { return }
         let next = clock.nextDeadline
         if let next, next == scheduledFor { return }
         timer?.cancel()
@@ -149,35 +139,26 @@ final class ReplayAttemptHandler: ChannelInboundHandler {
             fireAt = limitAt
             end = .observationLimit
         }
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(deadline: fireAt) {
-            let (handler, context) = loopBound.value
-            handler.finish(end, context: context, close: true)
+        let loopBound = NIOLoopBound(self, eventLoop: client.eventLoop)
+        timer = client.eventLoop.scheduleTask(deadline: fireAt) {
+            loopBound.value.finish(end, byClient: true)
         }
     }
 
-    private func finish(_ end: ReplayAttempt.End, context: ChannelHandlerContext, close: Bool) {
+    /// Settles the attempt; the connection is closed either way (a peer's FIN leaves it half open), but only a
+    /// close that the client chose counts as `clientClosedAt`.
+    private func finish(_ end: ReplayAttempt.End, byClient: Bool) {
         guard !finished else { return }
         finished = true
         timer?.cancel()
         let now = NIODeadline.now()
-        if close { context.close(promise: nil) }
+        client?.closeNow()
+        // Here, on the loop: the recorder itself may be released on another thread.
+        decoder.close()
         promise.succeed(
             ReplayAttempt(
-                sentAt: sentAt ?? now, reads: reads, end: end, endedAt: now, clientClosedAt: close ? now : nil,
-                lastDeadline: scheduledFor, response: parser))
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        if !finished {
-            finished = true
-            timer?.cancel()
-            let now = NIODeadline.now()
-            promise.succeed(
-                ReplayAttempt(
-                    sentAt: sentAt ?? now, reads: reads, end: .closed("connection removed"), endedAt: now,
-                    clientClosedAt: nil, lastDeadline: scheduledFor, response: parser))
-        }
+                sentAt: sentAt ?? now, reads: reads, end: end, endedAt: now, clientClosedAt: byClient ? now : nil,
+                lastDeadline: scheduledFor, head: decoder.head))
     }
 }
 

@@ -4,6 +4,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import RawHTTP
 import Wire
 
 /// Runs one scenario end to end: starts the fake upstream (and the proxy, when proxied), sends the scenario's
@@ -219,9 +220,9 @@ public enum ReplayRunner {
         var upstreamBody: [UInt8]?
         var closeDelay: Duration?
         if let last, let pair = matching.indices.contains(attempts.count - 1) ? matching[attempts.count - 1] : matching.last {
-            var parser = HTTPResponseParser(requestMethod: method)
-            for write in pair.request.writes { parser.consume(write.bytes.bytes) }
-            upstreamBody = parser.body
+            let decoder = ResponseDecoder(requestMethod: method)
+            for write in pair.request.writes { decoder.feed(write.bytes.bytes) }
+            upstreamBody = decoder.body
             if let closedAt = last.clientClosedAt, let seen = pair.connection.peerClose?.at ?? pair.connection.closedAt {
                 let delay = Duration.nanoseconds((origin + .nanoseconds(seen) - closedAt).nanoseconds)
                 closeDelay = max(.zero, delay)
@@ -239,7 +240,7 @@ public enum ReplayRunner {
         let rawClientBody = last?.reads.flatMap(\.body) ?? []
         let opened = Set((scenario.spec?.openGates ?? []).map(\.name))
         let facts = ReplayFacts(
-            outcome: outcome, attempts: attempts.count, status: last?.response.head?.status, maxGap: maxGap,
+            outcome: outcome, attempts: attempts.count, status: last?.head?.status, maxGap: maxGap,
             heartbeatGaps: heartbeatGaps, heartbeats: heartbeats, clientBody: clientBody, upstreamBody: upstreamBody,
             inBandError: Self.hasInBandError(clientBody), upstreamCloseDelay: closeDelay,
             clientClosed: last?.clientClosedAt != nil,
