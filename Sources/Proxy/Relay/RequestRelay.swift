@@ -167,12 +167,12 @@ final class RequestRelay {
             return
         }
         upstream = channel
-        var body = request.body
-        if let forwardedModelName,
-            let rewritten = ModelNameRewriter.rewrite(Array(request.body.readableBytesView), to: forwardedModelName)
-        {
-            body = ByteBuffer(bytes: rewritten)
+        // The body as received, or (useModelName) slices of it around the new model name: never copied.
+        var body = [request.body]
+        if let forwardedModelName, let rewritten = ModelNameRewriter.rewrite(request.body, to: forwardedModelName) {
+            body = rewritten
         }
+        let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         var head = HTTPRequestHead(
             version: .http1_1,
             method: request.head.method,
@@ -181,11 +181,13 @@ final class RequestRelay {
         head.headers = HopByHopHeaders.removing(from: request.head.headers)
         head.headers.remove(name: "content-length")
         head.headers.replaceOrAdd(name: "Host", value: "\(target.host):\(target.port)")
-        if body.readableBytes > 0 || request.head.method == .POST || request.head.method == .PUT {
-            head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.readableBytes)")
+        if bodyLength > 0 || request.head.method == .POST || request.head.method == .PUT {
+            head.headers.replaceOrAdd(name: "Content-Length", value: "\(bodyLength)")
         }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        for part in body where part.readableBytes > 0 {
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+        }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         request.body = ByteBuffer()  // sent: a long wait should not hold the body
         perform(policy.upstreamRequestSent(now: now))

@@ -62,7 +62,7 @@ public final class ProxyRouter: Sendable {
         switch route {
         case .model:
             let sniffed = RequestSniffer.sniff(
-                body: request.bodyBytes,
+                body: request.body,
                 contentType: request.head.headers.first(name: "content-type"),
                 query: request.query
             )
