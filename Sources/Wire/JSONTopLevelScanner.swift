@@ -288,7 +288,7 @@ private struct Reader {
         var missing = wanted ?? []
         skipWhitespace()
         if try peek() == Byte.closeBrace {
-            return try close(&result, stopping: wanted != nil)
+            return try close(&result)
         }
         while true {
             guard try peek() == Byte.quote else { throw unexpected() }
@@ -313,20 +313,17 @@ private struct Reader {
                 index += 1
                 skipWhitespace()
             case Byte.closeBrace:
-                return try close(&result, stopping: wanted != nil)
+                return try close(&result)
             default:
                 throw unexpected()
             }
         }
     }
 
-    /// At the object's `}`: records it, and for a whole-document scan checks that only whitespace follows.
-    private mutating func close(_ result: inout JSONTopLevelScanner.Object, stopping: Bool) throws
-        -> JSONTopLevelScanner.Object
-    {
+    /// At the object's `}`: records it and checks that only whitespace follows.
+    private mutating func close(_ result: inout JSONTopLevelScanner.Object) throws -> JSONTopLevelScanner.Object {
         result.closeBrace = index
         index += 1
-        guard !stopping else { return result }
         skipWhitespace()
         guard index == bytes.count else { throw error(.trailingBytes) }
         return result

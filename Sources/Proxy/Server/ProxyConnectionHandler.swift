@@ -87,6 +87,12 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        // Not inside the switch below: the tuple it switches over holds a second reference to the body buffer, and
+        // every append would then copy the whole body (a 32 MB body cost seconds).
+        if case .body(var chunk) = part, case .receiving = state {
+            appendBody(&chunk)
+            return
+        }
         switch (part, state) {
         case (.head(let head), .idle):
             let isHTTP10 = head.version.major == 1 && head.version.minor == 0
@@ -103,16 +109,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             // The event loop's clock, which the relay's timers use too (and a test can drive).
             state = .receiving(
                 head: head, body: context.channel.allocator.buffer(capacity: 0), arrival: context.eventLoop.now)
-        case (.body(var chunk), .receiving(let head, var body, let arrival)):
-            if body.readableBytes + chunk.readableBytes > maxRequestBodySize {
-                state = .refusing
-                let message = "request body larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"
-                respond(.error(413, message), close: true)
-                return
-            }
-            state = .idle  // drop the reference while appending, so the buffer is not copied
-            body.writeBuffer(&chunk)
-            state = .receiving(head: head, body: body, arrival: arrival)
+        case (.body, .receiving):
+            break  // appended above
         case (.end, .receiving(let head, let body, let arrival)):
             state = .responding
             dispatch(ProxyRequest(head: head, body: body, arrival: arrival))
@@ -122,6 +120,27 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             logger.debug("unexpected request part; closing")
             context.close(promise: nil)
         }
+    }
+
+    /// Appends a read of the body to the request's one buffer, in place. The first read reserves the declared
+    /// `Content-Length` (already checked against ``ClientLimits/maxRequestBodySize``), so the buffer is allocated
+    /// once at its final size; a chunked body grows by doubling.
+    private func appendBody(_ chunk: inout ByteBuffer) {
+        guard case .receiving(let head, var body, let arrival) = state else { return }
+        state = .idle  // `body` is now the buffer's only reference: writing to it does not copy it
+        if body.readableBytes + chunk.readableBytes > maxRequestBodySize {
+            state = .refusing
+            let message = "request body larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"
+            respond(.error(413, message), close: true)
+            return
+        }
+        if body.readableBytes == 0, let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }),
+            declared > body.capacity
+        {
+            body.reserveCapacity(declared)
+        }
+        body.writeBuffer(&chunk)
+        state = .receiving(head: head, body: body, arrival: arrival)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
