@@ -412,6 +412,11 @@ private struct Reader {
         let end = bytes.count
         var i = index
         while true {
+            // Eight plain bytes at a time (a word with no quote, backslash or control character), then byte by byte
+            // from the word that has one.
+            while i + 8 <= end, !Self.mayHaveSpecialByte(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+            }
             // Plain bytes: everything but the quote, the backslash and control characters.
             while i < end {
                 let byte = base[i]
@@ -458,6 +463,19 @@ private struct Reader {
                 throw error(.invalidEscape)
             }
         }
+    }
+
+    /// Whether any of the eight bytes in `word` may be `"`, `\\` or below 0x20 (SWAR: no false negatives; a false
+    /// positive only sends the word to the byte loop).
+    @inline(__always)
+    static func mayHaveSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let quote = hasZeroByte(word ^ (ones &* 0x22))
+        let backslash = hasZeroByte(word ^ (ones &* 0x5C))
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return (quote | backslash | control) != 0
     }
 
     /// Skips an object or array starting at its opening bracket, nested to any depth, without recursion.

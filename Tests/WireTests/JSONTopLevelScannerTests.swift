@@ -171,6 +171,23 @@ import Wire
         }
     }
 
+    /// The string loop reads eight bytes at a time: a quote, backslash or control character is found at every
+    /// position of a word, and bytes next to them in value (and bytes of multi-byte UTF-8) are not mistaken for them.
+    @Test(arguments: [0x22, 0x5C, 0x00, 0x0A, 0x1F, 0x20, 0x21, 0x23, 0x5B, 0x5D, 0x7F, 0x80, 0xDC, 0xFF] as [UInt8])
+    func specialBytesAtEveryAlignment(byte: UInt8) throws {
+        for position in 0..<24 {
+            var content = [UInt8](repeating: UInt8(ascii: "a"), count: 24)
+            content[position] = byte
+            let body = Array("{\"k\":\"".utf8) + content + Array("\"}".utf8)
+            let object = try? JSONTopLevelScanner.scan(body)
+            if byte == 0x22 || byte == 0x5C || byte < 0x20 {
+                #expect(object == nil, "byte \(byte) at \(position) accepted")
+            } else {
+                #expect(object?.members.first?.valueRange == 5..<31, "byte \(byte) at \(position)")
+            }
+        }
+    }
+
     @Test func errorsNameTheOffset() throws {
         let error = try #require(throws: JSONScanError.self) { try JSONTopLevelScanner.scan(Array("{\"a\": [1, 2 x".utf8)) }
         #expect(error.offset == 12)
