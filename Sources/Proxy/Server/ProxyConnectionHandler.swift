@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// One client connection: reads each request whole, asks the router what to do, and owns every byte written back.
 ///
@@ -36,6 +37,9 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private let tracker: ConnectionTracker
     /// Bodies larger than this are refused with 413 (the proxy reads bodies whole to find the model).
     private let maxRequestBodySize: Int
+    /// Where large bodies are scanned (``sniffOffThreshold``); `nil` scans every body on the loop (tests that drive
+    /// an `EmbeddedEventLoop`).
+    private let sniffPool: NIOThreadPool?
     private var state = State.idle
     /// The current response must end with `Connection: close` and the close.
     private var closeAfterResponse = false
@@ -59,9 +63,11 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         logger: Logger,
         connector: any UpstreamConnector = BootstrapUpstreamConnector(),
         leases: (any LeaseRequester)? = nil,
-        limits: ClientLimits? = nil
+        limits: ClientLimits? = nil,
+        sniffPool: NIOThreadPool? = nil
     ) {
         self.maxRequestBodySize = (limits ?? router.config.clientLimits).maxRequestBodySize
+        self.sniffPool = sniffPool
         self.router = router
         self.connector = connector
         self.leases = leases
@@ -113,7 +119,12 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             break  // appended above
         case (.end, .receiving(let head, let body, let arrival)):
             state = .responding
-            dispatch(ProxyRequest(head: head, body: body, arrival: arrival))
+            let request = ProxyRequest(head: head, body: body, arrival: arrival)
+            if body.readableBytes >= Self.sniffOffThreshold, let pool = sniffPool {
+                sniffOffTheLoop(request, pool: pool, context: context)
+            } else {
+                dispatch(request)
+            }
         case (_, .refusing), (_, .closing):
             break
         default:
@@ -141,6 +152,27 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         }
         body.writeBuffer(&chunk)
         state = .receiving(head: head, body: body, arrival: arrival)
+    }
+
+    /// Bodies this large are scanned for `model` and `stream` on a thread pool, not on the event loop: scanning
+    /// 32 MB takes about 20 ms, which would delay every other connection's heartbeats on this loop by as much.
+    static let sniffOffThreshold = 1 << 20
+
+    /// Scans `request`'s body on `pool`, then dispatches it here with the answer (unless the client left meanwhile).
+    private func sniffOffTheLoop(_ request: ProxyRequest, pool: NIOThreadPool, context: ChannelHandlerContext) {
+        let contentType = request.head.headers.first(name: "content-type")
+        let query = request.query
+        let body = request.body
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pool.runIfActive(eventLoop: context.eventLoop) {
+            RequestSniffer.sniff(body: body, contentType: contentType, query: query)
+        }.whenComplete { result in
+            let handler = bound.value
+            guard case .responding = handler.state, handler.context != nil else { return }
+            var request = request
+            request.sniffed = try? result.get()
+            handler.dispatch(request)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -11,6 +11,9 @@ struct ProxyRequest {
     var body: ByteBuffer
     /// When the request's head arrived: the heartbeat clock starts here.
     var arrival: NIODeadline
+    /// The body's `model` and `stream`, when they were read before routing (a large body is scanned off the event
+    /// loop); `nil` lets the router read them.
+    var sniffed: RequestSniffer.Result?
 
     /// Path without the query string.
     var path: String {

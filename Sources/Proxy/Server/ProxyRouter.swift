@@ -61,7 +61,7 @@ public final class ProxyRouter: Sendable {
         }
         switch route {
         case .model:
-            let sniffed = RequestSniffer.sniff(
+            let sniffed = request.sniffed ?? RequestSniffer.sniff(
                 body: request.body,
                 contentType: request.head.headers.first(name: "content-type"),
                 query: request.query
