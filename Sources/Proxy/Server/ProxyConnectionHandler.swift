@@ -164,6 +164,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         let query = request.query
         let body = request.body
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        markInFlight()  // while it is scanned, too
         pool.runIfActive(eventLoop: context.eventLoop) {
             RequestSniffer.sniff(body: body, contentType: contentType, query: query)
         }.whenComplete { result in
@@ -200,8 +201,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     // MARK: Dispatch
 
     private func dispatch(_ request: ProxyRequest) {
-        requestInFlight = true
-        tracker.requestStarted()
+        markInFlight()
         switch router.decide(request) {
         case .relay(let settings):
             guard let context else { return }
@@ -333,6 +333,13 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         while let context, !writingEnd, !deferredParts.isEmpty {
             handle(deferredParts.removeFirst(), context: context)
         }
+    }
+
+    /// Counts the request in flight (once), from its end on: a graceful shutdown waits for it from then.
+    private func markInFlight() {
+        guard !requestInFlight else { return }
+        requestInFlight = true
+        tracker.requestStarted()
     }
 
     private func finishRequest() {
