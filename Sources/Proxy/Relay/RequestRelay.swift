@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Wire
 
 #if canImport(Glibc)
@@ -29,6 +30,8 @@ final class RequestRelay {
     private let connector: any UpstreamConnector
     private let writer: any ClientWriter
     private let logger: Logger
+    /// Where a large body's `model` is rewritten (`useModelName`) off the event loop; `nil`: on it.
+    private let rewritePool: NIOThreadPool?
 
     private var policy: HeartbeatPolicy
     private var tracker = SSEBoundaryTracker()
@@ -60,9 +63,11 @@ final class RequestRelay {
         leases: any LeaseRequester,
         connector: any UpstreamConnector,
         writer: any ClientWriter,
-        logger: Logger
+        logger: Logger,
+        rewritePool: NIOThreadPool? = nil
     ) {
         self.eventLoop = eventLoop
+        self.rewritePool = rewritePool
         self.request = request
         self.settings = settings
         self.leases = leases
@@ -167,11 +172,29 @@ final class RequestRelay {
             return
         }
         upstream = channel
-        // The body as received, or (useModelName) slices of it around the new model name: never copied.
-        var body = [request.body]
-        if let forwardedModelName, let rewritten = ModelNameRewriter.rewrite(request.body, to: forwardedModelName) {
-            body = rewritten
+        guard let forwardedModelName else {
+            sendRequest(on: channel, target: target, body: [request.body])
+            return
         }
+        // useModelName: slices of the body around the new model name, never a copy. Finding `model` in a large body
+        // takes long enough (about 20 ms for 32 MB) to delay this loop's heartbeats, so it happens on the pool.
+        let original = request.body
+        guard original.readableBytes >= ProxyConnectionHandler.sniffOffThreshold, let rewritePool else {
+            sendRequest(
+                on: channel, target: target,
+                body: ModelNameRewriter.rewrite(original, to: forwardedModelName) ?? [original])
+            return
+        }
+        rewritePool.runIfActive(eventLoop: eventLoop) {
+            ModelNameRewriter.rewrite(original, to: forwardedModelName) ?? [original]
+        }.assumeIsolated().whenComplete { result in
+            guard !self.done, self.upstream === channel else { return }
+            self.sendRequest(on: channel, target: target, body: (try? result.get()) ?? [original])
+        }
+    }
+
+    /// Writes the request (head, `body` in pieces, end) to the upstream.
+    private func sendRequest(on channel: any Channel, target: UpstreamURL, body: [ByteBuffer]) {
         let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         var head = HTTPRequestHead(
             version: .http1_1,

@@ -214,7 +214,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
                         provider: router.provider, eventLoop: context.eventLoop, pinned: settings.snapshot),
                 connector: connector,
                 writer: self,
-                logger: logger
+                logger: logger,
+                rewritePool: sniffPool
             )
             self.relay = relay
             relay.start()
