@@ -8,6 +8,8 @@ import NIOConcurrencyHelpers
 final class ScriptedLeaseRequester: LeaseRequester {
     let upstream: UpstreamURL
     let hold: Bool
+    /// `useModelName`: the name the leases ask the relay to put in the forwarded body.
+    var forwardedModelName: String?
     private var pending: (progress: (LoadingProgress) -> Void, completion: (Result<UpstreamLease, UpstreamAcquireError>) -> Void)?
     /// Lease releases (thread-safe: `release` is `@Sendable`).
     let releases = NIOLockedValueBox(0)
@@ -58,6 +60,7 @@ final class ScriptedLeaseRequester: LeaseRequester {
 
     private func lease(_ model: String) -> UpstreamLease {
         let releases = self.releases
-        return UpstreamLease(modelID: model, upstream: upstream, onRelease: { releases.withLockedValue { $0 += 1 } })
+        return UpstreamLease(
+            modelID: model, upstream: upstream, forwardedModelName: forwardedModelName, onRelease: { releases.withLockedValue { $0 += 1 } })
     }
 }

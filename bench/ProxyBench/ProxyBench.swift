@@ -14,8 +14,9 @@ struct ProxyBench: AsyncParsableCommand {
             Examples:
               ProxyBench heartbeat --port 8080 --streams 9000 --interval 1 --seconds 12
               ProxyBench load --port 8080 --clients 64 --seconds 30
+              ProxyBench body --port 8080 --direct-port 8081 --sizes 1,8,32
             """,
-        subcommands: [HeartbeatRound.self, LoadRound.self]
+        subcommands: [HeartbeatRound.self, LoadRound.self, BodyRound.self]
     )
 }
 

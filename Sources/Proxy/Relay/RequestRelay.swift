@@ -2,6 +2,7 @@ import DurationMath
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Wire
 
 #if canImport(Glibc)
@@ -30,6 +31,8 @@ final class RequestRelay {
     private let connector: any UpstreamConnector
     private let writer: any ClientWriter
     private let logger: Logger
+    /// Where a large body's `model` is rewritten (`useModelName`) off the event loop; `nil`: on it.
+    private let rewritePool: NIOThreadPool?
 
     private var policy: HeartbeatPolicy
     private var tracker = SSEBoundaryTracker()
@@ -61,9 +64,11 @@ final class RequestRelay {
         leases: any LeaseRequester,
         connector: any UpstreamConnector,
         writer: any ClientWriter,
-        logger: Logger
+        logger: Logger,
+        rewritePool: NIOThreadPool? = nil
     ) {
         self.eventLoop = eventLoop
+        self.rewritePool = rewritePool
         self.request = request
         self.settings = settings
         self.leases = leases
@@ -168,12 +173,30 @@ final class RequestRelay {
             return
         }
         upstream = channel
-        var body = request.body
-        if let forwardedModelName,
-            let rewritten = ModelNameRewriter.rewrite(Array(request.body.readableBytesView), to: forwardedModelName)
-        {
-            body = ByteBuffer(bytes: rewritten)
+        guard let forwardedModelName else {
+            sendRequest(on: channel, target: target, body: [request.body])
+            return
         }
+        // useModelName: slices of the body around the new model name, never a copy. Finding `model` in a large body
+        // takes long enough (about 20 ms for 32 MB) to delay this loop's heartbeats, so it happens on the pool.
+        let original = request.body
+        guard original.readableBytes >= ProxyConnectionHandler.sniffOffThreshold, let rewritePool else {
+            sendRequest(
+                on: channel, target: target,
+                body: ModelNameRewriter.rewrite(original, to: forwardedModelName) ?? [original])
+            return
+        }
+        rewritePool.runIfActive(eventLoop: eventLoop) {
+            ModelNameRewriter.rewrite(original, to: forwardedModelName) ?? [original]
+        }.assumeIsolated().whenComplete { result in
+            guard !self.done, self.upstream === channel else { return }
+            self.sendRequest(on: channel, target: target, body: (try? result.get()) ?? [original])
+        }
+    }
+
+    /// Writes the request (head, `body` in pieces, end) to the upstream.
+    private func sendRequest(on channel: any Channel, target: UpstreamURL, body: [ByteBuffer]) {
+        let bodyLength = body.reduce(0) { $0 + $1.readableBytes }
         var head = HTTPRequestHead(
             version: .http1_1,
             method: request.head.method,
@@ -182,11 +205,13 @@ final class RequestRelay {
         head.headers = HopByHopHeaders.removing(from: request.head.headers)
         head.headers.remove(name: "content-length")
         head.headers.replaceOrAdd(name: "Host", value: "\(target.host):\(target.port)")
-        if body.readableBytes > 0 || request.head.method == .POST || request.head.method == .PUT {
-            head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.readableBytes)")
+        if bodyLength > 0 || request.head.method == .POST || request.head.method == .PUT {
+            head.headers.replaceOrAdd(name: "Content-Length", value: "\(bodyLength)")
         }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
+        for part in body where part.readableBytes > 0 {
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+        }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         request.body = ByteBuffer()  // sent: a long wait should not hold the body
         perform(policy.upstreamRequestSent(now: now))

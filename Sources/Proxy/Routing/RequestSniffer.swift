@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import Wire
 
 /// Reads what routing needs from a request without trusting its `Content-Type`: the model id and whether the
 /// client asked for a stream.
@@ -18,15 +20,28 @@ public enum RequestSniffer {
     }
 
     /// Sniffs `body` (as received), the request's `Content-Type` (for the multipart boundary) and its query string.
-    public static func sniff(body: [UInt8], contentType: String?, query: String?) -> Result {
+    ///
+    /// A JSON body is read by ``JSONTopLevelScanner`` in place: top-level keys only, up to the later of `model` and
+    /// `stream` (to the end when one is absent), nothing decoded but those two values. Invalid JSON in the part it
+    /// reads is `malformedJSON`; bytes after both keys are the upstream's to judge (llama-swap does not read them
+    /// either). With duplicate keys the first wins, as in llama-swap.
+    public static func sniff(body: UnsafeRawBufferPointer, contentType: String?, query: String?) -> Result {
         let queryItems = parseQuery(query)
         var result = Result(model: nil, stream: queryItems["stream"].map(isTrue) ?? false, malformedJSON: false)
 
         if looksLikeJSONObject(body) {
-            if let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] {
-                if let model = object["model"] as? String { result.model = model }
-                if let stream = object["stream"] as? Bool { result.stream = stream }
-            } else {
+            do {
+                let object = try JSONTopLevelScanner.scan(body, stopAfter: ["model", "stream"])
+                if let model = object.first("model", in: body), model.kind == .string {
+                    result.model = try JSONTopLevelScanner.decodeString(body, in: model.valueRange)
+                }
+                if let stream = object.first("stream", in: body).flatMap({
+                    JSONTopLevelScanner.decodeBool(body, in: $0.valueRange)
+                }) {
+                    result.stream = stream
+                }
+            } catch {
+                result.model = nil
                 result.malformedJSON = true
             }
         } else if let boundary = multipartBoundary(contentType) {
@@ -36,7 +51,17 @@ public enum RequestSniffer {
         return result
     }
 
-    static func looksLikeJSONObject(_ body: [UInt8]) -> Bool {
+    /// ``sniff(body:contentType:query:)`` over the request's one body buffer, without copying it.
+    static func sniff(body: ByteBuffer, contentType: String?, query: String?) -> Result {
+        body.withUnsafeReadableBytes { sniff(body: $0, contentType: contentType, query: query) }
+    }
+
+    /// ``sniff(body:contentType:query:)`` over an array (tests).
+    public static func sniff(body: [UInt8], contentType: String?, query: String?) -> Result {
+        body.withUnsafeBytes { sniff(body: $0, contentType: contentType, query: query) }
+    }
+
+    static func looksLikeJSONObject(_ body: UnsafeRawBufferPointer) -> Bool {
         body.first { !(($0 == 0x20) || ($0 == 0x09) || ($0 == 0x0A) || ($0 == 0x0D)) } == UInt8(ascii: "{")
     }
 
@@ -75,14 +100,14 @@ public enum RequestSniffer {
     }
 
     /// The value of a simple (non-file) multipart field, as UTF-8 text.
-    static func multipartField(named name: String, in body: [UInt8], boundary: String) -> String? {
+    static func multipartField(named name: String, in body: UnsafeRawBufferPointer, boundary: String) -> String? {
         let delimiter = Array("--\(boundary)".utf8)
         let headerEnd = Array("\r\n\r\n".utf8)
         var searchFrom = 0
         while let partStart = find(delimiter, in: body, from: searchFrom) {
             let afterDelimiter = partStart + delimiter.count
             guard let headersEnd = find(headerEnd, in: body, from: afterDelimiter) else { return nil }
-            let headers = String(decoding: body[afterDelimiter..<headersEnd], as: UTF8.self).lowercased()
+            let headers = String(decoding: UnsafeRawBufferPointer(rebasing: body[afterDelimiter..<headersEnd]), as: UTF8.self).lowercased()
             let contentStart = headersEnd + headerEnd.count
             guard let nextDelimiter = find(delimiter, in: body, from: contentStart) else { return nil }
             if headers.contains("content-disposition"), headers.contains("name=\"\(name.lowercased())\""),
@@ -92,20 +117,26 @@ public enum RequestSniffer {
                 if contentEnd >= contentStart + 2, body[contentEnd - 2] == 0x0D, body[contentEnd - 1] == 0x0A {
                     contentEnd -= 2
                 }
-                return String(decoding: body[contentStart..<contentEnd], as: UTF8.self)
+                return String(decoding: UnsafeRawBufferPointer(rebasing: body[contentStart..<contentEnd]), as: UTF8.self)
             }
             searchFrom = nextDelimiter
         }
         return nil
     }
 
-    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+    /// The first offset at or after `start` where `needle` occurs in `haystack`; no allocation per candidate.
+    private static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
         guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else {
             return nil
         }
+        let first = needle[0]
         var index = start
         while index <= haystack.count - needle.count {
-            if haystack[index] == needle[0], Array(haystack[index..<index + needle.count]) == needle { return index }
+            if haystack[index] == first {
+                var offset = 1
+                while offset < needle.count, haystack[index + offset] == needle[offset] { offset += 1 }
+                if offset == needle.count { return index }
+            }
             index += 1
         }
         return nil

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// One client connection: reads each request whole, asks the router what to do, and owns every byte written back.
 ///
@@ -36,6 +37,9 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private let tracker: ConnectionTracker
     /// Bodies larger than this are refused with 413 (the proxy reads bodies whole to find the model).
     private let maxRequestBodySize: Int
+    /// Where large bodies are scanned (``sniffOffThreshold``); `nil` scans every body on the loop (tests that drive
+    /// an `EmbeddedEventLoop`).
+    private let sniffPool: NIOThreadPool?
     private var state = State.idle
     /// The current response must end with `Connection: close` and the close.
     private var closeAfterResponse = false
@@ -59,9 +63,11 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         logger: Logger,
         connector: any UpstreamConnector = BootstrapUpstreamConnector(),
         leases: (any LeaseRequester)? = nil,
-        limits: ClientLimits? = nil
+        limits: ClientLimits? = nil,
+        sniffPool: NIOThreadPool? = nil
     ) {
         self.maxRequestBodySize = (limits ?? router.config.clientLimits).maxRequestBodySize
+        self.sniffPool = sniffPool
         self.router = router
         self.connector = connector
         self.leases = leases
@@ -87,6 +93,12 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        // Not inside the switch below: the tuple it switches over holds a second reference to the body buffer, and
+        // every append would then copy the whole body (a 32 MB body cost seconds).
+        if case .body(var chunk) = part, case .receiving = state {
+            appendBody(&chunk)
+            return
+        }
         switch (part, state) {
         case (.head(let head), .idle):
             let isHTTP10 = head.version.major == 1 && head.version.minor == 0
@@ -103,24 +115,64 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             // The event loop's clock, which the relay's timers use too (and a test can drive).
             state = .receiving(
                 head: head, body: context.channel.allocator.buffer(capacity: 0), arrival: context.eventLoop.now)
-        case (.body(var chunk), .receiving(let head, var body, let arrival)):
-            if body.readableBytes + chunk.readableBytes > maxRequestBodySize {
-                state = .refusing
-                let message = "request body larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"
-                respond(.error(413, message), close: true)
-                return
-            }
-            state = .idle  // drop the reference while appending, so the buffer is not copied
-            body.writeBuffer(&chunk)
-            state = .receiving(head: head, body: body, arrival: arrival)
+        case (.body, .receiving):
+            break  // appended above
         case (.end, .receiving(let head, let body, let arrival)):
             state = .responding
-            dispatch(ProxyRequest(head: head, body: body, arrival: arrival))
+            let request = ProxyRequest(head: head, body: body, arrival: arrival)
+            if body.readableBytes >= Self.sniffOffThreshold, let pool = sniffPool {
+                sniffOffTheLoop(request, pool: pool, context: context)
+            } else {
+                dispatch(request)
+            }
         case (_, .refusing), (_, .closing):
             break
         default:
             logger.debug("unexpected request part; closing")
             context.close(promise: nil)
+        }
+    }
+
+    /// Appends a read of the body to the request's one buffer, in place. The first read reserves the declared
+    /// `Content-Length` (already checked against ``ClientLimits/maxRequestBodySize``), so the buffer is allocated
+    /// once at its final size; a chunked body grows by doubling.
+    private func appendBody(_ chunk: inout ByteBuffer) {
+        guard case .receiving(let head, var body, let arrival) = state else { return }
+        state = .idle  // `body` is now the buffer's only reference: writing to it does not copy it
+        if body.readableBytes + chunk.readableBytes > maxRequestBodySize {
+            state = .refusing
+            let message = "request body larger than \(maxRequestBodySize) bytes (maxRequestBodySize)"
+            respond(.error(413, message), close: true)
+            return
+        }
+        if body.readableBytes == 0, let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }),
+            declared > body.capacity
+        {
+            body.reserveCapacity(declared)
+        }
+        body.writeBuffer(&chunk)
+        state = .receiving(head: head, body: body, arrival: arrival)
+    }
+
+    /// Bodies this large are scanned for `model` and `stream` on a thread pool, not on the event loop: scanning
+    /// 32 MB takes about 20 ms, which would delay every other connection's heartbeats on this loop by as much.
+    static let sniffOffThreshold = 1 << 20
+
+    /// Scans `request`'s body on `pool`, then dispatches it here with the answer (unless the client left meanwhile).
+    private func sniffOffTheLoop(_ request: ProxyRequest, pool: NIOThreadPool, context: ChannelHandlerContext) {
+        let contentType = request.head.headers.first(name: "content-type")
+        let query = request.query
+        let body = request.body
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        markInFlight()  // while it is scanned, too
+        pool.runIfActive(eventLoop: context.eventLoop) {
+            RequestSniffer.sniff(body: body, contentType: contentType, query: query)
+        }.whenComplete { result in
+            let handler = bound.value
+            guard case .responding = handler.state, handler.context != nil else { return }
+            var request = request
+            request.sniffed = try? result.get()
+            handler.dispatch(request)
         }
     }
 
@@ -149,8 +201,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     // MARK: Dispatch
 
     private func dispatch(_ request: ProxyRequest) {
-        requestInFlight = true
-        tracker.requestStarted()
+        markInFlight()
         switch router.decide(request) {
         case .relay(let settings):
             guard let context else { return }
@@ -163,7 +214,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
                         provider: router.provider, eventLoop: context.eventLoop, pinned: settings.snapshot),
                 connector: connector,
                 writer: self,
-                logger: logger
+                logger: logger,
+                rewritePool: sniffPool
             )
             self.relay = relay
             relay.start()
@@ -282,6 +334,13 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         while let context, !writingEnd, !deferredParts.isEmpty {
             handle(deferredParts.removeFirst(), context: context)
         }
+    }
+
+    /// Counts the request in flight (once), from its end on: a graceful shutdown waits for it from then.
+    private func markInFlight() {
+        guard !requestInFlight else { return }
+        requestInFlight = true
+        tracker.requestStarted()
     }
 
     private func finishRequest() {

@@ -61,8 +61,8 @@ public final class ProxyRouter: Sendable {
         }
         switch route {
         case .model:
-            let sniffed = RequestSniffer.sniff(
-                body: request.bodyBytes,
+            let sniffed = request.sniffed ?? RequestSniffer.sniff(
+                body: request.body,
                 contentType: request.head.headers.first(name: "content-type"),
                 query: request.query
             )

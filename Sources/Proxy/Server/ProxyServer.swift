@@ -48,7 +48,9 @@ public final class ProxyServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try ProxyServer.addHTTPCodec(to: channel.pipeline.syncOperations, limits: limits, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(
-                        ProxyConnectionHandler(router: router, tracker: tracker, logger: logger, limits: limits)
+                        ProxyConnectionHandler(
+                            router: router, tracker: tracker, logger: logger, limits: limits,
+                            sniffPool: .singleton)
                     )
                 }
             }

@@ -18,6 +18,7 @@ public enum ProxyService {
         logs: LogBuffer,
         logger: Logger
     ) async throws {
+        OpenFileLimit.raiseToHardLimit(logger: logger)
         let store = ConfigStore(config)
         let supervisor = Supervisor(store: store, logs: logs, logger: logger)
         let router = ProxyRouter(store: store, provider: supervisor, admin: SupervisorAdmin(supervisor: supervisor))
