@@ -96,11 +96,11 @@ let package = Package(
         // Test-only helpers shared by the test targets (timing slack).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .executableTarget(
-            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy", "RawHTTP"] + nio,
+            name: "RecordReplayBench", dependencies: ["FakeUpstream", "Harness", "Proxy", "RawHTTP", "SeededRandom"] + nio,
             path: "bench/RecordReplayBench"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "SeededRandom"]),
         .testTarget(name: "LocatedYAMLTests", dependencies: ["LocatedYAML", "DurationMath", "Proxy", "FakeUpstream"]),
-        .testTarget(name: "RawHTTPTests", dependencies: ["RawHTTP"] + nio),
+        .testTarget(name: "RawHTTPTests", dependencies: ["RawHTTP", "SeededRandom"] + nio),
         .testTarget(
             name: "FakeUpstreamTests",
             dependencies: [

@@ -2,6 +2,7 @@ import FakeUpstream
 import Foundation
 import Logging
 import Proxy
+import RawHTTP
 import TestSupport
 import Testing
 

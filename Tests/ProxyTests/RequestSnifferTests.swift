@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SeededRandom
 import Testing
 
 @testable import Proxy
@@ -49,7 +50,7 @@ import Testing
     /// with `model` and `stream` anywhere, spelled with escapes, and their names inside nested values and strings.
     @Test(arguments: [1, 2, 3, 99] as [UInt64])
     func answersLikeJSONSerialization(seed: UInt64) throws {
-        var random = SystemRandomNumberGenerator.Seeded(seed)
+        var random = SplitMix64(seed: seed)
         let fillers = [
             "\"messages\":[{\"role\":\"user\",\"content\":\"say \\\"model\\\": \\\"x\\\", stream: true\"}]",
             "\"n\":{\"model\":\"nested\",\"stream\":true}", "\"t\":12345678901234567890.5e-3",
@@ -103,19 +104,3 @@ import Testing
     }
 }
 
-extension SystemRandomNumberGenerator {
-    /// A seeded SplitMix64 for the sniffer's property tests.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        init(_ seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func pick<T>(_ choices: [T]) -> T { choices[Int.random(in: 0..<choices.count, using: &self)] }
-        mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &self) < percent }
-    }
-}

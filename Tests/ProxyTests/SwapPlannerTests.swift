@@ -1,3 +1,4 @@
+import SeededRandom
 import Testing
 
 @testable import Proxy
@@ -148,15 +149,5 @@ struct SwapCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-/// SplitMix64: a tiny seeded generator so random tables are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The one seeded generator, under the name these tables always used.
+typealias SeededGenerator = SplitMix64

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import RawHTTP
+import SeededRandom
 import Testing
 
 /// The one response decoder: NIO's `HTTPResponseDecoder` behind the byte tap, fed whole, split anywhere, and cut.
@@ -73,7 +74,7 @@ import Testing
     @Test(arguments: 0..<responses.count, 1...40)
     func randomSplitsDecodeTheSameAsOneRead(response: Int, seed: UInt64) {
         let (name, bytes) = Self.responses[response]
-        var random = Seeded(seed)
+        var random = SplitMix64(seed: seed)
         var pieces: [Int] = []
         var total = 0
         while total < bytes.count {
@@ -164,17 +165,5 @@ import Testing
         #expect(head.headers.map(\.name) == ["Server", "Access-Control-Allow-Origin", "x-lower"])
         #expect(head.headers.map(\.value) == ["llama.cpp", "", "a, b"])
         #expect(head.value("X-LOWER") == "a, b")
-    }
-}
-
-/// A seeded linear congruential generator (Knuth's MMIX constants), so a failing split repeats from its seed.
-struct Seeded {
-    private var state: UInt64
-
-    init(_ seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return state >> 33
     }
 }

@@ -1,20 +1,11 @@
 import Foundation
+import SeededRandom
 
 /// A seeded generator (SplitMix64), local to these tests so they depend on nothing but the scanner.
-struct JSONTestRandom: RandomNumberGenerator {
-    var state: UInt64
+/// The one seeded generator (`pick` comes from SSEBoundaryTrackerTests' extension).
+typealias JSONTestRandom = SplitMix64
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func pick<T>(_ choices: [T]) -> T { choices[Int.random(in: 0..<choices.count, using: &self)] }
+extension SplitMix64 {
     mutating func chance(_ percent: Int) -> Bool { Int.random(in: 0..<100, using: &self) < percent }
 }
 

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Proxy
 import RawHTTP
+import SeededRandom
 
 // Record → replay gap fidelity. A fake upstream plays a stream of `writes` writes with seeded gaps of 5–60 ms;
 // `Recorder` records it through a real client; the recorded file is then replayed at scale 1 by a fresh fake and
@@ -14,17 +15,7 @@ import RawHTTP
 // and end to end (replayed at the client vs the original writes). Loopback only, about 2 × 3.5 s.
 
 let writes = 100
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-var random = SplitMix(state: 7)
+var random = SplitMix64(seed: 7)
 let gapsMilliseconds = (0..<writes).map { _ in Int.random(in: 5...60, using: &random) }
 
 var logger = Logger(label: "bench")
