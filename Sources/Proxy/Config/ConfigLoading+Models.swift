@@ -144,7 +144,7 @@ extension ConfigLoading {
     }
 
     /// Expands macros, assigns `${PORT}`, splits commands and applies defaults and global settings.
-    mutating func resolve(_ raw: RawModel, nextPort: inout Int) throws(LocatedError) -> ModelConfig {
+    mutating func resolve(_ raw: RawModel, nextPort: inout Int) throws(LocatedError) -> ModelConfig? {
         let path = "models.\(raw.id)"
         let modelIDMacro = MacroExpander.Definition(name: "MODEL_ID", value: raw.id, location: raw.location)
         let expander = MacroExpander([modelIDMacro] + globalMacros + raw.macros)
@@ -208,9 +208,12 @@ extension ConfigLoading {
                     "model '\(raw.id)' has no cmd, so the proxy does not start it: set proxy to the URL of the server that is already running",
                     at: raw.location)
             } else if raw.proxy == nil {
-                throw LocatedError(
-                    "\(path).cmd does not use ${PORT}, so the default proxy \(ModelConfig.defaultProxy) has no port: use ${PORT} in cmd or set proxy to the server's URL",
-                    at: raw.cmd!.location)
+                // llama-swap refuses the whole config; its own example has such a model, so it is left out, loudly.
+                warnings.append(
+                    ConfigWarning(
+                        "model '\(raw.id)' is left out: its cmd does not use ${PORT}, so the default proxy \(ModelConfig.defaultProxy) has no port (use ${PORT} in cmd or set proxy to the server's URL)",
+                        at: raw.cmd!.location, keyPath: "\(path).cmd"))
+                return nil
             } else {
                 throw LocatedError(
                     "\(path).proxy uses ${PORT} but cmd does not: ${PORT} is only assigned when cmd uses it",

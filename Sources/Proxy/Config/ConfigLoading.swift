@@ -155,7 +155,7 @@ struct ConfigLoading {
         var aliases: [String: (model: String, location: SourceLocation)] = [:]
         var nextPort = startPort
         for id in ProxyConfig.sortedIDs(rawModels.keys) {
-            let model = try resolve(rawModels[id]!, nextPort: &nextPort)
+            guard let model = try resolve(rawModels[id]!, nextPort: &nextPort) else { continue }
             for alias in model.aliases {
                 let written = rawModels[id]!.aliases.first { $0.value.id == alias.id }?.location ?? model.location!
                 if let other = aliases[alias.id] {
