@@ -279,7 +279,7 @@ extension ConfigLoading {
             var selector = SelectorSettings(
                 id: id, strategy: strategy, targets: [], spillover: 1, name: nil, description: nil, unlisted: false,
                 metadata: nil, location: entry.keyNode.location)
-            let targets = try reader.strings(fields["targets"] ?? entry.keyNode, "\(path).targets")
+            let targets = try fields["targets"].map { node throws(LocatedError) in try reader.strings(node, "\(path).targets") } ?? []
             if targets.isEmpty {
                 throw LocatedError("\(path).targets: expected at least one target", at: entry.keyNode.location)
             }
