@@ -34,7 +34,8 @@ struct LlamaProxy: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Address to listen on (loopback by default; :port is every interface).", valueName: "host:port"))
+        help: ArgumentHelp(
+            "Address to listen on (loopback by default; :port is every interface).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
 
     @Flag(name: .long, help: "Reload the config when its file changes (as SIGHUP does).")
@@ -43,10 +44,13 @@ struct LlamaProxy: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("llama-swap's config directory: not supported yet.", valueName: "dir"))
     var configDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("TLS certificate (llama-swap's -tls-cert-file): not supported yet.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("TLS certificate (llama-swap's -tls-cert-file): not supported yet.", valueName: "file"))
     var tlsCertFile: String?
 
-    @Option(name: .long, help: ArgumentHelp("TLS key (llama-swap's -tls-key-file): not supported yet.", valueName: "file"))
+    @Option(
+        name: .long, help: ArgumentHelp("TLS key (llama-swap's -tls-key-file): not supported yet.", valueName: "file"))
     var tlsKeyFile: String?
 
     /// Parses llama-swap's single-dash flags too (see ``ProxyOptions/normalizeArguments(_:)``).
@@ -56,16 +60,19 @@ struct LlamaProxy: AsyncParsableCommand {
 
     func validate() throws {
         if configDir != nil {
-            throw ValidationError("--config-dir (llama-swap's -config-dir) is not supported yet: give one file with --config")
+            throw ValidationError(
+                "--config-dir (llama-swap's -config-dir) is not supported yet: give one file with --config")
         }
         if tlsCertFile != nil || tlsKeyFile != nil {
             throw ValidationError(
-                "TLS serving (--tls-cert-file, --tls-key-file) is not supported yet: serve plain HTTP on loopback and put a TLS proxy in front")
+                "TLS serving (--tls-cert-file, --tls-key-file) is not supported yet: serve plain HTTP on loopback and put a TLS proxy in front"
+            )
         }
         if config == nil { throw ValidationError("--config is required") }
     }
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: the config's logLevel).")
+    @Option(
+        name: .long, help: "trace, debug, info, notice, warning, error or critical (default: the config's logLevel).")
     var logLevel: Logger.Level?
 
     @Option(name: .long, help: "Seconds requests in flight may take to finish after SIGTERM.")
@@ -95,7 +102,8 @@ struct LlamaProxy: AsyncParsableCommand {
             configPath: config, host: host, port: port, shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)),
             watchConfig: watchConfig)
         do {
-            try await ProxyService.run(options: options, config: loaded.0, logs: logs, logger: Logger(label: "llama-proxy"))
+            try await ProxyService.run(
+                options: options, config: loaded.0, logs: logs, logger: Logger(label: "llama-proxy"))
         } catch let error as ProxyServiceError {
             printToStandardError(error.description)
             throw ExitCode(1)

@@ -14,8 +14,10 @@ import Testing
         (["-watch-config=true"], ["--watch-config"]),
         (["-watch-config=false", "-config", "c"], ["--config", "c"]),
         (["-version"], ["--version"]),
-        (["-config-dir", "d", "-tls-cert-file", "a.pem", "-tls-key-file", "k.pem"],
-         ["--config-dir", "d", "--tls-cert-file", "a.pem", "--tls-key-file", "k.pem"]),
+        (
+            ["-config-dir", "d", "-tls-cert-file", "a.pem", "-tls-key-file", "k.pem"],
+            ["--config-dir", "d", "--tls-cert-file", "a.pem", "--tls-key-file", "k.pem"]
+        ),
         // Ours stay as they are, values are never rewritten, nor anything after --.
         (["--config", "-config", "--log-level", "debug"], ["--config", "-config", "--log-level", "debug"]),
         (["--shutdown-grace", "5", "--", "-config"], ["--shutdown-grace", "5", "--", "-config"]),

@@ -7,7 +7,8 @@ import Testing
 /// The repository root, found from this file's path (Tests/ProxyTests/CompatExampleTests.swift).
 private let compatRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private let compatFixture = compatRoot.appendingPathComponent("Tests/ProxyTests/Fixtures/llama-swap-config.example.yaml")
+private let compatFixture = compatRoot.appendingPathComponent(
+    "Tests/ProxyTests/Fixtures/llama-swap-config.example.yaml")
 private let compatDocs = compatRoot.appendingPathComponent("docs/config-compat.md")
 /// The variables llama-swap's example reads with `${env.NAME}`.
 private let compatEnvironment = [
@@ -39,7 +40,8 @@ private let compatEnvironment = [
         #expect(
             Set(actual).subtracting(documented).sorted() == [], "warnings docs/config-compat.md does not list")
         #expect(
-            Set(documented).subtracting(actual).sorted() == [], "warnings docs/config-compat.md lists but the loader no longer gives")
+            Set(documented).subtracting(actual).sorted() == [],
+            "warnings docs/config-compat.md lists but the loader no longer gives")
         #expect(actual.count == documented.count)
     }
 
@@ -81,6 +83,9 @@ private let compatEnvironment = [
         #expect(config.startupProfile == "coding")
         #expect(config.upstreamIgnorePaths.count == 2)
         #expect(config.unloadTimeout == .seconds(10))
-        #expect(config.apiKeys == ["sk-hunter2", "sk-gyCPiKUcIfPlaM4OSMZekkprgijPx6+OsmQs8Rsg0xZ9qpy6gKWsIKqHOk+cgXVx", "sk-one", "sk-two"])
+        #expect(
+            config.apiKeys == [
+                "sk-hunter2", "sk-gyCPiKUcIfPlaM4OSMZekkprgijPx6+OsmQs8Rsg0xZ9qpy6gKWsIKqHOk+cgXVx", "sk-one", "sk-two",
+            ])
     }
 }

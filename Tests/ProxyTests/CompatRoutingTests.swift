@@ -42,13 +42,16 @@ private let threeModels = """
         #expect(routed.routing.engine == .group)
         #expect(routed.groups.map(\.id) == topLevel.groups.map(\.id))
         #expect(routed.groups.map(\.members) == topLevel.groups.map(\.members))
-        #expect(routed.groups.map { [$0.swap, $0.exclusive, $0.persistent] } == topLevel.groups.map { [$0.swap, $0.exclusive, $0.persistent] })
+        #expect(
+            routed.groups.map { [$0.swap, $0.exclusive, $0.persistent] }
+                == topLevel.groups.map { [$0.swap, $0.exclusive, $0.persistent] })
         #expect(routedWarnings.map(\.message) == topWarnings.map(\.message))
         #expect(!routed.groups.isEmpty && routed.groups.count == topLevel.groups.count)
     }
 
     @Test func routingWithoutUseIsTheGroupEngine() throws {
-        let (config, warnings) = try load(threeModels + "routing:\n  router:\n    settings:\n      groups:\n        g: {members: [a, b]}\n")
+        let (config, warnings) = try load(
+            threeModels + "routing:\n  router:\n    settings:\n      groups:\n        g: {members: [a, b]}\n")
         #expect(config.groups.map(\.id) == ["g", GroupConfig.defaultGroupID])
         #expect(warnings.isEmpty)
     }
@@ -89,17 +92,44 @@ private let threeModels = """
     }
 
     static let errors: [(String, String)] = [
-        ("routing:\n  router:\n    use: swarm\n", "test.yaml:7:10: routing.router.use: expected group or matrix, got 'swarm'"),
-        ("routing:\n  router:\n    use: matrix\n", "test.yaml:7:10: routing.router.use is 'matrix' but routing.router.settings.matrix is not set"),
-        ("routing:\n  scheduler:\n    use: lifo\n", "test.yaml:7:10: routing.scheduler.use: expected one of fifo, got 'lifo'"),
-        ("groups:\n  g: {members: [a]}\nrouting:\n  router:\n    use: group\n", "test.yaml:6:3: the config uses both the top-level 'groups' key and routing.router"),
-        ("groups:\n  g: {members: [a]}\nmatrix:\n  sets: {s: a}\n", "test.yaml:8:3: the config cannot use both 'groups' and 'matrix'"),
+        (
+            "routing:\n  router:\n    use: swarm\n",
+            "test.yaml:7:10: routing.router.use: expected group or matrix, got 'swarm'"
+        ),
+        (
+            "routing:\n  router:\n    use: matrix\n",
+            "test.yaml:7:10: routing.router.use is 'matrix' but routing.router.settings.matrix is not set"
+        ),
+        (
+            "routing:\n  scheduler:\n    use: lifo\n",
+            "test.yaml:7:10: routing.scheduler.use: expected one of fifo, got 'lifo'"
+        ),
+        (
+            "groups:\n  g: {members: [a]}\nrouting:\n  router:\n    use: group\n",
+            "test.yaml:6:3: the config uses both the top-level 'groups' key and routing.router"
+        ),
+        (
+            "groups:\n  g: {members: [a]}\nmatrix:\n  sets: {s: a}\n",
+            "test.yaml:8:3: the config cannot use both 'groups' and 'matrix'"
+        ),
         // The solver's errors, placed at the set's column (quoted: one more) or at the var / cost.
-        ("matrix:\n  sets:\n    s: \"a & qq\"\n", "test.yaml:7:13: matrix: set 's', column 5: unknown var or model 'qq'"),
+        (
+            "matrix:\n  sets:\n    s: \"a & qq\"\n",
+            "test.yaml:7:13: matrix: set 's', column 5: unknown var or model 'qq'"
+        ),
         ("matrix:\n  sets:\n    s: a & qq\n", "test.yaml:7:12: matrix: set 's', column 5: unknown var or model 'qq'"),
-        ("matrix:\n  vars: {x: nope}\n  sets: {s: x}\n", "test.yaml:6:10: matrix: var 'x': references unknown model 'nope'"),
-        ("matrix:\n  evict_costs: {a: 0}\n  sets: {s: a}\n", "test.yaml:6:20: matrix.evict_costs.a: expected a positive whole number, got '0'"),
-        ("matrix:\n  evict_costs: {zz: 2}\n  sets: {s: a}\n", "test.yaml:6:17: matrix: evict_costs 'zz': unknown var or model"),
+        (
+            "matrix:\n  vars: {x: nope}\n  sets: {s: x}\n",
+            "test.yaml:6:10: matrix: var 'x': references unknown model 'nope'"
+        ),
+        (
+            "matrix:\n  evict_costs: {a: 0}\n  sets: {s: a}\n",
+            "test.yaml:6:20: matrix.evict_costs.a: expected a positive whole number, got '0'"
+        ),
+        (
+            "matrix:\n  evict_costs: {zz: 2}\n  sets: {s: a}\n",
+            "test.yaml:6:17: matrix: evict_costs 'zz': unknown var or model"
+        ),
         ("matrix:\n  sets:\n    s: a\n    s: b\n", "test.yaml:8:5: duplicate key 's'"),
         ("matrix:\n  sets:\n    s: [a, b]\n", "test.yaml:7:8: matrix.sets.s: expected an expression"),
     ]
@@ -113,16 +143,23 @@ private let threeModels = """
     @Test func inactiveMatrixBesideGroupsIsNotChecked() throws {
         // llama-swap's example: use: group, with an illustrative matrix naming models that do not exist.
         let (config, warnings) = try load(
-            threeModels + "routing:\n  router:\n    use: group\n    settings:\n      matrix:\n        sets: {s: \"nope & never\"}\n")
+            threeModels
+                + "routing:\n  router:\n    use: group\n    settings:\n      matrix:\n        sets: {s: \"nope & never\"}\n"
+        )
         #expect(config.routing.engine == .group && config.routing.matrix == nil)
         #expect(warnings.isEmpty)
     }
 
     @Test func priorityIsReadAndWarnedAbout() throws {
         let (config, warnings) = try load(
-            threeModels + "routing:\n  scheduler:\n    use: fifo\n    settings:\n      fifo:\n        priority: {a: 10, b: -1, ghost: 3}\n")
+            threeModels
+                + "routing:\n  scheduler:\n    use: fifo\n    settings:\n      fifo:\n        priority: {a: 10, b: -1, ghost: 3}\n"
+        )
         #expect(config.routing.priority == ["a": 10, "b": -1])
-        #expect(warnings.map(\.keyPath) == ["routing.scheduler.settings.fifo.priority", "routing.scheduler.settings.fifo.priority.ghost"])
+        #expect(
+            warnings.map(\.keyPath) == [
+                "routing.scheduler.settings.fifo.priority", "routing.scheduler.settings.fifo.priority.ghost",
+            ])
         #expect(warnings[0].message.contains("does not support yet"))
     }
 }

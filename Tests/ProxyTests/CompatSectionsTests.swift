@@ -21,19 +21,46 @@ private func load(_ yaml: String) throws -> (ProxyConfig, [ConfigWarning]) {
     static let errors: [(String, String)] = [
         ("profiles:\n  p: {description: d}\n", "t.yaml:6:3: profiles.p.pins: expected at least one pin"),
         ("selectors:\n  a: {strategy: pin, targets: [a]}\n", "t.yaml:6:3: selectors.a: the name is already a model id"),
-        ("selectors:\n  alpha: {strategy: pin, targets: [a]}\n", "t.yaml:6:3: selectors.alpha: the name is already a model alias"),
-        ("selectors:\n  s: {strategy: random, targets: [a]}\n", "t.yaml:6:17: selectors.s.strategy: expected one of warm, pin, spillover"),
+        (
+            "selectors:\n  alpha: {strategy: pin, targets: [a]}\n",
+            "t.yaml:6:3: selectors.alpha: the name is already a model alias"
+        ),
+        (
+            "selectors:\n  s: {strategy: random, targets: [a]}\n",
+            "t.yaml:6:17: selectors.s.strategy: expected one of warm, pin, spillover"
+        ),
         ("selectors:\n  s: {strategy: warm}\n", "t.yaml:6:3: selectors.s.targets: expected at least one target"),
-        ("selectors:\n  s: {strategy: warm, targets: [t]}\n  t: {strategy: pin, targets: [a]}\n", "t.yaml:6:33: selectors.s.targets: 't' is a selector"),
-        ("selectors:\n  s: {strategy: spillover, targets: [a], settings: {spillover: 0}}\n", "t.yaml:6:64: selectors.s.settings.spillover: expected a whole number >= 1"),
+        (
+            "selectors:\n  s: {strategy: warm, targets: [t]}\n  t: {strategy: pin, targets: [a]}\n",
+            "t.yaml:6:33: selectors.s.targets: 't' is a selector"
+        ),
+        (
+            "selectors:\n  s: {strategy: spillover, targets: [a], settings: {spillover: 0}}\n",
+            "t.yaml:6:64: selectors.s.settings.spillover: expected a whole number >= 1"
+        ),
         ("peers:\n  p: {models: [m]}\n", "t.yaml:6:3: peers.p: proxy is required"),
-        ("peers:\n  p: {proxy: \"ftp://x\", models: [m]}\n", "t.yaml:6:14: peers.p.proxy: expected an http:// or https:// URL"),
+        (
+            "peers:\n  p: {proxy: \"ftp://x\", models: [m]}\n",
+            "t.yaml:6:14: peers.p.proxy: expected an http:// or https:// URL"
+        ),
         ("peers:\n  p: {proxy: \"http://x\"}\n", "t.yaml:6:3: peers.p: models is required"),
         ("hooks:\n  on_startup: {profile: nope}\n", "t.yaml:6:25: hooks.on_startup.profile: 'nope' is not a profile"),
-        ("upstream:\n  ignorePaths: ['(']\n", "t.yaml:6:17: upstream.ignorePaths: '(' is not a valid regular expression"),
-        ("models:\n  b:\n    proxy: http://x:1\n    capabilities: {in: [smell]}\n", "t.yaml:9:25: models.b.capabilities.in: expected one of text, audio, image, video, got 'smell'"),
-        ("models:\n  b:\n    proxy: http://x:1\n    filters: {setParams: [1]}\n", "t.yaml:9:26: models.b.filters.setParams: expected a mapping"),
-        ("models:\n  b:\n    proxy: http://x:1\n    metadata: {x: \"${nope}\"}\n", "t.yaml:9:19: unknown macro '${nope}' in models.b.metadata"),
+        (
+            "upstream:\n  ignorePaths: ['(']\n",
+            "t.yaml:6:17: upstream.ignorePaths: '(' is not a valid regular expression"
+        ),
+        (
+            "models:\n  b:\n    proxy: http://x:1\n    capabilities: {in: [smell]}\n",
+            "t.yaml:9:25: models.b.capabilities.in: expected one of text, audio, image, video, got 'smell'"
+        ),
+        (
+            "models:\n  b:\n    proxy: http://x:1\n    filters: {setParams: [1]}\n",
+            "t.yaml:9:26: models.b.filters.setParams: expected a mapping"
+        ),
+        (
+            "models:\n  b:\n    proxy: http://x:1\n    metadata: {x: \"${nope}\"}\n",
+            "t.yaml:9:19: unknown macro '${nope}' in models.b.metadata"
+        ),
     ]
 
     @Test(arguments: errors)
@@ -77,14 +104,17 @@ private func load(_ yaml: String) throws -> (ProxyConfig, [ConfigWarning]) {
         #expect(config.upstreamIgnorePaths == ["^/ws$"])
         #expect(config.includeAliasesInList && config.unloadTimeout == .seconds(30))
         #expect(
-            warnings.map(\.keyPath) == [
-                "profiles", "selectors", "peers", "hooks.on_startup.profile", "hooks.on_startup.preload",
-                "upstream.ignorePaths", "includeAliasesInList", "unloadTimeout",
-            ].sorted { a, b in
-                let order = ["profiles", "selectors", "peers", "hooks.on_startup.preload", "hooks.on_startup.profile",
-                    "upstream.ignorePaths", "includeAliasesInList", "unloadTimeout"]
-                return order.firstIndex(of: a)! < order.firstIndex(of: b)!
-            })
+            warnings.map(\.keyPath)
+                == [
+                    "profiles", "selectors", "peers", "hooks.on_startup.profile", "hooks.on_startup.preload",
+                    "upstream.ignorePaths", "includeAliasesInList", "unloadTimeout",
+                ].sorted { a, b in
+                    let order = [
+                        "profiles", "selectors", "peers", "hooks.on_startup.preload", "hooks.on_startup.profile",
+                        "upstream.ignorePaths", "includeAliasesInList", "unloadTimeout",
+                    ]
+                    return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+                })
         #expect(warnings.allSatisfy { $0.message.contains("does not support yet") })
     }
 

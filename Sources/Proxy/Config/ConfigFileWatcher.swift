@@ -87,6 +87,7 @@ public struct ConfigWatchService<C: Clock>: Service where C.Duration == Duration
 extension ConfigWatchService where C == ContinuousClock {
     /// Watches the file at `path` on the real clock.
     public init(path: String, interval: Duration = .seconds(1), reload: @escaping @Sendable () async -> Void) {
-        self.init(interval: interval, clock: ContinuousClock(), stamp: { ConfigFileStamp.of(path: path) }, reload: reload)
+        self.init(
+            interval: interval, clock: ContinuousClock(), stamp: { ConfigFileStamp.of(path: path) }, reload: reload)
     }
 }

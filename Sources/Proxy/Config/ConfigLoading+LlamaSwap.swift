@@ -25,7 +25,8 @@ extension ConfigLoading {
         case .scalar(let scalar):
             if node.isNull { return .null }
             let text = try expand(try reader.string(node, what), node.location)
-            let wholeMacro = scalar.text.hasPrefix("${") && scalar.text.hasSuffix("}")
+            let wholeMacro =
+                scalar.text.hasPrefix("${") && scalar.text.hasSuffix("}")
                 && scalar.text.dropFirst(2).dropLast().allSatisfy { $0 != "}" && $0 != "$" }
             if scalar.isPlain || wholeMacro { return ConfigValue.plain(text, booleans: reader.rules.booleans) }
             return .string(text)
@@ -62,7 +63,9 @@ extension ConfigLoading {
                 let text = try expand(try reader.string(field.value, what), field.value.location)
                 for part in text.split(separator: ",") {
                     let name = part.trimmingCharacters(in: .whitespaces)
-                    if name.isEmpty || FilterSettings.protectedParams.contains(name) || result.stripParams.contains(name) {
+                    if name.isEmpty || FilterSettings.protectedParams.contains(name)
+                        || result.stripParams.contains(name)
+                    {
                         continue
                     }
                     result.stripParams.append(name)
@@ -80,7 +83,8 @@ extension ConfigLoading {
             notSupportedYet(
                 field.key, in: "the filters of \(place)", at: field.keyNode.location, keyPath: what,
                 detail: field.key == "setParamsByID"
-                    ? "its ids reach the model, but the body is forwarded unchanged" : "the body is forwarded unchanged")
+                    ? "its ids reach the model, but the body is forwarded unchanged" : "the body is forwarded unchanged"
+            )
         }
         return result
     }
@@ -133,7 +137,9 @@ extension ConfigLoading {
 
     /// Whether `name` is something a request may name: a model id, an alias or a peer model (`peer/model`, or
     /// unqualified when one peer serves it).
-    static func isKnownTarget(_ name: String, models: [String: ModelConfig], aliases: [String: String], peers: [PeerSettings])
+    static func isKnownTarget(
+        _ name: String, models: [String: ModelConfig], aliases: [String: String], peers: [PeerSettings]
+    )
         -> Bool
     {
         if models[name] != nil || aliases[name] != nil { return true }
@@ -161,7 +167,8 @@ extension ConfigLoading {
                 throw reader.mismatch("\(path).proxy", expected: "an http:// or https:// URL", got: proxyNode)
             }
             if scheme == "tailcat" {
-                notSupportedYet("proxy", in: "peer '\(id)'", at: proxyNode.location, keyPath: "\(path).proxy",
+                notSupportedYet(
+                    "proxy", in: "peer '\(id)'", at: proxyNode.location, keyPath: "\(path).proxy",
                     detail: "tailcat:// peers")
             }
             var models: [String] = []
@@ -171,19 +178,22 @@ extension ConfigLoading {
                 }
             }
             if models.isEmpty {
-                throw LocatedError("\(path): models is required (the model ids the peer serves)", at: entry.keyNode.location)
+                throw LocatedError(
+                    "\(path): models is required (the model ids the peer serves)", at: entry.keyNode.location)
             }
             var peer = PeerSettings(
                 id: id, proxy: proxy, apiKey: nil, models: models, filters: FilterSettings(),
                 responseHeaderTimeout: .seconds(60), connectTimeout: .seconds(30), location: entry.keyNode.location)
             if let apiKey = fields["apiKey"], !apiKey.isNull {
                 let text = try MacroExpander(globalMacros).expand(
-                    try reader.string(apiKey, "\(path).apiKey"), keeping: [], at: apiKey.location, field: "\(path).apiKey")
+                    try reader.string(apiKey, "\(path).apiKey"), keeping: [], at: apiKey.location,
+                    field: "\(path).apiKey")
                 peer.apiKey = text.isEmpty ? nil : text
             }
             if let tailcatKey = fields.entry("tailcatKey"), !tailcatKey.value.isNull {
                 _ = try reader.string(tailcatKey.value, "\(path).tailcatKey")
-                notSupportedYet("tailcatKey", in: "peer '\(id)'", at: tailcatKey.keyNode.location, keyPath: "\(path).tailcatKey")
+                notSupportedYet(
+                    "tailcatKey", in: "peer '\(id)'", at: tailcatKey.keyNode.location, keyPath: "\(path).tailcatKey")
             }
             let expander = MacroExpander(globalMacros)
             if let filtersNode = fields["filters"], !filtersNode.isNull {
@@ -199,13 +209,18 @@ extension ConfigLoading {
                     place: "the timeouts of peer '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys)
                 for field in timeoutFields.entries where !field.value.isNull {
                     let value = try upstreamTimeout(field.value, keyPath: "\(path).timeouts.\(field.key)")
-                    if field.key == "connect" { peer.connectTimeout = value } else { peer.responseHeaderTimeout = value }
+                    if field.key == "connect" {
+                        peer.connectTimeout = value
+                    } else {
+                        peer.responseHeaderTimeout = value
+                    }
                 }
             }
             peers.append(peer)
         }
         if !peers.isEmpty {
-            notSupportedYet("peers", in: "the top level", at: key, keyPath: "peers",
+            notSupportedYet(
+                "peers", in: "the top level", at: key, keyPath: "peers",
                 detail: "requests for peer models get 404")
         }
         return peers
@@ -230,7 +245,9 @@ extension ConfigLoading {
             }
             if let pins = fields["pins"], !pins.isNull {
                 for pin in try reader.entries(pins, "\(path).pins") {
-                    let target = pin.value.isNull ? "" : try reader.oneLine(pin.value, "\(path).pins.\(pin.key)", allowEmpty: true)
+                    let target =
+                        pin.value.isNull
+                        ? "" : try reader.oneLine(pin.value, "\(path).pins.\(pin.key)", allowEmpty: true)
                     if !target.isEmpty, !isKnown(target) {
                         warnings.append(
                             ConfigWarning(
@@ -275,11 +292,14 @@ extension ConfigLoading {
                 throw LocatedError("\(path): strategy is required (warm, pin or spillover)", at: entry.keyNode.location)
             }
             let strategy = try reader.choice(
-                strategyNode, "\(path).strategy", ["warm": SelectorSettings.Strategy.warm, "pin": .pin, "spillover": .spillover])
+                strategyNode, "\(path).strategy",
+                ["warm": SelectorSettings.Strategy.warm, "pin": .pin, "spillover": .spillover])
             var selector = SelectorSettings(
                 id: id, strategy: strategy, targets: [], spillover: 1, name: nil, description: nil, unlisted: false,
                 metadata: nil, location: entry.keyNode.location)
-            let targets = try fields["targets"].map { node throws(LocatedError) in try reader.strings(node, "\(path).targets") } ?? []
+            let targets =
+                try fields["targets"].map { node throws(LocatedError) in try reader.strings(node, "\(path).targets") }
+                ?? []
             if targets.isEmpty {
                 throw LocatedError("\(path).targets: expected at least one target", at: entry.keyNode.location)
             }
@@ -314,14 +334,16 @@ extension ConfigLoading {
             }
             if let metadata = fields["metadata"], !metadata.isNull {
                 let expander = MacroExpander(globalMacros)
-                selector.metadata = try configValue(metadata, "\(path).metadata") { text, location throws(LocatedError) in
+                selector.metadata = try configValue(metadata, "\(path).metadata") {
+                    text, location throws(LocatedError) in
                     try expander.expand(text, keeping: [], at: location, field: "\(path).metadata")
                 }
             }
             selectors.append(selector)
         }
         if !selectors.isEmpty {
-            notSupportedYet("selectors", in: "the top level", at: key, keyPath: "selectors",
+            notSupportedYet(
+                "selectors", in: "the top level", at: key, keyPath: "selectors",
                 detail: "requests for a selector id get 404")
         }
         return selectors
@@ -358,11 +380,13 @@ extension ConfigLoading {
             if !name.isEmpty {
                 guard profiles.contains(where: { $0.name == name }) else {
                     throw LocatedError(
-                        "hooks.on_startup.profile: '\(name)' is not a profile defined under profiles", at: profile.value.location)
+                        "hooks.on_startup.profile: '\(name)' is not a profile defined under profiles",
+                        at: profile.value.location)
                 }
                 config.profile = name
                 notSupportedYet(
-                    "profile", in: "hooks.on_startup", at: profile.keyNode.location, keyPath: "hooks.on_startup.profile")
+                    "profile", in: "hooks.on_startup", at: profile.keyNode.location, keyPath: "hooks.on_startup.profile"
+                )
             }
         }
     }

@@ -294,7 +294,8 @@ extension ConfigLoading {
                 var value = try expander.expand(text, keeping: ["PORT"], at: location, field: what)
                 if value.contains("${PORT}") {
                     guard let portText else {
-                        throw LocatedError("\(what): ${PORT} is used but cmd does not use it, so no port is assigned", at: location)
+                        throw LocatedError(
+                            "\(what): ${PORT} is used but cmd does not use it, so no port is assigned", at: location)
                     }
                     value = value.replacingOccurrences(of: "${PORT}", with: portText)
                 }
@@ -308,7 +309,8 @@ extension ConfigLoading {
             model.filters = try filters(
                 node, path: "\(path).filters", place: "model '\(raw.id)'", allowByID: true,
                 expand: expandData("\(path).filters"))
-            for (id, _) in model.filters.setParamsByID where id != raw.id && !model.aliases.contains(where: { $0.id == id }) {
+            for (id, _) in model.filters.setParamsByID
+            where id != raw.id && !model.aliases.contains(where: { $0.id == id }) {
                 model.aliases.append(ModelAlias(id: id))
             }
         }

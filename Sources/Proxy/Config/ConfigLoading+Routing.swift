@@ -91,10 +91,13 @@ extension ConfigLoading {
         if let sets = fields["sets"], !sets.isNull {
             for entry in try reader.entries(sets, "\(path).sets") {
                 if matrix.sets.contains(where: { $0.name == entry.key }) {
-                    throw LocatedError("\(path).sets: the set '\(entry.key)' is defined twice", at: entry.keyNode.location)
+                    throw LocatedError(
+                        "\(path).sets: the set '\(entry.key)' is defined twice", at: entry.keyNode.location)
                 }
                 guard let scalar = entry.value.scalar, !entry.value.isNull else {
-                    throw reader.mismatch("\(path).sets.\(entry.key)", expected: "an expression such as \"a & (b | c)\"", got: entry.value)
+                    throw reader.mismatch(
+                        "\(path).sets.\(entry.key)", expected: "an expression such as \"a & (b | c)\"", got: entry.value
+                    )
                 }
                 let expression = try reader.string(entry.value, "\(path).sets.\(entry.key)")
                 matrix.sets.append(
@@ -135,7 +138,9 @@ extension ConfigLoading {
     }
 
     /// `routing.scheduler.settings.fifo.priority`: model id (or alias) → integer.
-    mutating func readPriority(_ node: YAMLNode, key: SourceLocation, models: [String: ModelConfig], aliases: [String: String])
+    mutating func readPriority(
+        _ node: YAMLNode, key: SourceLocation, models: [String: ModelConfig], aliases: [String: String]
+    )
         throws(LocatedError) -> [String: Int]
     {
         let path = "routing.scheduler.settings.fifo.priority"
