@@ -118,7 +118,8 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 // EmbeddedEventLoop / EmbeddedChannel: the relay's clock and upstream driven by the tests.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-            ] + nio
+            ] + nio,
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "HarnessTests",

@@ -17,26 +17,69 @@ struct LlamaProxy: AsyncParsableCommand {
             --shutdown-grace (each until its own end or the grace, whichever is first), then every model process is \
             stopped (cmdStop or SIGTERM, SIGKILL after 5 s). SIGHUP reloads the config file as one snapshot.
 
+            llama-swap's single-dash flags work too: -config, -listen, -watch-config, -version (and -config-dir, \
+            -tls-cert-file, -tls-key-file, which stop with "not supported yet"). --listen :8080 listens on every \
+            interface, as in llama-swap; without --listen the proxy listens on 127.0.0.1:8080 only.
+
             Examples:
               llama-proxy --config config.yaml
               llama-proxy --config config.yaml --listen 0.0.0.0:8080 --log-level debug
+              llama-proxy -config config.yaml -listen :8080 -watch-config
             """,
         version: ProxyInfo.version
     )
 
     @Option(name: .long, help: ArgumentHelp("The llama-swap-style configuration file.", valueName: "file"))
-    var config: String
+    var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Address to listen on (loopback by default).", valueName: "host:port"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Address to listen on (loopback by default; :port is every interface).", valueName: "host:port"))
     var listen = "127.0.0.1:8080"
 
-    @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical (default: the config's logLevel).")
+    @Flag(name: .long, help: "Reload the config when its file changes (as SIGHUP does).")
+    var watchConfig = false
+
+    @Option(name: .long, help: ArgumentHelp("llama-swap's config directory: not supported yet.", valueName: "dir"))
+    var configDir: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("TLS certificate (llama-swap's -tls-cert-file): not supported yet.", valueName: "file"))
+    var tlsCertFile: String?
+
+    @Option(
+        name: .long, help: ArgumentHelp("TLS key (llama-swap's -tls-key-file): not supported yet.", valueName: "file"))
+    var tlsKeyFile: String?
+
+    /// Parses llama-swap's single-dash flags too (see ``ProxyOptions/normalizeArguments(_:)``).
+    static func main() async {
+        await main(ProxyOptions.normalizeArguments(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    func validate() throws {
+        if configDir != nil {
+            throw ValidationError(
+                "--config-dir (llama-swap's -config-dir) is not supported yet: give one file with --config")
+        }
+        if tlsCertFile != nil || tlsKeyFile != nil {
+            throw ValidationError(
+                "TLS serving (--tls-cert-file, --tls-key-file) is not supported yet: serve plain HTTP on loopback and put a TLS proxy in front"
+            )
+        }
+        if config == nil { throw ValidationError("--config is required") }
+    }
+
+    @Option(
+        name: .long, help: "trace, debug, info, notice, warning, error or critical (default: the config's logLevel).")
     var logLevel: Logger.Level?
 
     @Option(name: .long, help: "Seconds requests in flight may take to finish after SIGTERM.")
     var shutdownGrace: Double = 10
 
     func run() async throws {
+        let config = self.config!  // validate() checked it
         guard let (host, port) = ProxyOptions.parseListen(listen) else {
             throw ValidationError("--listen expects host:port, got '\(listen)'")
         }
@@ -56,9 +99,11 @@ struct LlamaProxy: AsyncParsableCommand {
             return MultiplexLogHandler([console, LogBufferLogHandler(buffer: logs, logLevel: level)])
         }
         let options = ProxyOptions(
-            configPath: config, host: host, port: port, shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)))
+            configPath: config, host: host, port: port, shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)),
+            watchConfig: watchConfig)
         do {
-            try await ProxyService.run(options: options, config: loaded.0, logs: logs, logger: Logger(label: "llama-proxy"))
+            try await ProxyService.run(
+                options: options, config: loaded.0, logs: logs, logger: Logger(label: "llama-proxy"))
         } catch let error as ProxyServiceError {
             printToStandardError(error.description)
             throw ExitCode(1)

@@ -61,10 +61,10 @@ import Testing
 
     /// llama-swap's transport timeouts load, each named in a warning at its key; an unknown key is a likely typo.
     @Test(arguments: [
-        ("connect", "'connect' in the timeouts of model 'a' is a llama-swap setting this proxy does not support; ignored"),
-        ("keepalive", "'keepalive' in the timeouts of model 'a' is a llama-swap setting this proxy does not support; ignored"),
-        ("tlsHandshake", "'tlsHandshake' in the timeouts of model 'a' is a llama-swap setting this proxy does not support; ignored"),
-        ("idleConn", "'idleConn' in the timeouts of model 'a' is a llama-swap setting this proxy does not support; ignored"),
+        ("connect", "'connect' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
+        ("keepalive", "'keepalive' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
+        ("tlsHandshake", "'tlsHandshake' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
+        ("idleConn", "'idleConn' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
         ("respnseHeader", "unknown key 'respnseHeader' in the timeouts of model 'a' is ignored; did you mean 'responseHeader'?"),
     ])
     func unsupportedTimeoutsWarnByName(key: String, message: String) throws {

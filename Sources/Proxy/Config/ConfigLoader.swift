@@ -44,13 +44,14 @@ public enum ConfigLoader {
         "healthCheckTimeout", "logLevel", "startPort", "sendLoadingState", "globalTTL", "macros", "apiKeys",
         "models", "groups", "heartbeatInterval", "heartbeatComment", "responseHeaderTimeout", "streamIdleTimeout",
         "maxRequestBodySize", "maxHeaderCount", "maxHeaderBytes", "maxHeaderLineBytes", "clientIdleTimeout",
-        "clientHeaderTimeout", "clientBodyTimeout",
+        "clientHeaderTimeout", "clientBodyTimeout", "routing", "matrix", "profiles", "selectors", "peers", "hooks",
+        "upstream", "unloadTimeout", "includeAliasesInList",
     ]
     /// Keys understood inside `models.<id>`.
     public static let modelKeys: [String] = [
         "cmd", "cmdStop", "proxy", "aliases", "env", "checkEndpoint", "ttl", "unlisted", "useModelName", "name",
         "description", "concurrencyLimit", "sendLoadingState", "macros", "heartbeatInterval", "heartbeatComment",
-        "streamIdleTimeout", "timeouts",
+        "streamIdleTimeout", "timeouts", "filters", "metadata", "capabilities", "unloadTimeout",
     ]
     /// Keys understood inside `groups.<id>`.
     public static let groupKeys: [String] = ["swap", "exclusive", "persistent", "members"]

@@ -4,17 +4,18 @@ import LocatedYAML
 
 extension ConfigLoading {
     mutating func readGroups(
-        _ node: YAMLNode?, models: [String: ModelConfig], aliases: [String: String]
+        _ node: YAMLNode?, path groupsPath: String = "groups", models: [String: ModelConfig],
+        aliases: [String: String]
     ) throws(LocatedError) -> [GroupConfig] {
         var groups: [GroupConfig] = []
         var memberOf: [String: (group: String, location: SourceLocation)] = [:]
         if let node, !node.isNull {
-            for entry in try reader.entries(node, "groups") {
+            for entry in try reader.entries(node, groupsPath) {
                 let id = entry.key
-                let path = "groups.\(id)"
+                let path = "\(groupsPath).\(id)"
                 if id == GroupConfig.defaultGroupID {
                     throw LocatedError(
-                        "groups: '\(id)' is the name of the default group; choose another name",
+                        "\(groupsPath): '\(id)' is the name of the default group; choose another name",
                         at: entry.keyNode.location)
                 }
                 var group = GroupConfig(id: id, members: [], location: entry.keyNode.location)

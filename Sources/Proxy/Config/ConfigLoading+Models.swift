@@ -29,6 +29,11 @@ struct RawModel {
     /// `streamIdleTimeout`, or `timeouts.streamIdle` when that is absent.
     var streamIdleTimeout: Duration?? = .none
     var timeoutsStreamIdle: Duration?? = .none
+    /// llama-swap settings read when macros are known (in `resolve`).
+    var filtersNode: YAMLNode?
+    var metadataNode: YAMLNode?
+    var capabilities = ModelCapabilities()
+    var unloadTimeout: Duration?
 }
 
 extension ConfigLoading {
@@ -66,6 +71,22 @@ extension ConfigLoading {
                 case "heartbeatComment": model.heartbeatComment = try heartbeatComment(value, keyPath: what)
                 case "streamIdleTimeout": model.streamIdleTimeout = try upstreamTimeout(value, keyPath: what)
                 case "timeouts": try timeouts(value, keyPath: what, into: &model)
+                case "filters": model.filtersNode = value
+                case "metadata":
+                    model.metadataNode = value
+                    notSupportedYet(
+                        "metadata", in: "model '\(id)'", at: field.keyNode.location, keyPath: what,
+                        detail: "GET /v1/models does not show it")
+                case "capabilities":
+                    model.capabilities = try capabilities(value, path: what, modelID: id)
+                    notSupportedYet(
+                        "capabilities", in: "model '\(id)'", at: field.keyNode.location, keyPath: what,
+                        detail: "GET /v1/models does not show them")
+                case "unloadTimeout":
+                    model.unloadTimeout = try unloadTimeout(value, what)
+                    notSupportedYet(
+                        "unloadTimeout", in: "model '\(id)'", at: field.keyNode.location, keyPath: what,
+                        detail: "a stopping model gets 5 s before SIGKILL")
                 default: break  // ConfigLoader.modelKeys; unknown keys were warned about above
                 }
             }
@@ -123,7 +144,7 @@ extension ConfigLoading {
     }
 
     /// Expands macros, assigns `${PORT}`, splits commands and applies defaults and global settings.
-    func resolve(_ raw: RawModel, nextPort: inout Int) throws(LocatedError) -> ModelConfig {
+    mutating func resolve(_ raw: RawModel, nextPort: inout Int) throws(LocatedError) -> ModelConfig? {
         let path = "models.\(raw.id)"
         let modelIDMacro = MacroExpander.Definition(name: "MODEL_ID", value: raw.id, location: raw.location)
         let expander = MacroExpander([modelIDMacro] + globalMacros + raw.macros)
@@ -187,9 +208,12 @@ extension ConfigLoading {
                     "model '\(raw.id)' has no cmd, so the proxy does not start it: set proxy to the URL of the server that is already running",
                     at: raw.location)
             } else if raw.proxy == nil {
-                throw LocatedError(
-                    "\(path).cmd does not use ${PORT}, so the default proxy \(ModelConfig.defaultProxy) has no port: use ${PORT} in cmd or set proxy to the server's URL",
-                    at: raw.cmd!.location)
+                // llama-swap refuses the whole config; its own example has such a model, so it is left out, loudly.
+                warnings.append(
+                    ConfigWarning(
+                        "model '\(raw.id)' is left out: its cmd does not use ${PORT}, so the default proxy \(ModelConfig.defaultProxy) has no port (use ${PORT} in cmd or set proxy to the server's URL)",
+                        at: raw.cmd!.location, keyPath: "\(path).cmd"))
+                return nil
             } else {
                 throw LocatedError(
                     "\(path).proxy uses ${PORT} but cmd does not: ${PORT} is only assigned when cmd uses it",
@@ -260,6 +284,36 @@ extension ConfigLoading {
             sendLoadingState: raw.sendLoadingState ?? sendLoadingState, heartbeat: heartbeat,
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout, location: raw.location)
         model.portTemplate = portTemplate
+        model.capabilities = raw.capabilities
+        model.unloadTimeout = raw.unloadTimeout
+
+        // filters and metadata: macros (and ${PORT}) expanded in their strings, as llama-swap does.
+        let portText = port.map(String.init)
+        func expandData(_ what: String) -> (String, SourceLocation) throws(LocatedError) -> String {
+            { text, location throws(LocatedError) in
+                var value = try expander.expand(text, keeping: ["PORT"], at: location, field: what)
+                if value.contains("${PORT}") {
+                    guard let portText else {
+                        throw LocatedError(
+                            "\(what): ${PORT} is used but cmd does not use it, so no port is assigned", at: location)
+                    }
+                    value = value.replacingOccurrences(of: "${PORT}", with: portText)
+                }
+                return value
+            }
+        }
+        if let node = raw.metadataNode {
+            model.metadata = try configValue(node, "\(path).metadata", expand: expandData("\(path).metadata"))
+        }
+        if let node = raw.filtersNode {
+            model.filters = try filters(
+                node, path: "\(path).filters", place: "model '\(raw.id)'", allowByID: true,
+                expand: expandData("\(path).filters"))
+            for (id, _) in model.filters.setParamsByID
+            where id != raw.id && !model.aliases.contains(where: { $0.id == id }) {
+                model.aliases.append(ModelAlias(id: id))
+            }
+        }
         return model
     }
 

@@ -42,9 +42,18 @@ struct ConfigLoading {
             llamaSwapKeys: ConfigLoading.llamaSwapTopLevelKeys)
         var modelsNode: YAMLNode? = nil
         var groupsNode: YAMLNode? = nil
+        var routing = RawRouting()
+        var legacyMatrix: MatrixSettings? = nil
+        var later: [String: YAMLReader.Fields.Entry] = [:]  // sections read once the models are known
+        var unloadTimeout: Duration? = nil
+        var includeAliasesInList = false
 
         for entry in top.entries {
             let key = entry.key, value = entry.value
+            if ["profiles", "selectors", "peers", "hooks", "upstream"].contains(key) {
+                if !value.isNull { later[key] = entry }
+                continue
+            }
             if key == "models" {
                 modelsNode = value
                 continue
@@ -91,6 +100,22 @@ struct ConfigLoading {
                 }
             case "groups":
                 groupsNode = value
+            case "routing":
+                try readRouting(value, into: &routing)
+            case "matrix":
+                legacyMatrix = try readMatrix(value, path: "matrix")
+            case "unloadTimeout":
+                unloadTimeout = try self.unloadTimeout(value, key)
+                notSupportedYet(
+                    key, in: "the top level", at: entry.keyNode.location, keyPath: key,
+                    detail: "a stopping model gets 5 s before SIGKILL")
+            case "includeAliasesInList":
+                includeAliasesInList = try reader.bool(value, key)
+                if includeAliasesInList {
+                    notSupportedYet(
+                        key, in: "the top level", at: entry.keyNode.location, keyPath: key,
+                        detail: "GET /v1/models lists model ids only")
+                }
             case "heartbeatInterval":
                 heartbeat.interval = try heartbeatInterval(value, keyPath: key)
             case "heartbeatComment":
@@ -130,7 +155,7 @@ struct ConfigLoading {
         var aliases: [String: (model: String, location: SourceLocation)] = [:]
         var nextPort = startPort
         for id in ProxyConfig.sortedIDs(rawModels.keys) {
-            let model = try resolve(rawModels[id]!, nextPort: &nextPort)
+            guard let model = try resolve(rawModels[id]!, nextPort: &nextPort) else { continue }
             for alias in model.aliases {
                 let written = rawModels[id]!.aliases.first { $0.value.id == alias.id }?.location ?? model.location!
                 if let other = aliases[alias.id] {
@@ -149,13 +174,86 @@ struct ConfigLoading {
             models[id] = model
         }
 
-        let groups = try readGroups(groupsNode, models: models, aliases: aliases.mapValues(\.model))
-        return ProxyConfig(
+        let aliasMap = aliases.mapValues(\.model)
+
+        // Routing: top-level groups / matrix (llama-swap's legacy keys) or routing.router, never both (as llama-swap).
+        let legacyGroups = groupsNode.map { !$0.isNull && $0.mapping?.isEmpty != true } ?? false
+        if (legacyGroups || legacyMatrix != nil) && routing.routerUsed {
+            throw LocatedError(
+                "the config uses both the top-level '\(legacyMatrix != nil ? "matrix" : "groups")' key and routing.router; move it into routing.router.settings",
+                at: (legacyMatrix?.location ?? groupsNode?.location) ?? root.location)
+        }
+        if legacyGroups, let legacyMatrix {
+            throw LocatedError("the config cannot use both 'groups' and 'matrix'", at: legacyMatrix.location)
+        }
+        var settings = RoutingSettings()
+        var activeGroupsNode = groupsNode
+        var groupsPath = "groups"
+        var matrixWarningAt: (SourceLocation, String)? = nil
+        if let legacyMatrix {
+            settings.engine = .matrix
+            settings.matrix = legacyMatrix
+            matrixWarningAt = (legacyMatrix.location, "matrix")
+        } else if routing.routerUsed {
+            settings.engine = routing.engine
+            switch routing.engine {
+            case .group:
+                activeGroupsNode = routing.groupsNode
+                groupsPath = routing.groupsPath
+            case .matrix:
+                guard let matrix = routing.matrix else {
+                    throw LocatedError(
+                        "routing.router.use is 'matrix' but routing.router.settings.matrix is not set",
+                        at: routing.engineNode?.location ?? root.location)
+                }
+                settings.matrix = matrix
+                activeGroupsNode = nil
+                matrixWarningAt = (routing.engineNode?.location ?? matrix.location, routing.matrixPath)
+            }
+        }
+        if let matrix = settings.matrix, let (location, path) = matrixWarningAt {
+            try compileMatrix(matrix, path: path, models: Set(models.keys), aliases: aliasMap)
+            warnings.append(
+                ConfigWarning(
+                    "the matrix swap engine is read and checked but not active yet: models run one at a time (as one group with swap and exclusive) until it is",
+                    at: location, keyPath: path))
+        }
+        if let priority = routing.priorityNode, let key = routing.priorityKey {
+            settings.priority = try readPriority(priority, key: key, models: models, aliases: aliasMap)
+        }
+        let groups = try readGroups(activeGroupsNode, path: groupsPath, models: models, aliases: aliasMap)
+
+        var config = ProxyConfig(
             healthCheckTimeout: healthCheckTimeout, logLevel: logLevel, startPort: startPort, globalTTL: globalTTL,
             apiKeys: apiKeys, sendLoadingState: sendLoadingState, heartbeat: heartbeat,
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout,
             clientLimits: clientLimits, models: models,
-            groups: groups, aliases: aliases.mapValues(\.model))
+            groups: groups, aliases: aliasMap)
+        config.routing = settings
+        config.unloadTimeout = unloadTimeout
+        config.includeAliasesInList = includeAliasesInList
+
+        if let entry = later["peers"] { config.peers = try readPeers(entry.value, key: entry.keyNode.location) }
+        let peers = config.peers
+        let selectorIDs = Set(later["selectors"]?.value.mapping?.compactMap { $0.key.scalar?.text } ?? [])
+        if let entry = later["profiles"] {
+            config.profiles = try readProfiles(entry.value, key: entry.keyNode.location) { target in
+                selectorIDs.contains(target)
+                    || ConfigLoading.isKnownTarget(target, models: models, aliases: aliasMap, peers: peers)
+            }
+        }
+        if let entry = later["selectors"] {
+            config.selectors = try readSelectors(
+                entry.value, key: entry.keyNode.location, models: models, aliases: aliasMap, peers: peers)
+        }
+        if let entry = later["hooks"] {
+            var hooks: (preload: [String], profile: String?) = ([], nil)
+            try readHooks(entry.value, models: models, aliases: aliasMap, profiles: config.profiles, into: &hooks)
+            config.preload = hooks.preload
+            config.startupProfile = hooks.profile
+        }
+        if let entry = later["upstream"] { config.upstreamIgnorePaths = try readUpstream(entry.value) }
+        return config
     }
 
     // MARK: - Values shared by the top level and models
@@ -244,7 +342,7 @@ struct ConfigLoading {
         for key in unknown {
             let message =
                 llamaSwapKeys.contains(key.key)
-                ? "'\(key.key)' in \(place) is a llama-swap setting this proxy does not support; ignored"
+                ? "'\(key.key)' in \(place) is a llama-swap setting this proxy does not support yet; ignored"
                 : "unknown key '\(key.key)' in \(place) is ignored\(key.suggestion == nil ? " (a typo?)" : key.didYouMean)"
             let keyPath = path.map { "\($0).\(key.key)" } ?? key.key
             warnings.append(ConfigWarning(message, at: key.location, keyPath: keyPath))
@@ -291,11 +389,10 @@ struct ConfigLoading {
 
     /// llama-swap settings this proxy knows of but does not implement (see docs/config-compat.md).
     static let llamaSwapTopLevelKeys: Set<String> = [
-        "logRequests", "logTimeFormat", "logToStdout", "metricsMaxInMemory", "captureBuffer", "includeAliasesInList",
-        "hooks", "peers", "profiles", "matrix", "unloadTimeout", "store", "ui", "performance", "tailcat", "upstream",
-        "selectors",
+        "logRequests", "logTimeFormat", "logToStdout", "metricsMaxInMemory", "captureBuffer", "store", "ui",
+        "performance", "tailcat",
     ]
-    static let llamaSwapModelKeys: Set<String> = ["filters", "metadata", "unloadTimeout", "compat"]
+    static let llamaSwapModelKeys: Set<String> = ["compat"]
     /// llama-swap's `timeouts` keys for its HTTP transport that this proxy does not have (`responseHeader` it has).
     static let llamaSwapTimeoutKeys: Set<String> = ["connect", "keepalive", "tlsHandshake", "idleConn"]
 }

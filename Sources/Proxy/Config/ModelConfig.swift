@@ -47,6 +47,15 @@ public struct ModelConfig: Sendable, Hashable {
     /// How to start this model on another port (see ``movingPort(to:)``); `nil` when its port is fixed. The loader
     /// sets it for `${PORT}` models.
     public var portTemplate: PortTemplate? = nil
+    /// llama-swap's `filters` (`stripParams`, `setParams`, `setParamsByID`). Read and checked; not applied yet
+    /// (the ids of `setParamsByID` are routed to this model as aliases).
+    public var filters = FilterSettings()
+    /// llama-swap's `metadata`, macros expanded. Not shown by `/v1/models` yet.
+    public var metadata: ConfigValue? = nil
+    /// llama-swap's `capabilities`. Not shown by `/v1/models` yet.
+    public var capabilities = ModelCapabilities()
+    /// llama-swap's per-model `unloadTimeout`; `nil` when not set. Not acted on yet.
+    public var unloadTimeout: Duration? = nil
 
     /// Defaults are the loader's, so tests and embedders can build a model with only what they care about.
     public init(

@@ -31,6 +31,24 @@ public struct ProxyConfig: Sendable, Hashable {
     public var groups: [GroupConfig]
     /// Alias → model id.
     public var aliases: [String: String]
+    /// `routing:` (or top-level `groups:` / `matrix:`): the swap engine and the scheduler's priorities.
+    public var routing = RoutingSettings()
+    /// llama-swap's `unloadTimeout` (grace before a stopping model is killed); `nil` when not set. Not acted on yet.
+    public var unloadTimeout: Duration? = nil
+    /// llama-swap's `includeAliasesInList`. Not acted on yet.
+    public var includeAliasesInList = false
+    /// llama-swap's `profiles`, in file order. Not acted on yet.
+    public var profiles: [ProfileSettings] = []
+    /// `hooks.on_startup.profile`. Not acted on yet.
+    public var startupProfile: String? = nil
+    /// llama-swap's `selectors`, in file order. Not acted on yet.
+    public var selectors: [SelectorSettings] = []
+    /// llama-swap's `peers`, in file order. Not acted on yet.
+    public var peers: [PeerSettings] = []
+    /// `hooks.on_startup.preload`: model ids (aliases resolved), in file order. Not acted on yet.
+    public var preload: [String] = []
+    /// `upstream.ignorePaths`: regular expressions as written. Not acted on yet.
+    public var upstreamIgnorePaths: [String] = []
 
     /// Defaults are llama-swap's. Without `groups` every model is in the default group; without `aliases` they
     /// are gathered from the models.

@@ -30,14 +30,20 @@ public enum ProxyService {
             logger.notice(
                 "llama-proxy listening on http://\(options.host):\(port) with \(store.current.config.models.count) models")
         }
+        let reloader = ConfigReloadService(path: options.configPath, supervisor: supervisor, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: SupervisorService(supervisor: supervisor)),
+            .init(service: serverService),
+            .init(service: LogStreamService(logs: logs)),
+            .init(service: reloader),
+        ]
+        // --watch-config: a changed file reloads through the same path as SIGHUP.
+        if options.watchConfig {
+            services.append(.init(service: ConfigWatchService(path: options.configPath) { await reloader.reload() }))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: SupervisorService(supervisor: supervisor)),
-                    .init(service: serverService),
-                    .init(service: LogStreamService(logs: logs)),
-                    .init(service: ConfigReloadService(path: options.configPath, supervisor: supervisor, logger: logger)),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             ))
