@@ -76,6 +76,18 @@ private func plan(_ steps: [Step], scale: Double = 1, request: RequestContext = 
         #expect(HTTPWire.chunk([0x41]) == bytes("1\r\nA\r\n"))
     }
 
+    /// The responses the fake and the harness answer themselves go through `headBytes` too.
+    @Test func ownResponsesAreWholeAndFramed() {
+        #expect(
+            HTTPWire.response(status: 502, contentType: "application/json", body: bytes("{}"), close: true)
+                == bytes("HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                    + "Connection: close\r\n\r\n{}"))
+        #expect(
+            HTTPWire.response(status: 200, contentType: "text/plain", body: [])
+                == bytes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n"))
+        #expect(HTTPWire.continueResponse == bytes("HTTP/1.1 100 Continue\r\n\r\n"))
+    }
+
     @Test func emptyWritesProduceNoChunk() {
         let result = plan([.head(textHead), .write([]), .write(bytes("a")), .write([])])
         #expect(result.writeTexts.dropFirst() == ["1\r\na\r\n", "0\r\n\r\n"])

@@ -25,6 +25,20 @@ public enum HTTPWire {
         return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
     }
 
+    /// A whole response the harness answers itself (its own endpoints, a malformed request, the recorder's 502):
+    /// status line, `Content-Type`, `Content-Length`, `Connection: close` when `close`, then the body. Built by
+    /// `headBytes`, so every head the fake and the harness write comes from one place.
+    public static func response(status: Int, contentType: String, body: [UInt8], close: Bool = false) -> [UInt8] {
+        var headers = [HeaderField("Content-Type", contentType), HeaderField("Content-Length", String(body.count))]
+        if close { headers.append(HeaderField("Connection", "close")) }
+        let head = ResponseHead(status: status, headers: headers, framing: .raw, automaticHeaders: false)
+        return headBytes(head, bodyLength: body.count) + body
+    }
+
+    /// The interim `100 Continue` response.
+    public static let continueResponse: [UInt8] = headBytes(
+        ResponseHead(status: 100, framing: .raw, automaticHeaders: false), bodyLength: 0)
+
     /// The header fields `headBytes` writes, in order.
     public static func headerFields(_ head: ResponseHead, bodyLength: Int) -> [HeaderField] {
         guard head.automaticHeaders, head.framing != .raw else { return head.headers }

@@ -121,10 +121,9 @@ final class FakeConnectionHandler: ChannelInboundHandler {
             if playback == nil, !outputClosed, !closing {
                 let problem = OpenAIError(
                     message: "malformed HTTP request: \(error)", type: "invalid_request_error", code: 400)
-                let body = Array(problem.json.utf8)
-                let head = "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-                let response = context.channel.allocator.buffer(bytes: Array(head.utf8) + body)
+                let bytes = HTTPWire.response(
+                    status: 400, contentType: "application/json", body: Array(problem.json.utf8), close: true)
+                let response = context.channel.allocator.buffer(bytes: bytes)
                 lastWrite = context.writeAndFlush(wrapOutboundOut(response))
             }
         } else {

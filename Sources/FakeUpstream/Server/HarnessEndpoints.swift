@@ -20,18 +20,18 @@ enum HarnessEndpoints {
         switch (method, route) {
         case ("GET", "journal"):
             do {
-                return response(status: "200 OK", contentType: "application/json", body: Array(try journal.json()))
+                return HTTPWire.response(status: 200, contentType: "application/json", body: Array(try journal.json()))
             } catch {
                 return errorResponse(500, "could not encode the journal: \(error)")
             }
         case ("GET", "health"):
-            return response(status: "200 OK", contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
+            return HTTPWire.response(status: 200, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
         case ("POST", let route) where route.hasPrefix("gates/") && route.count > "gates/".count:
             let raw = String(route.dropFirst("gates/".count))
             let name = raw.removingPercentEncoding ?? raw
             gates.release(name)
             let body = Array("{\"released\":\(JSONText.quote(name))}".utf8)
-            return response(status: "200 OK", contentType: "application/json", body: body)
+            return HTTPWire.response(status: 200, contentType: "application/json", body: body)
         case (_, "journal"), (_, "health"):
             return errorResponse(405, "\(method) is not allowed on \(request.path); \(usage)")
         default:
@@ -43,12 +43,6 @@ enum HarnessEndpoints {
 
     private static func errorResponse(_ status: Int, _ message: String) -> [UInt8] {
         let error = OpenAIError(message: message, type: OpenAIError.type(forStatus: status), code: status)
-        let reason = status == 404 ? "Not Found" : status == 405 ? "Method Not Allowed" : "Internal Server Error"
-        return response(status: "\(status) \(reason)", contentType: "application/json", body: Array(error.json.utf8))
-    }
-
-    private static func response(status: String, contentType: String, body: [UInt8]) -> [UInt8] {
-        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\r\n"
-        return Array(head.utf8) + body
+        return HTTPWire.response(status: status, contentType: "application/json", body: Array(error.json.utf8))
     }
 }

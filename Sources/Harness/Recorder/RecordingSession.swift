@@ -146,7 +146,7 @@ final class RecordingSession: ChannelInboundHandler {
         if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
             // The recorder answers the interim response itself, so the upstream's response stays one response.
             forwarded.headers.remove(name: "expect")
-            writeToClient(ByteBuffer(string: "HTTP/1.1 100 Continue\r\n\r\n"))
+            writeToClient(ByteBuffer(bytes: HTTPWire.continueResponse))
         }
         sink.begin()
         exchange = Exchange(
@@ -162,10 +162,10 @@ final class RecordingSession: ChannelInboundHandler {
     private func failRequest(_ message: String) {
         queue.removeAll()
         let body = OpenAIError(message: message, type: "upstream_unreachable", code: 502).json
-        let response =
-            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: "
-            + "\(body.utf8.count)\r\nConnection: close\r\n\r\n" + body
-        writeToClient(ByteBuffer(string: response))
+        writeToClient(
+            ByteBuffer(
+                bytes: HTTPWire.response(
+                    status: 502, contentType: "application/json", body: Array(body.utf8), close: true)))
         closeClient(reset: false)
     }
 
