@@ -141,5 +141,3 @@ import Testing
         }
     }
 }
-
-extension MatrixReferenceSolverTests.Generator: RandomNumberGenerator {}
