@@ -16,6 +16,9 @@ public struct ReplayOptions: Sendable {
     /// The longest the whole run is watched (real time) when nothing ends it first; `nil` means `RunBound`'s
     /// estimate for the scenario, scaled.
     public var observationLimit: Duration?
+    /// The real time `RunBound` adds to its scaled estimate (work that does not scale with the run); a test run
+    /// under ThreadSanitizer, where that work takes several times longer, passes a larger one.
+    public var realMargin: Duration = RunBound.realMargin
     /// Where the fake and the runner log; silent by default.
     public var logger: Logger
     /// The name of the run among the file's `runs:`, shown after the file's name; `nil` for the top-level run.

@@ -25,7 +25,8 @@ public enum ReplayRunner {
         var boundSpec = spec
         boundSpec.proxy = proxySettings
         let bound = options.observationLimit
-            ?? RunBound.realTime(scenario, spec: boundSpec, profile: baseProfile, scale: scale)
+            ?? RunBound.realTime(
+                scenario, spec: boundSpec, profile: baseProfile, scale: scale, realMargin: options.realMargin)
 
         var launched = scenario
         launched.timeScale = scale

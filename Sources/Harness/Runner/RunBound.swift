@@ -15,9 +15,10 @@ public enum RunBound {
     public static let realMargin: Duration = .seconds(10)
 
     /// The bound in real time for a run at `scale`.
-    public static func realTime(_ scenario: Scenario, spec: ScenarioSpec, profile: ClientProfile, scale: Double)
-        -> Duration
-    {
+    public static func realTime(
+        _ scenario: Scenario, spec: ScenarioSpec, profile: ClientProfile, scale: Double,
+        realMargin: Duration = RunBound.realMargin
+    ) -> Duration {
         scenarioTime(scenario, spec: spec, profile: profile).scaled(by: scale) + realMargin
     }
 
