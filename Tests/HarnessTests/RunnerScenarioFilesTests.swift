@@ -56,7 +56,7 @@ import Testing
         // Work that does not scale with the run (10,000 events, a megabyte through the proxy) takes several times
         // longer under ThreadSanitizer: the bound's real-time margin stretches with TEST_TIMING_SCALE (1 normally).
         options.realMargin = TimingSlack.scaled(RunBound.realMargin)
-        let result = try await Self.limiter.withPermit {
+        let result = try await Self.limiter.withPermit { [options] in
             try await ReplayRunner.run(run.scenario, options: options)
         }
         #expect(result.verdict == .pass, "\(result.verdictLine)\n\(result.details)")
