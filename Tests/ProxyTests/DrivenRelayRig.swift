@@ -41,7 +41,9 @@ final class DrivenRelayRig {
         streamIdleTimeout: Duration? = nil,
         sendLoadingState: Bool = false,
         holdLeases: Bool = false,
-        clientLimits: ClientLimits = ClientLimits()
+        clientLimits: ClientLimits = ClientLimits(),
+        metrics: ProxyMetrics = .disabled,
+        logger: Logger = Logger(label: "driven-relay", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         let upstream = UpstreamURL(host: "upstream.test", port: 8080)
         let model = ModelConfig(
@@ -49,14 +51,15 @@ final class DrivenRelayRig {
             heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment),
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout)
         let router = ProxyRouter(
-            config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]), provider: FixedUpstreamProvider(upstream: upstream))
+            config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]), provider: FixedUpstreamProvider(upstream: upstream),
+            metrics: metrics)
         connector = EmbeddedUpstreamConnector(loop: loop)
         leases = ScriptedLeaseRequester(upstream: upstream, hold: holdLeases)
         client = EmbeddedChannel(loop: loop)
         origin = loop.now
         let handler = ProxyConnectionHandler(
             router: router, tracker: ConnectionTracker(),
-            logger: Logger(label: "driven-relay", factory: { _ in SwiftLogNoOpLogHandler() }),
+            logger: logger,
             connector: connector, leases: leases)
         spy.loop = loop
         spy.origin = origin
