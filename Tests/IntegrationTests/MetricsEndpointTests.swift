@@ -61,6 +61,8 @@ import Testing
         #expect(delta("llamaproxy_upstream_head_seconds_count", model) == 1)
         #expect(delta("llamaproxy_upstream_head_seconds_sum", model) >= 0.7)
         #expect(after.value("llamaproxy_requests_in_flight", model) == 0)
+        #expect(delta("llamaproxy_client_gone_early_total", model) == 0)
+        #expect(after.value("llamaproxy_client_gone_early_total", ["model": ""]) == 0, "Connection: close is ours")
         // The /metrics GET itself is counted, with no model, under its route.
         #expect(delta("llamaproxy_requests_total", ["model": "", "route": "/metrics", "status": "200"]) == 1)
         #expect(after.families["llamaproxy_request_duration_seconds"]?.type == "histogram")

@@ -137,4 +137,15 @@ import Testing
         #expect(test.meters.isEmpty)
         #expect(test.counters(label: Name.heartbeats).isEmpty)
     }
+
+    /// `Connection: close`: the proxy closes after the response's end, which is no client leaving early.
+    @Test func closeAfterTheEndIsNotAClientGoneEarly() throws {
+        let (rig, test) = try Self.rig(heartbeat: .seconds(1))
+        try rig.client.writeInbound(
+            ByteBuffer(string: "GET /v1/models HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n"))
+        #expect(try rig.response().ended)
+        #expect(!rig.client.isActive, "the proxy closed the connection")
+        #expect(Self.counter(test, Name.requests, [("model", ""), ("route", "/v1/models"), ("status", "200")]) == 1)
+        #expect(test.counters(label: Name.clientGone).isEmpty)
+    }
 }

@@ -23,6 +23,8 @@ struct RequestStats {
     var timeToFirstByte: Duration?
     /// From arrival to the end (set when reported).
     var duration: Duration = .zero
+    /// The response's end was written (a close after it is the proxy's, not the client leaving).
+    var responseEnded = false
     /// The client closed the connection before the response ended.
     var clientGoneEarly = false
     /// What the heartbeat policy did (relayed requests only).
@@ -66,7 +68,7 @@ struct RequestStats {
         case .body(let data):
             bytesSent += data.readableBytes
         case .end:
-            break
+            responseEnded = true
         }
     }
 }

@@ -37,13 +37,13 @@ extension ProxyConnectionHandler {
         requestStats?.wrote(part, at: now)
     }
 
-    /// The request ended (`clientGone`: its client left first): metrics and the access log line, once.
+    /// The request ended (`clientGone`: the connection closed; before the response's end, the client left first): metrics and the access log line, once.
     func reportRequest(heartbeats: HeartbeatStats?, clientGone: Bool, at now: NIODeadline) {
         guard var stats = requestStats else { return }
         var logger = self.logger
         logger[metadataKey: "request"] = "\(stats.id)"
         requestStats = nil
-        stats.clientGoneEarly = clientGone
+        stats.clientGoneEarly = clientGone && !stats.responseEnded
         stats.heartbeats = heartbeats
         stats.duration = stats.elapsed(at: now)
         router.metrics.requestEnded(stats)
