@@ -32,6 +32,8 @@ final class DrivenRelayRig {
     private var taken = 0
 
     static let modelID = "m"
+    /// The `X-Request-Id` every ``sendRequest(stream:path:)`` carries (the proxy echoes it on the response head).
+    static let requestID = "r1"
 
     /// A rig for one model with these settings (heartbeats off when `heartbeat` is nil).
     init(
@@ -85,6 +87,7 @@ final class DrivenRelayRig {
         try client.writeInbound(
             ByteBuffer(
                 string: "POST \(path) HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\n"
+                    + "X-Request-Id: \(Self.requestID)\r\n"
                     + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"))
     }
 
