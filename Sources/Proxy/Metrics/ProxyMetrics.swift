@@ -58,6 +58,11 @@ public final class ProxyMetrics: Sendable {
         static let withheld = "llamaproxy_heartbeats_withheld_total"
         static let inBandErrors = "llamaproxy_inband_errors_total"
         static let clientGone = "llamaproxy_client_gone_early_total"
+        static let starts = "llamaproxy_model_starts_total"
+        static let startDuration = "llamaproxy_model_start_seconds"
+        static let crashes = "llamaproxy_model_crashes_total"
+        static let swaps = "llamaproxy_model_swaps_total"
+        static let ttlUnloads = "llamaproxy_model_ttl_unloads_total"
     }
 
     /// `# HELP` text per metric family.
@@ -72,6 +77,11 @@ public final class ProxyMetrics: Sendable {
         Name.withheld: "Heartbeats due while the upstream was inside an SSE event, and so not written, by model.",
         Name.inBandErrors: "Errors sent as an SSE event after 200 was committed, by model.",
         Name.clientGone: "Requests whose client closed the connection before the response ended, by model.",
+        Name.starts: "Model starts that ended, by model and result (ok: healthy; failed).",
+        Name.startDuration: "Time from a model's start to healthy (or to its failure), by model.",
+        Name.crashes: "Models that stopped on their own while ready, by model.",
+        Name.swaps: "Starts that first stopped other running models to make room, by the model started.",
+        Name.ttlUnloads: "Models unloaded after being idle for their ttl, by model.",
     ]
 
     /// Inserts `# HELP name text` before each `# TYPE name …` line whose family has help text.
@@ -136,5 +146,31 @@ extension ProxyMetrics {
         guard let text = exposition() else { return .error(404, "metrics are not enabled in this proxy") }
         return SimpleResponse(
             status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: text)
+    }
+}
+
+/// The supervisor's reports (one-line hooks in ``Supervisor``).
+extension ProxyMetrics {
+    /// A start of `model` ended after `duration`: healthy (`succeeded`) or failed.
+    func modelStartEnded(_ model: String, succeeded: Bool, after duration: Duration) {
+        Counter(label: Name.starts, dimensions: [("model", model), ("result", succeeded ? "ok" : "failed")], factory: factory)
+            .increment()
+        Timer(label: Name.startDuration, dimensions: [("model", model)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A ready `model` stopped on its own (it crashed or exited).
+    func modelCrashed(_ model: String) {
+        Counter(label: Name.crashes, dimensions: [("model", model)], factory: factory).increment()
+    }
+
+    /// Other models are stopped to make room for `model`.
+    func modelSwappedIn(_ model: String) {
+        Counter(label: Name.swaps, dimensions: [("model", model)], factory: factory).increment()
+    }
+
+    /// `model` was idle for its ttl and is unloaded.
+    func modelUnloadedByTTL(_ model: String) {
+        Counter(label: Name.ttlUnloads, dimensions: [("model", model)], factory: factory).increment()
     }
 }
