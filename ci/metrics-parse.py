@@ -51,7 +51,9 @@ def main():
     out = {"families": {}, "samples": []}
     for family in families:
         # The parser strips _total from counter family names; the raw TYPE line keeps the full name.
-        raw_name = family.name + "_total" if family.type == "counter" and family.name + "_total" in typed else family.name
+        raw_name = family.name
+        if family.type == "counter" and family.name + "_total" in typed:
+            raw_name = family.name + "_total"
         if raw_name not in typed:
             fail(f"family {family.name} has no TYPE line")
         if not family.documentation:

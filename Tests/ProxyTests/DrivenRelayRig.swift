@@ -53,8 +53,8 @@ final class DrivenRelayRig {
             heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment),
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout)
         let router = ProxyRouter(
-            config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]), provider: FixedUpstreamProvider(upstream: upstream),
-            metrics: metrics)
+            config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]),
+            provider: FixedUpstreamProvider(upstream: upstream), metrics: metrics)
         connector = EmbeddedUpstreamConnector(loop: loop)
         leases = ScriptedLeaseRequester(upstream: upstream, hold: holdLeases)
         client = EmbeddedChannel(loop: loop)

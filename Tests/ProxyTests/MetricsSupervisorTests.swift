@@ -87,7 +87,9 @@ import Testing
         let (fakes, test) = (Fakes(), TestMetrics())
         fakes.failing.withLockedValue { $0.insert("a") }
         let supervisor = await Self.supervisor([Self.model("a")], fakes: fakes, test: test)
-        await #expect(throws: UpstreamAcquireError.self) { try await supervisor.acquire(model: "a", progress: { _ in }) }
+        await #expect(throws: UpstreamAcquireError.self) {
+            try await supervisor.acquire(model: "a", progress: { _ in })
+        }
         #expect(Self.count(test, Name.starts, [("model", "a"), ("result", "failed")]) == 1)
         #expect(Self.count(test, Name.starts, [("model", "a"), ("result", "ok")]) == 0)
         await supervisor.shutdown()

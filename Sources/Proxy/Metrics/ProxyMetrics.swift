@@ -153,8 +153,8 @@ extension ProxyMetrics {
 extension ProxyMetrics {
     /// A start of `model` ended after `duration`: healthy (`succeeded`) or failed.
     func modelStartEnded(_ model: String, succeeded: Bool, after duration: Duration) {
-        Counter(label: Name.starts, dimensions: [("model", model), ("result", succeeded ? "ok" : "failed")], factory: factory)
-            .increment()
+        let result = succeeded ? "ok" : "failed"
+        Counter(label: Name.starts, dimensions: [("model", model), ("result", result)], factory: factory).increment()
         Timer(label: Name.startDuration, dimensions: [("model", model)], factory: factory)
             .recordNanoseconds(duration.nanoseconds)
     }

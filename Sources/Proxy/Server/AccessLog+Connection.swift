@@ -37,7 +37,8 @@ extension ProxyConnectionHandler {
         requestStats?.wrote(part, at: now)
     }
 
-    /// The request ended (`clientGone`: the connection closed; before the response's end, the client left first): metrics and the access log line, once.
+    /// The request ended: metrics and the access log line, once. `clientGone`: the connection closed, which before
+    /// the response's end means the client left first.
     func reportRequest(heartbeats: HeartbeatStats?, clientGone: Bool, at now: NIODeadline) {
         guard var stats = requestStats else { return }
         var logger = self.logger
