@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Bytes both sides agree on: SSE framing, heartbeat bytes, the OpenAI error envelope.
@@ -58,6 +60,8 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ] + nio
         ),
         // Replay, client profiles, expectations, the timeline report and the recorder: the harness's own logic.
@@ -116,6 +120,8 @@ let package = Package(
             dependencies: [
                 "Proxy", "Wire", "LocatedYAML", "SeededRandom", "DurationMath",
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                // TestMetrics: the exact metric deltas of a driven request.
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 // EmbeddedEventLoop / EmbeddedChannel: the relay's clock and upstream driven by the tests.
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ] + nio,

@@ -45,7 +45,8 @@ struct ProxyFixture {
         acquireFailure: UpstreamAcquireError? = nil,
         apiKeys: [String] = [],
         responseHeaderTimeout: Duration? = nil,
-        streamIdleTimeout: Duration? = nil
+        streamIdleTimeout: Duration? = nil,
+        metrics: ProxyMetrics = .disabled
     ) async throws -> ProxyFixture {
         let scenario = try ScenarioParser.parse(yaml: yaml, file: "inline.yaml")
         let logger = Logger(label: "test")
@@ -63,7 +64,8 @@ struct ProxyFixture {
         )
         let config = ProxyConfig(apiKeys: apiKeys, models: [Self.model: model])
         let provider = FixedUpstreamProvider(upstream: upstream, delay: acquireDelay, failure: acquireFailure)
-        let proxy = ProxyServer(router: ProxyRouter(config: config, provider: provider), port: 0, logger: logger)
+        let proxy = ProxyServer(
+            router: ProxyRouter(config: config, provider: provider, metrics: metrics), port: 0, logger: logger)
         let proxyPort = try await proxy.start()
         return ProxyFixture(fake: fake, proxy: proxy, proxyPort: proxyPort, upstreamPort: upstreamPort)
     }

@@ -32,6 +32,8 @@ final class DrivenRelayRig {
     private var taken = 0
 
     static let modelID = "m"
+    /// The `X-Request-Id` every ``sendRequest(stream:path:)`` carries (the proxy echoes it on the response head).
+    static let requestID = "r1"
 
     /// A rig for one model with these settings (heartbeats off when `heartbeat` is nil).
     init(
@@ -41,7 +43,9 @@ final class DrivenRelayRig {
         streamIdleTimeout: Duration? = nil,
         sendLoadingState: Bool = false,
         holdLeases: Bool = false,
-        clientLimits: ClientLimits = ClientLimits()
+        clientLimits: ClientLimits = ClientLimits(),
+        metrics: ProxyMetrics = .disabled,
+        logger: Logger = Logger(label: "driven-relay", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         let upstream = UpstreamURL(host: "upstream.test", port: 8080)
         let model = ModelConfig(
@@ -49,14 +53,15 @@ final class DrivenRelayRig {
             heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment),
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout)
         let router = ProxyRouter(
-            config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]), provider: FixedUpstreamProvider(upstream: upstream))
+            config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]),
+            provider: FixedUpstreamProvider(upstream: upstream), metrics: metrics)
         connector = EmbeddedUpstreamConnector(loop: loop)
         leases = ScriptedLeaseRequester(upstream: upstream, hold: holdLeases)
         client = EmbeddedChannel(loop: loop)
         origin = loop.now
         let handler = ProxyConnectionHandler(
             router: router, tracker: ConnectionTracker(),
-            logger: Logger(label: "driven-relay", factory: { _ in SwiftLogNoOpLogHandler() }),
+            logger: logger,
             connector: connector, leases: leases)
         spy.loop = loop
         spy.origin = origin
@@ -82,6 +87,7 @@ final class DrivenRelayRig {
         try client.writeInbound(
             ByteBuffer(
                 string: "POST \(path) HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\n"
+                    + "X-Request-Id: \(Self.requestID)\r\n"
                     + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"))
     }
 

@@ -15,7 +15,8 @@ import Wire
 
     static let committedHead =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache, no-transform\r\n"
-        + "X-Accel-Buffering: no\r\ntransfer-encoding: chunked\r\n\r\n"  // NIO writes this one in lower case
+        + "X-Accel-Buffering: no\r\nX-Request-Id: \(DrivenRelayRig.requestID)\r\n"
+        + "transfer-encoding: chunked\r\n\r\n"  // NIO writes this one in lower case
     static let heartbeat = ": keepalive\n\n"
     /// `: keepalive\n\n` as one HTTP chunk.
     static let heartbeatChunk = "d\r\n: keepalive\n\n\r\n"
@@ -144,7 +145,8 @@ import Wire
         rig.advance(to: interval * 20)
         #expect(
             try rig.takeText()
-                == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)")
+                == "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n"
+                + "X-Request-Id: \(DrivenRelayRig.requestID)\r\n\r\n\(json)")
         #expect(rig.spy.writes.allSatisfy { $0.at == interval * 10 })
     }
 

@@ -246,6 +246,7 @@ public struct HeartbeatPolicy: Sendable {
             return endWithInBandError(error)
         case .streaming where atEventBoundary:
             phase = .finished
+            stats.inBandErrors += 1
             return disarm() + [.sendInBandError(error), .abortClient]
         case .streaming, .passingThrough:
             phase = .finished
@@ -344,6 +345,7 @@ public struct HeartbeatPolicy: Sendable {
 
     private mutating func endWithInBandError(_ error: OpenAIError) -> [HeartbeatAction] {
         phase = .finished
+        stats.inBandErrors += 1
         return disarm() + [.sendInBandError(error), .finish]
     }
 }

@@ -6,6 +6,8 @@ public struct HeartbeatStats: Sendable, Hashable, CustomStringConvertible {
     public var heartbeatsSent = 0
     /// Heartbeats that were due while the upstream was inside an event, and so not written.
     public var heartbeatsWithheld = 0
+    /// Errors sent as an SSE event after `200` was committed (0 or 1).
+    public var inBandErrors = 0
     /// When the upstream's response head arrived, since the request arrived; `nil` if it never did.
     public var timeToUpstreamHead: Duration?
     /// When the proxy committed `200` itself (first heartbeat or loading state); `nil` if it never had to.

@@ -90,6 +90,9 @@ final class RequestRelay {
         .nanoseconds(Int64(eventLoop.now.uptimeNanoseconds) - Int64(request.arrival.uptimeNanoseconds))
     }
 
+    /// What the heartbeat policy did so far (the connection reports it when the request ends).
+    var heartbeatStats: HeartbeatStats { policy.stats }
+
     // MARK: Start
 
     /// Starts the heartbeat clock and asks for an upstream lease (answered on this loop).

@@ -12,6 +12,8 @@ enum ProxyRoute: Equatable {
     case health
     case logs
     case logStream
+    /// `GET /metrics`: Prometheus text format.
+    case metrics
     case notFound
     case methodNotAllowed(allowed: String)
 
@@ -51,6 +53,8 @@ enum ProxyRoute: Equatable {
             return method == .GET ? .logs : .methodNotAllowed(allowed: "GET")
         case "/logs/stream":
             return method == .GET ? .logStream : .methodNotAllowed(allowed: "GET")
+        case "/metrics":
+            return method == .GET ? .metrics : .methodNotAllowed(allowed: "GET")
         default:
             return .notFound
         }

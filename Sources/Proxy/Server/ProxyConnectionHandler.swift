@@ -28,12 +28,12 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         case closing
     }
 
-    private let router: ProxyRouter
+    let router: ProxyRouter
     private let connector: any UpstreamConnector
     /// Replaces the router's provider as the source of leases (tests that drive time on an `EmbeddedEventLoop`);
     /// `nil` in production.
     private let leases: (any LeaseRequester)?
-    private let logger: Logger
+    let logger: Logger
     private let tracker: ConnectionTracker
     /// Bodies larger than this are refused with 413 (the proxy reads bodies whole to find the model).
     private let maxRequestBodySize: Int
@@ -54,6 +54,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private var backgroundTask: Task<Void, Never>?
     /// A request was dispatched and its response has not ended; counted once in the tracker.
     private var requestInFlight = false
+    /// What the current request did so far (metrics and the access log), from its head to its end.
+    var requestStats: RequestStats?
 
     /// `connector` and `leases` are the relay's seams for tests that drive its clock (see ``UpstreamConnector``);
     /// production passes neither. `limits` defaults to the router's config.
@@ -104,6 +106,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             let isHTTP10 = head.version.major == 1 && head.version.minor == 0
             closeAfterResponse = !head.isKeepAlive || isHTTP10 || Self.endsHTTP(head)
             answerAsHTTP10 = isHTTP10
+            requestStats = RequestStats(head: head, arrival: context.eventLoop.now)
             if let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }),
                 declared > maxRequestBodySize
             {
@@ -181,6 +184,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         state = .closing
         deferredParts = []
         relay?.clientClosed()
+        reportRequest(heartbeats: relay?.heartbeatStats, clientGone: true, at: context.eventLoop.now)
         relay = nil
         backgroundTask?.cancel()
         backgroundTask = nil
@@ -207,17 +211,18 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             guard let context else { return }
             let relay = RequestRelay(
                 eventLoop: context.eventLoop,
-                request: request,
+                request: withRequestID(request),
                 settings: settings,
                 leases: leases
                     ?? ProviderLeaseRequester(
                         provider: router.provider, eventLoop: context.eventLoop, pinned: settings.snapshot),
                 connector: connector,
                 writer: self,
-                logger: logger,
+                logger: requestLogger,
                 rewritePool: sniffPool
             )
             self.relay = relay
+            relayStarted(model: settings.requestedModel)
             relay.start()
         case .respond(let response):
             respond(response, close: false)
@@ -290,6 +295,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     /// once it is written.
     func write(_ part: HTTPServerResponsePart) {
         guard let context else { return }
+        var part = part
+        recordWrite(&part, at: context.eventLoop.now)
         switch part {
         case .head(var head):
             if closeAfterResponse { head.headers.replaceOrAdd(name: "Connection", value: "close") }
@@ -321,6 +328,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     func responseCompleted() {
+        reportRequest(heartbeats: relay?.heartbeatStats, clientGone: false, at: context?.eventLoop.now ?? .now())
         relay = nil
         backgroundTask = nil
         if closeAfterResponse {

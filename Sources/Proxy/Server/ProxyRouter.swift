@@ -13,16 +13,25 @@ public final class ProxyRouter: Sendable {
     public let store: ConfigStore
     let provider: any UpstreamProvider
     let admin: (any ProxyAdmin)?
+    /// Where requests report at their end, and what `GET /metrics` renders.
+    let metrics: ProxyMetrics
 
-    public convenience init(config: ProxyConfig, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil) {
-        self.init(store: ConfigStore(config), provider: provider, admin: admin)
+    public convenience init(
+        config: ProxyConfig, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil,
+        metrics: ProxyMetrics = .disabled
+    ) {
+        self.init(store: ConfigStore(config), provider: provider, admin: admin, metrics: metrics)
     }
 
     /// A router that reads `store`, the same store the ``Supervisor`` reads and a reload replaces.
-    public init(store: ConfigStore, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil) {
+    public init(
+        store: ConfigStore, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil,
+        metrics: ProxyMetrics = .disabled
+    ) {
         self.store = store
         self.provider = provider
         self.admin = admin
+        self.metrics = metrics
     }
 
     /// The config in force for new requests.
@@ -113,6 +122,8 @@ public final class ProxyRouter: Sendable {
         case .logStream:
             guard let admin else { return .respond(.error(404, "no log source")) }
             return .followLogs(backlog: admin.recentLogLines(), live: admin.followLogLines())
+        case .metrics:
+            return .respond(metrics.response())
         case .notFound:
             return .respond(.error(404, "no route for \(request.head.method.rawValue) \(request.path)"))
         case .methodNotAllowed(let allowed):

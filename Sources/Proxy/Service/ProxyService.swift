@@ -21,7 +21,11 @@ public enum ProxyService {
         OpenFileLimit.raiseToHardLimit(logger: logger)
         let store = ConfigStore(config)
         let supervisor = Supervisor(store: store, logs: logs, logger: logger)
-        let router = ProxyRouter(store: store, provider: supervisor, admin: SupervisorAdmin(supervisor: supervisor))
+        // The Prometheus registry lives here, one per running proxy: library code and tests hold no global one.
+        let metrics = ProxyMetrics.prometheus()
+        await supervisor.useMetrics(metrics)
+        let router = ProxyRouter(
+            store: store, provider: supervisor, admin: SupervisorAdmin(supervisor: supervisor), metrics: metrics)
         let server = ProxyServer(router: router, host: options.host, port: options.port, logger: logger)
         let address = "\(options.host):\(options.port)"
         let serverService = ProxyServerService(

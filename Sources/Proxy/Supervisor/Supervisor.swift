@@ -64,6 +64,8 @@ public actor Supervisor: UpstreamProvider {
         var stopTask: Task<Void, Never>?
     }
 
+    /// Where starts, crashes, swaps and ttl unloads are counted (``useMetrics(_:)``).
+    private var metrics = ProxyMetrics.disabled
     /// Every line of every upstream and the supervisor's own steps (for `/logs`).
     public nonisolated let logs: LogBuffer
     /// The config snapshot in force, shared with the router; only ``reload(_:)`` replaces it.
@@ -148,6 +150,9 @@ public actor Supervisor: UpstreamProvider {
         self.clock = clock
         self.factory = factory
     }
+
+    /// Counts model starts, crashes, swaps and ttl unloads into `metrics` from now on.
+    public func useMetrics(_ metrics: ProxyMetrics) { self.metrics = metrics }
 
     // MARK: - UpstreamProvider
 
@@ -340,6 +345,7 @@ public actor Supervisor: UpstreamProvider {
                     beginStart(id)
                     joinedAttempt = slots[id]?.attempt
                 } else {
+                    if afterStopping.contains(where: { slots[$0]?.phase == .ready }) { metrics.modelSwappedIn(id) }
                     afterStopping.forEach(beginStop)
                     tell("stopping \(afterStopping.joined(separator: ", ")) to make room for \(id)")
                     await waitForChange()
@@ -363,6 +369,7 @@ public actor Supervisor: UpstreamProvider {
         logger.info("loading model", metadata: ["model": "\(id)"])
         let listeners = progressListeners
         Task {
+            let began = ContinuousClock.now
             let result: Result<Int, UpstreamStartError>
             do {
                 let run = try await upstream.start { message in
@@ -375,6 +382,7 @@ public actor Supervisor: UpstreamProvider {
             } catch {
                 result = .failure(UpstreamStartError(.startFailed(model: id, detail: "\(error)"), underlying: error))
             }
+            self.metrics.modelStartEnded(id, succeeded: (try? result.get()) != nil, after: .now - began)
             self.finishStart(id, attempt: attempt, result: result)
         }
     }
@@ -426,6 +434,7 @@ public actor Supervisor: UpstreamProvider {
         slot.ttlTask?.cancel()
         slot.ttlTask = nil
         slots[id] = slot
+        metrics.modelCrashed(id)
         logs.append("\(id) stopped on its own; the next request starts it again", source: "proxy")
         notifyChange()
     }
@@ -472,6 +481,7 @@ public actor Supervisor: UpstreamProvider {
         else { return }
         logs.append("unloading \(id): idle for its ttl", source: "proxy")
         logger.info("ttl reached, unloading", metadata: ["model": "\(id)"])
+        metrics.modelUnloadedByTTL(id)
         beginStop(id)
     }
 

@@ -1,0 +1,176 @@
+import CoreMetrics
+import DurationMath
+import Prometheus
+
+/// The proxy's metrics, through swift-metrics: every handle is made from one injected `MetricsFactory` (the
+/// Prometheus registry in ``ProxyService``, `TestMetrics` in tests, nothing by default), so library code has no global
+/// metrics state. Requests report here once, at their end, with the ``RequestStats`` their connection filled.
+///
+/// `/metrics` renders ``exposition()``: the registry's text with a `# HELP` line per family (swift-metrics handles
+/// carry no help text, so the help comes from ``help``).
+public final class ProxyMetrics: Sendable {
+    let factory: any MetricsFactory
+    private let render: (@Sendable () -> String)?
+
+    /// Metrics made from `factory`; `render` produces the exposition text for `/metrics` (`nil`: not served).
+    public init(factory: any MetricsFactory, render: (@Sendable () -> String)? = nil) {
+        self.factory = factory
+        self.render = render
+    }
+
+    /// No metrics, no `/metrics` (embedded routers and tests that do not look).
+    public static let disabled = ProxyMetrics(factory: NOOPMetricsHandler.instance)
+
+    /// Metrics into a new Prometheus registry of their own, served at `/metrics`. Duration histograms get buckets
+    /// up to 10 minutes: a model load or a long prompt takes minutes, past the library's 10-second default.
+    public static func prometheus() -> ProxyMetrics {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = durationBuckets
+        return ProxyMetrics(factory: factory) {
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    static let durationBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+        .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600),
+    ]
+
+    /// The `/metrics` body, or `nil` when this proxy serves none.
+    public func exposition() -> String? {
+        render.map { Self.addingHelp(to: $0()) }
+    }
+
+    // MARK: Names
+
+    enum Name {
+        static let requests = "llamaproxy_requests_total"
+        static let inFlight = "llamaproxy_requests_in_flight"
+        static let upstreamHead = "llamaproxy_upstream_head_seconds"
+        static let firstByte = "llamaproxy_first_byte_seconds"
+        static let duration = "llamaproxy_request_duration_seconds"
+        static let bytes = "llamaproxy_response_bytes_total"
+        static let heartbeats = "llamaproxy_heartbeats_sent_total"
+        static let withheld = "llamaproxy_heartbeats_withheld_total"
+        static let inBandErrors = "llamaproxy_inband_errors_total"
+        static let clientGone = "llamaproxy_client_gone_early_total"
+        static let starts = "llamaproxy_model_starts_total"
+        static let startDuration = "llamaproxy_model_start_seconds"
+        static let crashes = "llamaproxy_model_crashes_total"
+        static let swaps = "llamaproxy_model_swaps_total"
+        static let ttlUnloads = "llamaproxy_model_ttl_unloads_total"
+    }
+
+    /// `# HELP` text per metric family.
+    static let help: [String: String] = [
+        Name.requests: "Requests answered, by model (empty when none), route and status (0: no response head).",
+        Name.inFlight: "Relayed requests in flight, by model.",
+        Name.upstreamHead: "Time from a request's arrival to the upstream's response head, by model.",
+        Name.firstByte: "Time from a request's arrival to the first byte written to the client, by model.",
+        Name.duration: "Time from a request's arrival to its end, by model and route.",
+        Name.bytes: "Response bytes written to clients (bodies, heartbeats included), by model.",
+        Name.heartbeats: "SSE heartbeats written to clients (the committing one included), by model.",
+        Name.withheld: "Heartbeats due while the upstream was inside an SSE event, and so not written, by model.",
+        Name.inBandErrors: "Errors sent as an SSE event after 200 was committed, by model.",
+        Name.clientGone: "Requests whose client closed the connection before the response ended, by model.",
+        Name.starts: "Model starts that ended, by model and result (ok: healthy; failed).",
+        Name.startDuration: "Time from a model's start to healthy (or to its failure), by model.",
+        Name.crashes: "Models that stopped on their own while ready, by model.",
+        Name.swaps: "Starts that first stopped other running models to make room, by the model started.",
+        Name.ttlUnloads: "Models unloaded after being idle for their ttl, by model.",
+    ]
+
+    /// Inserts `# HELP name text` before each `# TYPE name …` line whose family has help text.
+    static func addingHelp(to text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count + 2048)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE ") {
+                let name = line.dropFirst("# TYPE ".count).prefix { $0 != " " }
+                if let help = help[String(name)] { out += "# HELP \(name) \(help)\n" }
+            }
+            out += line
+            out += "\n"
+        }
+        if out.hasSuffix("\n\n") { out.removeLast() }
+        return out
+    }
+
+    // MARK: Reports
+
+    /// A relayed request for `model` started (its in-flight gauge goes up until ``requestEnded(_:)``).
+    func relayStarted(model: String) {
+        Meter(label: Name.inFlight, dimensions: [("model", model)], factory: factory).increment()
+    }
+
+    /// One request's end: every counter and histogram it moves, once.
+    func requestEnded(_ stats: RequestStats) {
+        let model = [("model", stats.model ?? "")]
+        if stats.relayed {
+            Meter(label: Name.inFlight, dimensions: model, factory: factory).decrement()
+        }
+        Counter(
+            label: Name.requests,
+            dimensions: [("model", stats.model ?? ""), ("route", stats.route), ("status", "\(stats.status ?? 0)")],
+            factory: factory
+        ).increment()
+        Timer(label: Name.duration, dimensions: model + [("route", stats.route)], factory: factory)
+            .recordNanoseconds(stats.duration.nanoseconds)
+        if let firstByte = stats.timeToFirstByte {
+            Timer(label: Name.firstByte, dimensions: model, factory: factory).recordNanoseconds(firstByte.nanoseconds)
+        }
+        if stats.bytesSent > 0 {
+            Counter(label: Name.bytes, dimensions: model, factory: factory).increment(by: stats.bytesSent)
+        }
+        if stats.clientGoneEarly {
+            Counter(label: Name.clientGone, dimensions: model, factory: factory).increment()
+        }
+        guard let heartbeats = stats.heartbeats else { return }
+        if let head = heartbeats.timeToUpstreamHead {
+            Timer(label: Name.upstreamHead, dimensions: model, factory: factory).recordNanoseconds(head.nanoseconds)
+        }
+        // Zero increments too: the families exist for every relayed model from its first request on.
+        Counter(label: Name.heartbeats, dimensions: model, factory: factory).increment(by: heartbeats.heartbeatsSent)
+        Counter(label: Name.withheld, dimensions: model, factory: factory).increment(by: heartbeats.heartbeatsWithheld)
+        Counter(label: Name.inBandErrors, dimensions: model, factory: factory).increment(by: heartbeats.inBandErrors)
+    }
+}
+
+extension ProxyMetrics {
+    /// The `GET /metrics` answer: the exposition in Prometheus text format 0.0.4, or 404 when none is served.
+    func response() -> SimpleResponse {
+        guard let text = exposition() else { return .error(404, "metrics are not enabled in this proxy") }
+        return SimpleResponse(
+            status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: text)
+    }
+}
+
+/// The supervisor's reports (one-line hooks in ``Supervisor``).
+extension ProxyMetrics {
+    /// A start of `model` ended after `duration`: healthy (`succeeded`) or failed.
+    func modelStartEnded(_ model: String, succeeded: Bool, after duration: Duration) {
+        let result = succeeded ? "ok" : "failed"
+        Counter(label: Name.starts, dimensions: [("model", model), ("result", result)], factory: factory).increment()
+        Timer(label: Name.startDuration, dimensions: [("model", model)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A ready `model` stopped on its own (it crashed or exited).
+    func modelCrashed(_ model: String) {
+        Counter(label: Name.crashes, dimensions: [("model", model)], factory: factory).increment()
+    }
+
+    /// Other models are stopped to make room for `model`.
+    func modelSwappedIn(_ model: String) {
+        Counter(label: Name.swaps, dimensions: [("model", model)], factory: factory).increment()
+    }
+
+    /// `model` was idle for its ttl and is unloaded.
+    func modelUnloadedByTTL(_ model: String) {
+        Counter(label: Name.ttlUnloads, dimensions: [("model", model)], factory: factory).increment()
+    }
+}
