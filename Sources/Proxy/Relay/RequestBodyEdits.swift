@@ -20,10 +20,6 @@ struct RequestBodyEdits: Sendable, Hashable {
 
     var isEmpty: Bool { edits.isEmpty }
 
-    init(edits: [JSONBodyEditor.Edit]) {
-        self.edits = edits
-    }
-
     /// The edits for a request to `requestedID` (the model id or alias the client named) served by a model with
     /// `useModelName` and `filters`.
     init(useModelName: String?, filters: FilterSettings, requestedID: String) {
