@@ -195,7 +195,7 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
               a:
                 cmd: run --port ${PORT}
                 filters:
-                  stripParams: top_k
+                  stripParams: top_k.x
             groups:
               g:
                 members: [a]
@@ -206,7 +206,7 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
         #expect(
             warnings.map(\.description) == [
                 "test.yaml:1:1: warning: 'logToStdout' in the top level is a llama-swap setting this proxy does not support yet; ignored",
-                "test.yaml:6:7: warning: 'stripParams' in the filters of model 'a' is a llama-swap setting this proxy does not support yet; ignored (the body is forwarded unchanged)",
+                "test.yaml:6:20: warning: 'top_k.x' in stripParams of the filters of model 'a' is taken as one top-level key of the request body, as written; llama-swap reads it as a path ('.' reaches into nested objects)",
                 "test.yaml:10:5: warning: unknown key 'colour' in group 'g' is ignored (a typo?)",
                 "test.yaml:11:1: warning: unknown key 'modles' in the top level is ignored; did you mean 'models'?",
             ])

@@ -46,7 +46,8 @@ extension ConfigLoading {
     }
 
     /// `filters` of a model or peer: `stripParams`, `setParams`, `setParamsByID` (the last only for models).
-    /// `expand` expands macros in keys and values. Each key used is warned about as not supported yet.
+    /// `expand` expands macros in keys and values. A model's filters are applied to request bodies
+    /// (``RequestBodyEdits``); a peer's keys are warned about as not supported yet (peers are not served).
     mutating func filters(
         _ node: YAMLNode, path: String, place: String, allowByID: Bool,
         expand: (String, SourceLocation) throws(LocatedError) -> String
@@ -80,14 +81,29 @@ extension ConfigLoading {
                 }
             default: break
             }
-            notSupportedYet(
-                field.key, in: "the filters of \(place)", at: field.keyNode.location, keyPath: what,
-                detail: field.key == "setParamsByID"
-                    ? "its ids reach the model, but the body is forwarded unchanged" : "the body is forwarded unchanged"
-            )
+            if allowByID {
+                var names = result.stripParams
+                if field.key == "setParams" { names = result.setParams.map(\.key) }
+                if field.key == "setParamsByID" { names = result.setParamsByID.flatMap { $0.params.map(\.key) } }
+                for name in Set(names).sorted() where name.contains(where: { Self.pathSyntax.contains($0) }) {
+                    warnings.append(
+                        ConfigWarning(
+                            "'\(name)' in \(field.key) of the filters of \(place) is taken as one top-level key of the "
+                                + "request body, as written; llama-swap reads it as a path ('.' reaches into nested objects)",
+                            at: field.value.location, keyPath: what))
+                }
+            } else {
+                notSupportedYet(
+                    field.key, in: "the filters of \(place)", at: field.keyNode.location, keyPath: what,
+                    detail: "the body is forwarded unchanged")
+            }
         }
         return result
     }
+
+    /// Characters that are syntax in the gjson paths llama-swap reads filter keys as. Here a key is one top-level
+    /// member name as written (``RequestBodyEdits``), so a key with one of them gets a warning saying so.
+    static let pathSyntax: Set<Character> = [".", "*", "?", "|", "#", "@", "\\"]
 
     private func params(
         _ node: YAMLNode, _ what: String, expand: (String, SourceLocation) throws(LocatedError) -> String

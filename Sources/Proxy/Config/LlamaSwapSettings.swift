@@ -68,7 +68,8 @@ public enum ConfigValue: Sendable, Hashable {
     }
 }
 
-/// `models.<id>.filters` (and `peers.<id>.filters`): request body edits.
+/// `models.<id>.filters` (and `peers.<id>.filters`): request body edits. A model's are applied by the relay
+/// (`RequestBodyEdits`); a peer's are read only (peers are not served yet).
 public struct FilterSettings: Sendable, Hashable {
     /// `stripParams`, split at commas, trimmed, without empties, duplicates and `model` (never stripped).
     public var stripParams: [String] = []

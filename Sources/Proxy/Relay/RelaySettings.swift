@@ -17,6 +17,8 @@ struct RelaySettings {
     var sendLoadingState: Bool
     /// The request target to send upstream (path and query), before the upstream's base path is prepended.
     var forwardURI: String
+    /// The model's `filters`, applied to the forwarded JSON body with `useModelName` (``RequestBodyEdits``).
+    var filters = FilterSettings()
     /// The config snapshot the router decided with; the supervisor resolves the model in the same one.
     var snapshot: ConfigSnapshot? = nil
 }

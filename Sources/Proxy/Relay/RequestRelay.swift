@@ -31,7 +31,7 @@ final class RequestRelay {
     private let connector: any UpstreamConnector
     private let writer: any ClientWriter
     private let logger: Logger
-    /// Where a large body's `model` is rewritten (`useModelName`) off the event loop; `nil`: on it.
+    /// Where a large body is edited (`useModelName`, `filters`) off the event loop; `nil`: on it.
     private let rewritePool: NIOThreadPool?
 
     private var policy: HeartbeatPolicy
@@ -176,21 +176,21 @@ final class RequestRelay {
             return
         }
         upstream = channel
-        guard let forwardedModelName else {
+        let edits = RequestBodyEdits(
+            useModelName: forwardedModelName, filters: settings.filters, requestedID: settings.requestedModel)
+        guard !edits.isEmpty else {
             sendRequest(on: channel, target: target, body: [request.body])
             return
         }
-        // useModelName: slices of the body around the new model name, never a copy. Finding `model` in a large body
-        // takes long enough (about 20 ms for 32 MB) to delay this loop's heartbeats, so it happens on the pool.
+        // useModelName and filters: slices of the body around the changed members, never a copy. Scanning a large
+        // body takes long enough (about 20 ms for 32 MB) to delay this loop's heartbeats, so it happens on the pool.
         let original = request.body
         guard original.readableBytes >= ProxyConnectionHandler.sniffOffThreshold, let rewritePool else {
-            sendRequest(
-                on: channel, target: target,
-                body: ModelNameRewriter.rewrite(original, to: forwardedModelName) ?? [original])
+            sendRequest(on: channel, target: target, body: edits.apply(to: original) ?? [original])
             return
         }
         rewritePool.runIfActive(eventLoop: eventLoop) {
-            ModelNameRewriter.rewrite(original, to: forwardedModelName) ?? [original]
+            edits.apply(to: original) ?? [original]
         }.assumeIsolated().whenComplete { result in
             guard !self.done, self.upstream === channel else { return }
             self.sendRequest(on: channel, target: target, body: (try? result.get()) ?? [original])

@@ -146,7 +146,8 @@ public final class ProxyRouter: Sendable {
             responseHeaderTimeout: model.responseHeaderTimeout,
             streamIdleTimeout: model.streamIdleTimeout,
             sendLoadingState: model.sendLoadingState,
-            forwardURI: uri
+            forwardURI: uri,
+            filters: model.filters
         )
     }
 

@@ -3,7 +3,11 @@ import Testing
 
 @testable import Proxy
 
-@Suite struct ModelNameRewriterTests {
+@Suite struct UseModelNameFilterTests {
+    static func rename(_ body: [UInt8], to name: String) -> [UInt8]? {
+        RequestBodyEdits(useModelName: name, filters: FilterSettings(), requestedID: "m").apply(to: body)
+    }
+
     /// `useModelName` changes the bytes of `model` and nothing else (issue 9's acceptance: odd key order, unicode
     /// escapes, big numbers).
     @Test(arguments: [
@@ -18,20 +22,20 @@ import Testing
         ("{\"messages\":[]}", "{\"messages\":[],\"model\":\"org/Model-Q4\"}"),
     ])
     func splicesOnlyTheModelValue(body: String, expected: String) throws {
-        let rewritten = try #require(ModelNameRewriter.rewrite(Array(body.utf8), to: "org/Model-Q4"))
+        let rewritten = try #require(Self.rename(Array(body.utf8), to: "org/Model-Q4"))
         #expect(String(decoding: rewritten, as: UTF8.self) == expected)
     }
 
     @Test(arguments: ["", "not json", "[1]", "{\"model\":\"a\"", "{\"model\":\"a\"} x"])
     func leavesNonObjectsAlone(body: String) {
-        #expect(ModelNameRewriter.rewrite(Array(body.utf8), to: "x") == nil)
+        #expect(Self.rename(Array(body.utf8), to: "x") == nil)
     }
 
     /// The pieces sent upstream are slices of the received buffer (same storage, no copy) around the new value.
     @Test func piecesAreSlicesOfTheBody() throws {
         var body = ByteBuffer(string: "....{\"a\":1,\"model\":\"c\",\"b\":[2]}")
         body.moveReaderIndex(forwardBy: 4)
-        let pieces = try #require(ModelNameRewriter.rewrite(body, to: "n"))
+        let pieces = try #require(RequestBodyEdits(useModelName: "n", filters: FilterSettings(), requestedID: "m").apply(to: body))
         #expect(pieces.map { String(buffer: $0) } == ["{\"a\":1,\"model\":", "\"n\"", ",\"b\":[2]}"])
         body.withUnsafeReadableBytes { original in
             pieces[0].withUnsafeReadableBytes { #expect($0.baseAddress == original.baseAddress) }
