@@ -1,0 +1,220 @@
+import FakeUpstream
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import Wire
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What the soak has counted so far, shared by the clients and the progress line.
+struct SoakTally: Sendable {
+    var requests = 0
+    /// Requests per fault played (`reset`, `client disconnect`, `crash`, …); healthy exchanges are not counted.
+    var faults: [String: Int] = [:]
+    var mismatches = 0
+    var hungUp = 0
+
+    var faultTotal: Int { faults.values.reduce(0, +) }
+
+    /// `reset 12, slow load 9, …`, largest first.
+    var faultLine: String {
+        faults.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+}
+
+/// One soak client: sends one exchange at a time to the proxy, each a seeded choice from the mix, judges it, and
+/// now and then crashes its idle model and sends the same run again.
+struct SoakClient: Sendable {
+    var number: Int
+    var cases: [SoakCase]
+    var port: Int
+    var token: String
+    var http: SoakHTTP
+    var tally: NIOLockedValueBox<SoakTally>
+    var print: @Sendable (String) -> Void
+    /// Test seam: changes the client's reads before they are judged (a planted fault: the judge must see it).
+    var tamper: (@Sendable ([ReplayAttempt]) -> [ReplayAttempt])?
+    /// How many mismatch reports are printed in full; later ones get their first line only.
+    var fullReports: Int
+
+    /// The chance that a judged exchange is followed by a crash of its model and the same run again.
+    static let crashChance = 0.1
+
+    /// Sends exchanges until `until`, choices drawn from `random`.
+    func run(until end: ContinuousClock.Instant, random: inout SplitMix64) async {
+        var last: Int?
+        while ContinuousClock.now < end {
+            var index = random.nextIndex(below: cases.count)
+            if index == last { index = (index + 1 + random.nextIndex(below: cases.count - 1)) % cases.count }
+            last = index
+            let soakCase = cases[index]
+            let model = SoakProxyConfig.modelID(client: number, caseIndex: index)
+            let unit = random.nextUnit()
+            let modelRan = await exchange(soakCase, model: model, hangUpAt: unit, fault: soakCase.fault)
+            let crash = random.nextUnit() < Self.crashChance
+            if crash, modelRan, soakCase.kind == .judged, ContinuousClock.now < end {
+                if await self.crash(model: model) {
+                    _ = await exchange(soakCase, model: model, hangUpAt: unit, fault: "crash")
+                }
+            }
+        }
+    }
+
+    /// One exchange, judged; returns whether the model still ran afterwards (its journal was read).
+    func exchange(_ soakCase: SoakCase, model: String, hangUpAt unit: Double, fault: String?) async -> Bool {
+        let scale = soakCase.timeScale
+        let spec = soakCase.scenario.spec ?? ScenarioSpec()
+        let baseProfile = ClientProfiles.resolve(spec.profile)
+        let bound = RunBound.realTime(soakCase.scenario, spec: spec, profile: baseProfile, scale: scale)
+        var profile = baseProfile.scaled(by: scale)
+        if soakCase.kind == .disconnect {
+            let hangUp = Self.responseLength(soakCase.scenario).scaled(by: scale) * (0.1 + 0.8 * unit)
+            profile.totalTimeout = min(profile.totalTimeout ?? hangUp, hangUp)
+            profile.name += " hanging up at \(TimeText.seconds(hangUp))"
+        }
+        let request = spec.request ?? ClientRequestSpec()
+        var sent = request
+        sent.body = Self.body(request.body ?? ClientRequestSpec.defaultBody(model: soakCase.scenario.model), model: model)
+        let bytes = ReplayRunner.requestBytes(sent, host: "127.0.0.1:\(port)", model: model)
+
+        var attempts: [ReplayAttempt] = []
+        let runDeadline = ContinuousClock.now + bound
+        do {
+            for retry in 0...profile.retries {
+                if retry > 0 { try await Task.sleep(for: profile.delay(beforeRetry: retry)) }
+                let attempt = try await http.client.attempt(
+                    host: "127.0.0.1", port: port, request: bytes, method: request.method, profile: profile,
+                    limit: max(.zero, runDeadline - ContinuousClock.now))
+                attempts.append(attempt)
+                guard case .timedOut = attempt.end else { break }
+            }
+        } catch {
+            record(fault: fault, mismatch: "FAIL \(soakCase.label): the request could not be sent: \(error)", hungUp: false)
+            return false
+        }
+        if let tamper { attempts = tamper(attempts) }
+        let hungUp: Bool
+        if soakCase.kind == .disconnect, case .timedOut(.total)? = attempts.last?.end { hungUp = true } else { hungUp = false }
+
+        let journal = await journal(of: model)
+        var result = SoakJudge.assemble(soakCase, profile: profile, attempts: attempts, journal: journal, bound: bound)
+        result.scenario = "client \(number) \(model) " + result.scenario
+        let verdict: SoakJudge.Verdict
+        if hungUp, let closedAt = attempts.last?.clientClosedAt {
+            let (delay, connections) = await upstreamClose(of: model, request: request, scenario: soakCase.scenario, after: closedAt)
+            verdict = SoakJudge.hungUp(result, closeCheck: SoakJudge.closeCheck(delay: delay, connections: connections))
+        } else {
+            verdict = SoakJudge.judged(
+                result, journalMissing: journal == nil, neverHealthy: SoakJudge.neverHealthy(soakCase.scenario))
+        }
+        record(fault: fault, mismatch: verdict.mismatch, hungUp: verdict.hungUp)
+        return journal != nil
+    }
+
+    /// Counts the exchange and prints its mismatch, if any.
+    private func record(fault: String?, mismatch: String?, hungUp: Bool) {
+        let count = tally.withLockedValue { tally -> Int in
+            tally.requests += 1
+            if let fault { tally.faults[fault, default: 0] += 1 }
+            if hungUp { tally.hungUp += 1 }
+            if mismatch != nil { tally.mismatches += 1 }
+            return tally.mismatches
+        }
+        if let mismatch {
+            print("MISMATCH " + (count <= fullReports ? mismatch : String(mismatch.prefix { $0 != "\n" })))
+        }
+    }
+
+    /// The model's journal once its load has settled: waits (at most 20 s) while `/running` says it is starting;
+    /// `nil` when it is not running (its load failed and the proxy stopped it).
+    private func journal(of model: String) async -> JournalSnapshot? {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            guard let rows = try? await http.running(port: port) else { return nil }
+            guard let row = rows.first(where: { $0.model == model }) else { return nil }
+            if row.state == "ready" { return try? await http.journal(model: model, port: port) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    /// Polls the journal until every connection that carried the request is closed, at most
+    /// `SoakJudge.closeWithin` + slack after `closedAt`; returns when the last was seen closed (relative to
+    /// `closedAt`, as observed by polling: an upper bound) and how many connections carried the request.
+    private func upstreamClose(of model: String, request: ClientRequestSpec, scenario: Scenario, after closedAt: NIODeadline)
+        async -> (Duration?, Int)
+    {
+        let path = ReplayRunner.upstreamPath(request.path, model: scenario.model)
+        let limit = closedAt + .nanoseconds((SoakJudge.closeWithin + ReplayOptions.defaultSlack).nanosecondsClamped)
+        var carrying = 0
+        while true {
+            guard let journal = try? await http.journal(model: model, port: port) else { return (nil, carrying) }
+            let connections = journal.connections.filter { connection in
+                connection.requests.contains { $0.path == path && $0.method == request.method }
+            }
+            carrying = connections.count
+            if connections.allSatisfy({ $0.peerClose != nil || $0.closedAt != nil }) {
+                return (.nanoseconds((NIODeadline.now() - closedAt).nanoseconds), carrying)
+            }
+            if NIODeadline.now() > limit { return (nil, carrying) }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Kills the model's process (SIGKILL) and waits until the proxy no longer lists it as ready (at most 5 s);
+    /// returns whether the same run should now be sent again (a mismatch is recorded otherwise).
+    private func crash(model: String) async -> Bool {
+        guard let pid = Self.process(marked: "\(token)/\(model)") else {
+            record(fault: "crash", mismatch: "FAIL crash \(model): no process carries its marker, though it was ready", hungUp: false)
+            return false
+        }
+        kill(pid, SIGKILL)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if let rows = try? await http.running(port: port), !rows.contains(where: { $0.model == model && $0.state == "ready" }) {
+                return true
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        record(
+            fault: "crash",
+            mismatch: "FAIL crash \(model): its process (pid \(pid)) was killed, and the proxy still lists it as ready 5 s later",
+            hungUp: false)
+        return false
+    }
+
+    /// The process whose environment has `LLAMA_SOAK_MODEL=<marker>`, from `/proc`.
+    static func process(marked marker: String) -> Int32? {
+        let wanted = Array("\(SoakProxyConfig.markerVariable)=\(marker)".utf8)
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        for entry in entries {
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
+            else { continue }
+            if data.split(separator: 0).contains(where: { $0.elementsEqual(wanted) }) { return pid }
+        }
+        return nil
+    }
+
+    /// How long the response takes in scenario time, for choosing when to hang up: its longest scripted response
+    /// plus its health script's load, or, for a response that never ends on its own (`end: hang`), the proxy's
+    /// response-header timeout.
+    static func responseLength(_ scenario: Scenario) -> Duration {
+        let script = scenario.rules.flatMap(\.responses).map { RunBound.scriptedLength($0.steps) }.max() ?? .zero
+        let load = scenario.health.repeats ? .zero : scenario.health.states.compactMap(\.duration).reduce(.zero, +)
+        let candidates = [script + load > .zero ? script + load : nil, scenario.spec?.proxy?.responseHeaderTimeout]
+        return candidates.compactMap { $0 }.min() ?? .seconds(1)
+    }
+
+    /// The request body with its `model` set to the soak's model id (the proxy routes by it); other bytes as given.
+    static func body(_ body: [UInt8], model: String) -> [UInt8] {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else { return body }
+        object["model"] = model
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return body }
+        return Array(data)
+    }
+}
