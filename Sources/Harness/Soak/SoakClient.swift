@@ -101,19 +101,30 @@ struct SoakClient: Sendable {
         let hungUp: Bool
         if soakCase.kind == .disconnect, case .timedOut(.total)? = attempts.last?.end { hungUp = true } else { hungUp = false }
 
-        let journal = await journal(of: model)
-        var result = SoakJudge.assemble(soakCase, profile: profile, attempts: attempts, journal: journal, bound: bound)
-        result.scenario = "client \(number) \(model) " + result.scenario
+        let clocked = await clockedJournal(of: model)
+        let modelStart = clocked.map { max(.zero, Duration.nanoseconds(($0.originHigh - (attempts.first?.sentAt ?? $0.originHigh)).nanoseconds)) } ?? .zero
         let verdict: SoakJudge.Verdict
-        if hungUp, let closedAt = attempts.last?.clientClosedAt {
-            let (delay, connections) = await upstreamClose(of: model, request: request, scenario: soakCase.scenario, after: closedAt)
+        if hungUp, let hangUp = attempts.last?.clientClosedAt, let clocked {
+            let (journal, delay, connections) = await upstreamClose(
+                of: model, request: request, scenario: soakCase.scenario, after: hangUp, clocked: clocked)
+            var result = SoakJudge.assemble(
+                soakCase, profile: profile, attempts: attempts, journal: journal, origin: clocked.originLow,
+                modelStart: modelStart, bound: bound)
+            result.scenario = "client \(number) \(model) " + result.scenario
             verdict = SoakJudge.hungUp(result, closeCheck: SoakJudge.closeCheck(delay: delay, connections: connections))
         } else {
+            var result = SoakJudge.assemble(
+                soakCase, profile: profile, attempts: attempts, journal: clocked?.journal, origin: clocked?.originLow,
+                modelStart: modelStart, bound: bound)
+            result.scenario = "client \(number) \(model) " + result.scenario
+            if modelStart > .zero {
+                result.scenario += " (model start \(TimeText.seconds(modelStart)) allowed)"
+            }
             verdict = SoakJudge.judged(
-                result, journalMissing: journal == nil, neverHealthy: SoakJudge.neverHealthy(soakCase.scenario))
+                result, journalMissing: clocked == nil, neverHealthy: SoakJudge.neverHealthy(soakCase.scenario))
         }
         record(fault: fault, mismatch: verdict.mismatch, hungUp: verdict.hungUp)
-        return journal != nil
+        return clocked != nil
     }
 
     /// Counts the exchange and prints its mismatch, if any.
@@ -130,39 +141,60 @@ struct SoakClient: Sendable {
         }
     }
 
-    /// The model's journal once its load has settled: waits (at most 20 s) while `/running` says it is starting;
-    /// `nil` when it is not running (its load failed and the proxy stopped it).
-    private func journal(of model: String) async -> JournalSnapshot? {
+    /// The model's journal, with its clock placed on ours, once its load has settled: waits (at most 20 s) while
+    /// `/running` says it is starting; `nil` when it is not running (its load failed and the proxy stopped it).
+    private func clockedJournal(of model: String) async -> SoakHTTP.ClockedJournal? {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
             guard let rows = try? await http.running(port: port) else { return nil }
             guard let row = rows.first(where: { $0.model == model }) else { return nil }
-            if row.state == "ready" { return try? await http.journal(model: model, port: port) }
+            if row.state == "ready" { return try? await http.clockedJournal(model: model, port: port) }
             try? await Task.sleep(for: .milliseconds(50))
         }
         return nil
     }
 
-    /// Polls the journal until every connection that carried the request is closed, at most
-    /// `SoakJudge.closeWithin` + slack after `closedAt`; returns when the last was seen closed (relative to
-    /// `closedAt`, as observed by polling: an upper bound) and how many connections carried the request.
-    private func upstreamClose(of model: String, request: ClientRequestSpec, scenario: Scenario, after closedAt: NIODeadline)
-        async -> (Duration?, Int)
-    {
+    /// Waits (reading the journal again, at most 3 s) until every upstream connection that carried the request is
+    /// closed; returns the last journal, an upper bound of how long after `hangUp` the last of them closed (from
+    /// its close time on the fake's clock and the latest possible start of that clock; `nil` if one is still
+    /// open), and how many carried the request. When the bound is over the limit only because the clock probe was
+    /// slow, the probe is repeated (at most 3 times): each narrows where the fake's clock can start.
+    private func upstreamClose(
+        of model: String, request: ClientRequestSpec, scenario: Scenario, after hangUp: NIODeadline,
+        clocked: SoakHTTP.ClockedJournal
+    ) async -> (JournalSnapshot, Duration?, Int) {
         let path = ReplayRunner.upstreamPath(request.path, model: scenario.model)
-        let limit = closedAt + .nanoseconds((SoakJudge.closeWithin + ReplayOptions.defaultSlack).nanosecondsClamped)
-        var carrying = 0
+        var journal = clocked.journal
+        var originHigh = clocked.originHigh
+        var originLow = clocked.originLow
+        let waitUntil = NIODeadline.now() + .seconds(3)
+        var probes = 0
         while true {
-            guard let journal = try? await http.journal(model: model, port: port) else { return (nil, carrying) }
             let connections = journal.connections.filter { connection in
                 connection.requests.contains { $0.path == path && $0.method == request.method }
             }
-            carrying = connections.count
-            if connections.allSatisfy({ $0.peerClose != nil || $0.closedAt != nil }) {
-                return (.nanoseconds((NIODeadline.now() - closedAt).nanoseconds), carrying)
+            let closes = connections.map { $0.peerClose?.at ?? $0.closedAt }
+            if connections.isEmpty { return (journal, nil, 0) }
+            if closes.allSatisfy({ $0 != nil }) {
+                let last = closes.compactMap { $0 }.max()!
+                let upper = Duration.nanoseconds((originHigh + .nanoseconds(last) - hangUp).nanoseconds)
+                let lower = Duration.nanoseconds((originLow + .nanoseconds(last) - hangUp).nanoseconds)
+                let limit = SoakJudge.closeWithin + SoakLibrary.slack
+                guard upper > limit, lower <= limit, probes < 3,
+                    let again = try? await http.clockedJournal(model: model, port: port)
+                else { return (journal, max(.zero, upper), connections.count) }
+                probes += 1
+                journal = again.journal
+                originHigh = min(originHigh, again.originHigh)
+                originLow = max(originLow, again.originLow)
+                continue
             }
-            if NIODeadline.now() > limit { return (nil, carrying) }
-            try? await Task.sleep(for: .milliseconds(20))
+            if NIODeadline.now() > waitUntil { return (journal, nil, connections.count) }
+            try? await Task.sleep(for: .milliseconds(50))
+            guard let again = try? await http.journal(model: model, port: port) else {
+                return (journal, nil, connections.count)
+            }
+            journal = again
         }
     }
 

@@ -54,4 +54,33 @@ struct SoakHTTP: Sendable {
         }
         return try JSONDecoder().decode(JournalSnapshot.self, from: Data(answer.body))
     }
+
+    /// The path of the clock probe: not under `/__harness/`, so the fake journals it (and answers it with
+    /// llama-server's default 404, or a strict scenario's 500).
+    static let clockPath = "/__soak/clock"
+
+    /// Where the fake's clock starts on this process's clock: the fake's journal times count from its own start,
+    /// in another process. A request through the proxy, sent at `t1` and answered by `t2`, arrived at the fake
+    /// between them, at `arrival` on the fake's clock: so the fake started between `t1 - arrival` and
+    /// `t2 - arrival`. Both ends are returned with the journal read after the probe.
+    struct ClockedJournal: Sendable {
+        var journal: JournalSnapshot
+        /// The earliest and latest moment the fake can have started (this process's monotonic clock).
+        var originLow: NIODeadline
+        var originHigh: NIODeadline
+    }
+
+    /// Sends the clock probe to `model`, then reads its journal; `nil` for the origin when the probe is not in it.
+    func clockedJournal(model: String, port: Int) async throws -> ClockedJournal {
+        let before = NIODeadline.now()
+        _ = try await request("GET", "/upstream/\(model)\(Self.clockPath)", port: port)
+        let after = NIODeadline.now()
+        let journal = try await self.journal(model: model, port: port)
+        guard let probe = journal.requests.last(where: { $0.path == Self.clockPath }) else {
+            throw SoakError("the clock probe of \(model) is not in its journal")
+        }
+        return ClockedJournal(
+            journal: journal, originLow: before - .nanoseconds(probe.arrival),
+            originHigh: after - .nanoseconds(probe.arrival))
+    }
 }

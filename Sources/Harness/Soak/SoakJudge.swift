@@ -4,8 +4,15 @@ import Wire
 
 /// Judges one soak exchange with the replay's own machinery: `ReplayRunner.assemble` turns the client's reads and
 /// the fake's journal into facts, and `ExpectationEvaluator` checks the run's `expect:` against them, exactly as
-/// `harness replay` does. Only two things differ, both said here:
+/// `harness replay` does. Only three things differ, all said here:
 ///
+/// - **The model starts with the exchange**: replay's fake runs before the client sends; here the request makes
+///   the proxy start the model's process (a swap), and the scenario's clock starts with that process, up to
+///   `modelStart` after the client sent (measured per exchange: the fake started at most
+///   `SoakHTTP.ClockedJournal.originHigh`). So `at` may be later by that much, and up to
+///   ⌈`modelStart` / heartbeat interval⌉ more heartbeats may fill it (`allowingModelStart`); nothing else is
+///   widened. Without a journal (never-ready) there is no allowance: the proxy's health-check timeout counts the
+///   process start in.
 /// - **No journal** (`journal == nil`): allowed only for a run whose `/health` never says 200 (`never-ready`): the
 ///   proxy stops such a model when its load fails, and its journal goes with the process. The expectations that
 ///   read the journal (`upstreamRequests`, `upstreamRequestsBeforeHealthy`, `bodyMatchesUpstream`) are then left
@@ -33,10 +40,14 @@ enum SoakJudge {
     /// The facts and, for a judged exchange, the verdict of `ReplayRunner.assemble`.
     static func assemble(
         _ soakCase: SoakCase, profile: ClientProfile, attempts: [ReplayAttempt], journal: JournalSnapshot?,
-        bound: Duration
+        origin fakeStart: NIODeadline? = nil, modelStart: Duration = .zero, bound: Duration
     ) -> ReplayResult {
         var scenario = soakCase.scenario
         let settings = scenario.spec?.proxy
+        if let expect = scenario.spec?.expect {
+            scenario.spec?.expect = allowingModelStart(
+                expect, modelStart: modelStart, scale: soakCase.timeScale, heartbeatInterval: settings?.heartbeatInterval)
+        }
         let heartbeat = (try? SSEHeartbeat(comment: settings?.heartbeatComment ?? SSEHeartbeat.defaultComment))
             ?? .keepalive
         if journal == nil, var expect = scenario.spec?.expect {
@@ -45,15 +56,36 @@ enum SoakJudge {
             expect.bodyMatchesUpstream = nil
             scenario.spec?.expect = expect
         }
-        let origin = attempts.first?.sentAt ?? .now()
-        // The journal's times count from the fake's start in another process; `origin` only places its writes on
-        // the timeline printed for a mismatch (no expectation of the mix reads it: see SoakLibrary).
+        // The journal's times count from the fake's start in another process; its estimate only places the fake's
+        // writes on the timeline printed for a mismatch (no expectation of the mix reads it: see SoakLibrary).
+        let origin = fakeStart ?? attempts.first?.sentAt ?? .now()
         return ReplayRunner.assemble(
             scenario: scenario,
             options: ReplayOptions(
-                timeScale: soakCase.timeScale, topology: .proxied(SoakExternalProxy()), runName: soakCase.runName),
+                timeScale: soakCase.timeScale, topology: .proxied(SoakExternalProxy()), slack: SoakLibrary.slack,
+                runName: soakCase.runName),
             profile: profile, heartbeat: heartbeat, proxySettings: settings, attempts: attempts,
             journal: journal ?? JournalSnapshot(), origin: origin, bound: bound)
+    }
+
+    /// `expect` widened for a model that started `modelStart` (real time) after the client sent: `at` may be that
+    /// much later (never earlier), and `heartbeats` may count ⌈`modelStart` / interval⌉ more (never fewer).
+    static func allowingModelStart(
+        _ expect: Expectations, modelStart: Duration, scale: Double, heartbeatInterval: Duration?
+    ) -> Expectations {
+        guard modelStart > .zero, scale > 0 else { return expect }
+        var widened = expect
+        let start = modelStart / scale  // in scenario time, like every duration of `expect`
+        if let at = expect.at {
+            widened.at = at + start / 2
+            widened.tolerance = (expect.tolerance ?? .zero) + start / 2
+        }
+        if let heartbeats = expect.heartbeats, let max = heartbeats.max, let interval = heartbeatInterval,
+            interval > .zero
+        {
+            widened.heartbeats?.max = max + Int((start / interval).rounded(.up))
+        }
+        return widened
     }
 
     /// Whether `scenario`'s `/health` never answers 200, so its model's load always fails.
@@ -101,10 +133,10 @@ enum SoakJudge {
         return Verdict(mismatch: line + "\n" + report.details, hungUp: true)
     }
 
-    /// The upstream-close check from what the caller saw: `delay` is how long after the hang-up the last
-    /// connection carrying the request was seen closed, `nil` if it was not within the wait; `connections` how
-    /// many carried it.
-    static func closeCheck(delay: Duration?, connections: Int, slack: Duration = ReplayOptions.defaultSlack)
+    /// The upstream-close check from what the caller saw: `delay` is at most how long after the hang-up the last
+    /// connection carrying the request closed (an upper bound, from the journal's close time and the clock
+    /// probe), `nil` if it was still open when the caller stopped waiting; `connections` how many carried it.
+    static func closeCheck(delay: Duration?, connections: Int, slack: Duration = SoakLibrary.slack)
         -> ExpectationResult
     {
         let bound = closeWithin + slack
