@@ -49,8 +49,9 @@ import Testing
         #expect(model.command?.first == "/opt/it's here/harness")
         #expect(model.command?.contains("--time-scale") == true)
         #expect(model.command?.last == "\(cases[index].timeScale)")
-        // heartbeatInterval 1 s at the run's scale (0.8) is 0.8 s.
-        #expect(model.heartbeat.interval == .milliseconds(800))
+        // heartbeatInterval 1 s at the run's scale (twice replay's 0.8: 1.6) is 1.6 s.
+        #expect(cases[index].timeScale == 1.6)
+        #expect(model.heartbeat.interval == .milliseconds(1600))
         #expect(model.environment[SoakProxyConfig.markerVariable] == "t0/" + SoakProxyConfig.modelID(client: 2, caseIndex: index))
     }
 
@@ -85,6 +86,20 @@ import Testing
         #expect(SoakJudge.closeCheck(delay: nil, connections: 1).status == .failed)
         #expect(SoakJudge.closeCheck(delay: .seconds(2), connections: 1).status == .failed)
         #expect(SoakJudge.closeCheck(delay: nil, connections: 0).status == .passed)
+    }
+
+    @Test func theModelsStartWidensAtUpwardAndHeartbeatsMaxOnly() throws {
+        let expect = Expectations(
+            at: .seconds(60), tolerance: .seconds(5), heartbeats: CountExpectation(min: 3, max: 4))
+        // 0.8 s of real time at scale 0.05 is 16 s of scenario time: at 60 ± 5 (55…65) becomes 68 ± 13 (55…81:
+        // never earlier than before, up to 16 s later), and up to ⌈16 / 15⌉ = 2 more heartbeats.
+        let widened = SoakJudge.allowingModelStart(
+            expect, modelStart: .milliseconds(800), scale: 0.05, heartbeatInterval: .seconds(15))
+        #expect(widened.at == .seconds(68))
+        #expect(widened.tolerance == .seconds(13))
+        #expect(widened.heartbeats == CountExpectation(min: 3, max: 6))
+        // No start measured: nothing widened.
+        #expect(SoakJudge.allowingModelStart(expect, modelStart: .zero, scale: 0.05, heartbeatInterval: .seconds(15)) == expect)
     }
 
     @Test func theRequestBodyNamesTheSoakModel() throws {
