@@ -49,10 +49,11 @@ struct Soak: AsyncParsableCommand {
         let length = try DurationParser.duration(duration)
         let harness = Self.executablePath()
         let directory = (harness as NSString).deletingLastPathComponent
-        let session = SoakSession(
+        var session = SoakSession(
             clients: clients, duration: length, seed: seed, scenarios: scenarios,
             proxyExecutable: proxy ?? (directory as NSString).appendingPathComponent("llama-proxy"),
             harnessExecutable: harness)
+        session.handlesSignals = true
         let outcome = await session.run { line in
             Swift.print(line)
             fflush(nil)  // every output stream: progress lines reach a pipe (CI log) at once

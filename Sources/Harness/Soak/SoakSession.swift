@@ -45,6 +45,9 @@ public struct SoakSession: Sendable {
     public var tamper: (@Sendable ([ReplayAttempt]) -> [ReplayAttempt])?
     /// Mismatch reports printed in full (with expectations and timeline); the rest get one line.
     public var fullReports = 5
+    /// On SIGINT or SIGTERM, stop the proxy (it stops its models) and exit 1, so that an interrupted soak leaves no
+    /// process behind. The command sets it; tests do not (the handlers are process-wide).
+    public var handlesSignals = false
 
     /// How long after its end a phase may take to drain.
     public static let drainBound: Duration = .seconds(90)
@@ -90,6 +93,8 @@ public struct SoakSession: Sendable {
                 requests: 0, faults: 0, faultLine: "", mismatches: 0, flatness: nil, problems: [message], exitCode: 2)
         }
         let cases: [SoakCase]
+        // Absolute: the models' `cmd` names the files, and the proxy's children need not share our directory.
+        let scenarios = URL(fileURLWithPath: self.scenarios).standardizedFileURL.path
         do {
             cases = try SoakLibrary.cases(directory: scenarios, entries: entries)
         } catch {
@@ -139,9 +144,12 @@ public struct SoakSession: Sendable {
                 + "\(cases.count) runs from \(scenarios), \(cases.filter { $0.fault != nil }.count) of them faults, "
                 + "plus crashes (\(Int(SoakClient.crashChance * 100)) % of judged exchanges)")
         print(
-            "soak: llama-proxy pid \(proxy.pid) on 127.0.0.1:\(proxy.port), config \(configPath); an exchange ends "
-                + "within its run's bound (longest \(TimeText.seconds(longest))); a phase drains within "
-                + "\(TimeText.seconds(Self.drainBound)) of its end or the run fails")
+            "soak: llama-proxy pid \(proxy.pid) on 127.0.0.1:\(proxy.port), config \(configPath); each exchange is "
+                + "watched up to its run's replay bound (at most \(TimeText.seconds(longest))), each phase must drain "
+                + "within \(TimeText.seconds(Self.drainBound)) of its end (the longest expected exchange, never-ready, "
+                + "takes 15 s) or the run fails")
+        let signals = handlesSignals ? Self.stopOnSignal(proxy: proxy, print: print) : []
+        defer { signals.forEach { $0.cancel() } }
 
         let tally = NIOLockedValueBox(SoakTally())
         let started = ContinuousClock.now
@@ -246,6 +254,25 @@ public struct SoakSession: Sendable {
         }
         await work.value
         return true
+    }
+
+    /// SIGINT and SIGTERM: stop the proxy (SIGTERM, at most 15 s), then exit 1.
+    private static func stopOnSignal(proxy: SoakProxyProcess, print: @escaping @Sendable (String) -> Void)
+        -> [any DispatchSourceSignal]
+    {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                print("soak: interrupted (signal \(number)); stopping llama-proxy")
+                Task {
+                    _ = await proxy.stop()
+                    exit(1)
+                }
+            }
+            source.resume()
+            return source
+        }
     }
 
     /// Unloads every model, waits until none runs (at most 30 s), then lets the proxy's counts settle: until its
