@@ -179,7 +179,7 @@ struct SoakClient: Sendable {
                 let last = closes.compactMap { $0 }.max()!
                 let upper = Duration.nanoseconds((originHigh + .nanoseconds(last) - hangUp).nanoseconds)
                 let lower = Duration.nanoseconds((originLow + .nanoseconds(last) - hangUp).nanoseconds)
-                let limit = SoakJudge.closeWithin + SoakLibrary.slack
+                let limit = SoakJudge.closeWithin + SoakJudge.closeSlack
                 guard upper > limit, lower <= limit, probes < 3,
                     let again = try? await http.clockedJournal(model: model, port: port)
                 else { return (journal, max(.zero, upper), connections.count) }

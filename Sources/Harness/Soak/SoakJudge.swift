@@ -36,6 +36,9 @@ enum SoakJudge {
 
     /// A client that hangs up is checked for the upstream's close within this, plus the replay's slack.
     static let closeWithin: Duration = .seconds(1)
+    /// Real time added to `closeWithin`: what the heartbeat bounds get (a quarter of 1.6 s), not the soak's full
+    /// `SoakLibrary.slack`, which would double the bound. The measure is an upper bound already (clock probe).
+    static let closeSlack: Duration = .milliseconds(400)
 
     /// The facts and, for a judged exchange, the verdict of `ReplayRunner.assemble`.
     static func assemble(
@@ -136,7 +139,7 @@ enum SoakJudge {
     /// The upstream-close check from what the caller saw: `delay` is at most how long after the hang-up the last
     /// connection carrying the request closed (an upper bound, from the journal's close time and the clock
     /// probe), `nil` if it was still open when the caller stopped waiting; `connections` how many carried it.
-    static func closeCheck(delay: Duration?, connections: Int, slack: Duration = SoakLibrary.slack)
+    static func closeCheck(delay: Duration?, connections: Int, slack: Duration = SoakJudge.closeSlack)
         -> ExpectationResult
     {
         let bound = closeWithin + slack
