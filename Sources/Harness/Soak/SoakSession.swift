@@ -20,11 +20,13 @@ import Wire
 /// 5. **Quiet** again, stats again: the end. Flat (`SoakFlatness`): fds and threads no more than at the start,
 ///    RSS within a fixed bound.
 ///
-/// Bounded: a client starts no exchange after its phase's end; each exchange ends within its run's bound
-/// (`RunBound`, the longest of the mix is never-ready's, about 40 s) plus its journal reads (at most 20 s each)
-/// and a crash wait (5 s). A phase that has not drained `drainBound` after its end is cut: the proxy is stopped
-/// (which ends every exchange), and the run fails. So a run ends by `duration` + 2 × `drainBound` + quiet time
-/// (≤ 2 × 45 s), whatever the proxy does.
+/// Bounded: a client starts no exchange after its phase's end. Each exchange is watched up to its run's replay
+/// bound (`RunBound`: every timer of the client profile, so minutes for undici's 300 s, scaled), but is expected to
+/// end far sooner (the longest, never-ready, takes 15 s; its journal reads at most 20 s more; a crash wait 5 s).
+/// A phase that has not drained `drainBound` (90 s) after its end is cut: the proxy is stopped (which ends every
+/// exchange), and the run fails: the proxy kept a client waiting long past any scenario's end. So a run ends by
+/// `duration` + 2 × `drainBound` + quiet time (≤ 2 × 40 s) + the proxy's start and stop (≤ 45 s), whatever the
+/// proxy does: under 6 minutes for the 60 s run (CI's limit for the step is 600 s).
 ///
 /// Exit code: 0 when every exchange matched and the stats are flat, 1 otherwise (mismatches, not flat, no exchange
 /// at all, a phase that did not drain, the proxy dying), 2 when the soak could not start.
