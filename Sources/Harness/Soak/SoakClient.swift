@@ -42,6 +42,9 @@ struct SoakClient: Sendable {
     /// How many mismatch reports are printed in full; later ones get their first line only.
     var fullReports: Int
 
+    /// Added to the client's head and first-byte timers of runs that do not expect a time-out (see `exchange`).
+    static let modelStartAllowance: Duration = .seconds(10)
+
     /// The chance that a judged exchange is followed by a crash of its model and the same run again.
     static let crashChance = 0.1
 
@@ -72,6 +75,15 @@ struct SoakClient: Sendable {
         let baseProfile = ClientProfiles.resolve(spec.profile)
         let bound = RunBound.realTime(soakCase.scenario, spec: spec, profile: baseProfile, scale: scale)
         var profile = baseProfile.scaled(by: scale)
+        if spec.expect?.client != .timesOut {
+            // The scenario's clock starts when the model's process is up, which replay's does not wait for; the
+            // client's head timers start at its send. Runs that do not expect the client to time out get the
+            // process start on top of those timers (a run at 0.01 has undici's 300 s head timer as 3 s: a model
+            // started 1.1 s late on a machine at load average 16 made it fire). Their gap, heartbeat and `at`
+            // checks still hold the proxy to the scenario's times.
+            profile.headersTimeout = profile.headersTimeout.map { $0 + Self.modelStartAllowance }
+            profile.firstByteTimeout = profile.firstByteTimeout.map { $0 + Self.modelStartAllowance }
+        }
         if soakCase.kind == .disconnect {
             let hangUp = Self.responseLength(soakCase.scenario).scaled(by: scale) * (0.1 + 0.8 * unit)
             profile.totalTimeout = min(profile.totalTimeout ?? hangUp, hangUp)
