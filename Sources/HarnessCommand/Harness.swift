@@ -17,7 +17,7 @@ struct Harness: AsyncParsableCommand {
               harness replay Scenarios --compare
               harness record --upstream http://127.0.0.1:8080 --listen 127.0.0.1:8081 --out Scenarios/recorded
             """,
-        subcommands: [Serve.self, Check.self, Replay.self, Record.self]
+        subcommands: [Serve.self, Check.self, Replay.self, Record.self, Soak.self]
     )
 }
 
