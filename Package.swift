@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "Harness",
             dependencies: [
-                "Wire", "LocatedYAML", "DurationMath", "FakeUpstream", "Proxy", "RawHTTP",
+                "Wire", "LocatedYAML", "DurationMath", "SeededRandom", "FakeUpstream", "Proxy", "RawHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ] + nio
         ),

@@ -1,6 +1,8 @@
 import ArgumentParser
+import DurationMath
 import Foundation
 import Harness
+import LocatedYAML
 import Wire
 
 /// `harness soak`: the scenario library's faults through the real `llama-proxy` under concurrent load (the logic

@@ -1,7 +1,9 @@
+import DurationMath
 import FakeUpstream
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import SeededRandom
 import Wire
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import DurationMath
 import FakeUpstream
 import Foundation
 import NIOCore
@@ -24,7 +25,7 @@ struct SoakHTTP: Sendable {
             host: "127.0.0.1", port: port, request: bytes, method: method, profile: profile, limit: limit)
         let complete: Bool
         if case .complete = attempt.end { complete = true } else { complete = false }
-        return Answer(status: attempt.response.head?.status, body: attempt.reads.flatMap(\.body), complete: complete)
+        return Answer(status: attempt.head?.status, body: attempt.reads.flatMap(\.body), complete: complete)
     }
 
     /// One row of `GET /running`.

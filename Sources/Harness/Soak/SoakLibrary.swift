@@ -1,3 +1,4 @@
+import DurationMath
 import FakeUpstream
 import Foundation
 import Proxy

@@ -1,3 +1,4 @@
+import DurationMath
 import Foundation
 import NIOCore
 import NIOPosix

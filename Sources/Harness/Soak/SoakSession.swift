@@ -1,7 +1,9 @@
+import DurationMath
 import FakeUpstream
 import Foundation
 import NIOConcurrencyHelpers
 import NIOPosix
+import SeededRandom
 import Wire
 
 /// `harness soak` as a library call: the scenario library's faults through the real `llama-proxy` under
