@@ -238,7 +238,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         if close { closeAfterResponse = true }
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
-        headers.add(name: "Content-Length", value: "\(response.body.utf8.count)")
+        // No length on a 204 (RFC 9110 §8.6): the CORS preflight answer.
+        if response.status != 204 { headers.add(name: "Content-Length", value: "\(response.body.utf8.count)") }
         let status = HTTPResponseStatus(statusCode: response.status)
         write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
         if !response.body.isEmpty { write(.body(.byteBuffer(ByteBuffer(string: response.body)))) }
