@@ -66,14 +66,17 @@ import Testing
         var config = ProxyConfig(apiKeys: ["sk-1"], models: ["org/tts": model])
         config.includeAliasesInList = true
         let proxy = ProxyServer(
-            router: ProxyRouter(config: config, provider: FixedUpstreamProvider(upstream: upstream), admin: EndpointAdmin()),
+            router: ProxyRouter(
+                config: config, provider: FixedUpstreamProvider(upstream: upstream), admin: EndpointAdmin()),
             port: 0, logger: logger)
         return Rig(fake: fake, proxy: proxy, port: try await proxy.start())
     }
 
     /// `org/tts` is loading; no logs.
     struct EndpointAdmin: ProxyAdmin {
-        func runningModels() async -> [RunningModelSummary] { [RunningModelSummary(model: "org/tts", state: "starting", inFlight: 0)] }
+        func runningModels() async -> [RunningModelSummary] {
+            [RunningModelSummary(model: "org/tts", state: "starting", inFlight: 0)]
+        }
         func unload(model: String?) async {}
         func recentLogLines() -> [String] { [] }
         func followLogLines() -> AsyncStream<String> { AsyncStream { $0.finish() } }
@@ -86,7 +89,8 @@ import Testing
         defer { Task { await rig.stop() } }
         let response = try await rig.exchange(
             "OPTIONS /v1/chat/completions HTTP/1.1\r\nHost: p\r\nOrigin: http://ui.test\r\n"
-                + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, content-type\r\n\r\n")
+                + "Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: authorization, content-type\r\n\r\n"
+        )
         #expect(response.status == 204 && response.complete && response.body.isEmpty)
         #expect(response.header("content-length") == nil)
         #expect(response.header("access-control-allow-origin") == "*")
@@ -107,14 +111,18 @@ import Testing
         let data = try #require(list["data"] as? [[String: Any]])
         #expect(data.compactMap { $0["id"] as? String } == ["org/tts", "tts"])
         #expect(data.allSatisfy { ($0["status"] as? [String: Any])?["value"] as? String == "loading" })
-        #expect(data.first.flatMap { ($0["meta"] as? [String: Any])?["llamaswap"] as? [String: String] } == ["voice": "alloy"])
+        #expect(
+            data.first.flatMap { ($0["meta"] as? [String: Any])?["llamaswap"] as? [String: String] } == [
+                "voice": "alloy"
+            ])
         #expect(data.last?["name"] as? String == "Speech")
     }
 
     @Test func upstreamIDWithSlashAndQueryModels() async throws {
         let rig = try await Self.start()
         defer { Task { await rig.stop() } }
-        let slots = try await rig.exchange("GET /upstream/org/tts/slots?id=0 HTTP/1.1\r\nHost: p\r\nx-api-key: sk-1\r\n\r\n")
+        let slots = try await rig.exchange(
+            "GET /upstream/org/tts/slots?id=0 HTTP/1.1\r\nHost: p\r\nx-api-key: sk-1\r\n\r\n")
         #expect(slots.status == 200 && slots.bodyText == "{\"slots\":[]}")
         let redirect = try await rig.exchange("GET /upstream/org/tts HTTP/1.1\r\nHost: p\r\nx-api-key: sk-1\r\n\r\n")
         #expect(redirect.status == 301 && redirect.header("location") == "/upstream/org/tts/" && redirect.complete)
@@ -123,7 +131,8 @@ import Testing
         let form = "model=org%2Ftts&input=hello+world"
         let speech = try await rig.exchange(
             "POST /v1/audio/speech HTTP/1.1\r\nHost: p\r\n\(Self.basic)"
-                + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)")
+                + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)"
+        )
         #expect(speech.status == 200 && speech.bodyText == "{\"spoken\":true}")
         let forwarded = rig.forwarded
         #expect(forwarded.map(\.path) == ["/slots", "/props", "/v1/audio/speech"])

@@ -39,7 +39,8 @@ import Testing
         Row(method: .GET, path: "/logs/stream", route: .logStream(.all, history: true)),
         Row(method: .GET, path: "/logs/stream", query: "no-history", route: .logStream(.all, history: false)),
         Row(method: .GET, path: "/logs/stream/proxy", route: .logStream(.proxy, history: true)),
-        Row(method: .GET, path: "/logs/stream/upstream", query: "no-history=1",
+        Row(
+            method: .GET, path: "/logs/stream/upstream", query: "no-history=1",
             route: .logStream(.upstream, history: false)),
         Row(method: .GET, path: "/logs/stream/org/m", route: .logStream(.model("org/m"), history: true)),
         Row(method: .GET, path: "/logs/stream/org%2Fm", route: .logStream(.model("org/m"), history: true)),
@@ -74,10 +75,13 @@ import Testing
         SplitRow(
             rest: "org/m/v1/chat/completions",
             split: UpstreamPath(model: "org/m", forwardPath: "/v1/chat/completions", needsTrailingSlash: false)),
-        SplitRow(rest: "org/m/v2/x", split: UpstreamPath(model: "org/m", forwardPath: "/v2/x", needsTrailingSlash: false)),
+        SplitRow(
+            rest: "org/m/v2/x", split: UpstreamPath(model: "org/m", forwardPath: "/v2/x", needsTrailingSlash: false)),
         SplitRow(rest: "org%2Fm/x", split: UpstreamPath(model: "org/m", forwardPath: "/x", needsTrailingSlash: false)),
         SplitRow(rest: "org/m", split: UpstreamPath(model: "org/m", forwardPath: "/", needsTrailingSlash: true)),
-        SplitRow(rest: "short/health", split: UpstreamPath(model: "short", forwardPath: "/health", needsTrailingSlash: false)),
+        SplitRow(
+            rest: "short/health", split: UpstreamPath(model: "short", forwardPath: "/health", needsTrailingSlash: false)
+        ),
         SplitRow(rest: "org/x/health", split: nil),
         SplitRow(rest: "nobody", split: nil),
     ]

@@ -198,7 +198,8 @@ final class EndpointFakeAdmin: ProxyAdmin {
         let router = Self.router(Self.config(apiKeys: ["k"]), admin: nil)
         var headers = [("Origin", "http://ui.test"), ("Access-Control-Request-Method", "POST")]
         if let requested = row.requested { headers.append(("Access-Control-Request-Headers", requested)) }
-        let response = try await Self.response(router.decide(Self.request(.OPTIONS, "/v1/chat/completions", headers: headers)))
+        let response = try await Self.response(
+            router.decide(Self.request(.OPTIONS, "/v1/chat/completions", headers: headers)))
         let fields = Dictionary(response.headers, uniquingKeysWith: { first, _ in first })
         #expect(response.status == 204 && response.body.isEmpty)
         #expect(fields["Access-Control-Allow-Origin"] == "*")

@@ -6,8 +6,8 @@ import Wire
 /// client asked for a stream.
 ///
 /// llama-swap reads the body's `model` only when the request says it is JSON, and users trip over clients that send
-/// JSON as `text/plain`; we look at the bytes instead. Order: JSON body `model`, multipart or url-encoded form field `model`, then
-/// the `?model=` query parameter. `stream` comes from the JSON body or `?stream=true`.
+/// JSON as `text/plain`; we look at the bytes instead. Order: JSON body `model`, multipart or url-encoded form field
+/// `model`, then the `?model=` query parameter. `stream` comes from the JSON body or `?stream=true`.
 public enum RequestSniffer {
     /// What the request says about routing.
     public struct Result: Sendable, Hashable {

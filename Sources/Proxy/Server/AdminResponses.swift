@@ -111,7 +111,8 @@ enum Cors {
 
     static func preflight(requestedHeaders: String?) -> SimpleResponse {
         let requested = requestedHeaders.map(sanitizedHeaderNames) ?? ""
-        let allowHeaders = requestedHeaders == nil || requestedHeaders?.isEmpty == true ? defaultAllowedHeaders : requested
+        let allowHeaders =
+            requestedHeaders == nil || requestedHeaders?.isEmpty == true ? defaultAllowedHeaders : requested
         return SimpleResponse(
             status: 204,
             headers: [

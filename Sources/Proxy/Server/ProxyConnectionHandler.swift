@@ -238,8 +238,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         if close { closeAfterResponse = true }
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
-        // No length on a 204 (RFC 9110 §8.6): the CORS preflight answer.
-        if response.status != 204 { headers.add(name: "Content-Length", value: "\(response.body.utf8.count)") }
+        headers.add(name: "Content-Length", value: "\(response.body.utf8.count)")
         let status = HTTPResponseStatus(statusCode: response.status)
         write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
         if !response.body.isEmpty { write(.body(.byteBuffer(ByteBuffer(string: response.body)))) }

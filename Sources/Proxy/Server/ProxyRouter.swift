@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import NIOHTTP1
 import Wire
 
-extension Optional<Bool> {
+extension Bool? {
     fileprivate var orFalse: Bool { self ?? false }
 }
 
@@ -62,7 +62,8 @@ public final class ProxyRouter: Sendable {
         let route = ProxyRoute.classify(method: request.head.method, path: request.path, query: request.query)
         if route == .preflight {
             // Before auth, as llama-swap: a browser's preflight carries no credentials.
-            return .respond(Cors.preflight(requestedHeaders: request.head.headers.first(name: "access-control-request-headers")))
+            return .respond(
+                Cors.preflight(requestedHeaders: request.head.headers.first(name: "access-control-request-headers")))
         }
         if route != .health, !config.apiKeys.isEmpty,
             !APIKeyCredential.presented(in: request.head.headers).map(config.apiKeys.contains).orFalse
@@ -78,11 +79,13 @@ public final class ProxyRouter: Sendable {
             if route == .modelFromQuery {
                 model = RequestSniffer.parseQuery(request.query)["model"]
             } else {
-                let sniffed = request.sniffed ?? RequestSniffer.sniff(
-                    body: request.body,
-                    contentType: request.head.headers.first(name: "content-type"),
-                    query: request.query
-                )
+                let sniffed =
+                    request.sniffed
+                    ?? RequestSniffer.sniff(
+                        body: request.body,
+                        contentType: request.head.headers.first(name: "content-type"),
+                        query: request.query
+                    )
                 if sniffed.malformedJSON {
                     return .respond(.error(400, "the request body is not valid JSON"))
                 }
@@ -114,7 +117,8 @@ public final class ProxyRouter: Sendable {
                 response.headers.append(("Location", "/upstream/\(split.model)/\(query)"))
                 return .respond(response)
             }
-            var settings = settings(for: modelConfig, requested: split.model, stream: false, uri: split.forwardPath + query)
+            var settings = settings(
+                for: modelConfig, requested: split.model, stream: false, uri: split.forwardPath + query)
             settings.sendLoadingState = false
             settings.snapshot = snapshot
             return .relay(settings)
@@ -130,7 +134,8 @@ public final class ProxyRouter: Sendable {
             return .respondLater {
                 let states = Dictionary(
                     await admin.runningModels().map { ($0.model, $0.state) }, uniquingKeysWith: { first, _ in first })
-                var response = SimpleResponse.json(200, AdminResponses.modelList(config, states: states, created: created))
+                var response = SimpleResponse.json(
+                    200, AdminResponses.modelList(config, states: states, created: created))
                 response.headers += corsHeaders
                 return response
             }
@@ -174,7 +179,8 @@ public final class ProxyRouter: Sendable {
             let backlog = history ? admin.recentLogLines().filter { AdminResponses.logLine($0, belongsTo: source) } : []
             let live = admin.followLogLines()
             guard source != .all else { return .followLogs(backlog: backlog, live: live) }
-            return .followLogs(backlog: backlog, live: Self.filter(live) { AdminResponses.logLine($0, belongsTo: source) })
+            return .followLogs(
+                backlog: backlog, live: Self.filter(live) { AdminResponses.logLine($0, belongsTo: source) })
         case .preflight:
             return .respond(Cors.preflight(requestedHeaders: nil))
         case .notFound:
