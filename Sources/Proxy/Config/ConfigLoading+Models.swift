@@ -72,16 +72,8 @@ extension ConfigLoading {
                 case "streamIdleTimeout": model.streamIdleTimeout = try upstreamTimeout(value, keyPath: what)
                 case "timeouts": try timeouts(value, keyPath: what, into: &model)
                 case "filters": model.filtersNode = value
-                case "metadata":
-                    model.metadataNode = value
-                    notSupportedYet(
-                        "metadata", in: "model '\(id)'", at: field.keyNode.location, keyPath: what,
-                        detail: "GET /v1/models does not show it")
-                case "capabilities":
-                    model.capabilities = try capabilities(value, path: what, modelID: id)
-                    notSupportedYet(
-                        "capabilities", in: "model '\(id)'", at: field.keyNode.location, keyPath: what,
-                        detail: "GET /v1/models does not show them")
+                case "metadata": model.metadataNode = value
+                case "capabilities": model.capabilities = try capabilities(value, path: what, modelID: id)
                 case "unloadTimeout":
                     model.unloadTimeout = try unloadTimeout(value, what)
                     notSupportedYet(

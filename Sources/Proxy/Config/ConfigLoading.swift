@@ -111,11 +111,6 @@ struct ConfigLoading {
                     detail: "a stopping model gets 5 s before SIGKILL")
             case "includeAliasesInList":
                 includeAliasesInList = try reader.bool(value, key)
-                if includeAliasesInList {
-                    notSupportedYet(
-                        key, in: "the top level", at: entry.keyNode.location, keyPath: key,
-                        detail: "GET /v1/models lists model ids only")
-                }
             case "heartbeatInterval":
                 heartbeat.interval = try heartbeatInterval(value, keyPath: key)
             case "heartbeatComment":

@@ -50,9 +50,9 @@ public struct ModelConfig: Sendable, Hashable {
     /// llama-swap's `filters` (`stripParams`, `setParams`, `setParamsByID`). Read and checked; not applied yet
     /// (the ids of `setParamsByID` are routed to this model as aliases).
     public var filters = FilterSettings()
-    /// llama-swap's `metadata`, macros expanded. Not shown by `/v1/models` yet.
+    /// llama-swap's `metadata`, macros expanded; `GET /v1/models` shows it as `meta.llamaswap`.
     public var metadata: ConfigValue? = nil
-    /// llama-swap's `capabilities`. Not shown by `/v1/models` yet.
+    /// llama-swap's `capabilities`; `GET /v1/models` shows them (and `context` as `context_length`).
     public var capabilities = ModelCapabilities()
     /// llama-swap's per-model `unloadTimeout`; `nil` when not set. Not acted on yet.
     public var unloadTimeout: Duration? = nil

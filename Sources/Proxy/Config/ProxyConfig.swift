@@ -35,7 +35,7 @@ public struct ProxyConfig: Sendable, Hashable {
     public var routing = RoutingSettings()
     /// llama-swap's `unloadTimeout` (grace before a stopping model is killed); `nil` when not set. Not acted on yet.
     public var unloadTimeout: Duration? = nil
-    /// llama-swap's `includeAliasesInList`. Not acted on yet.
+    /// llama-swap's `includeAliasesInList`: `GET /v1/models` lists each listed alias as a model too.
     public var includeAliasesInList = false
     /// llama-swap's `profiles`, in file order. Not acted on yet.
     public var profiles: [ProfileSettings] = []

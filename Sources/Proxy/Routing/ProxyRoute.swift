@@ -1,62 +1,136 @@
 import NIOHTTP1
 
-/// What a request is, by method and path alone: the first decision of routing, kept pure so it is testable.
+/// What a request is, by method, path and query alone: the first decision of routing, kept pure so it is testable
+/// as a table (`EndpointRouteTests`). Whatever needs the config (does this model exist, where does a model id end in
+/// `/upstream/org/model/path`) is the router's.
+///
+/// Adding an endpoint: one `case` here, one entry in ``exactRoutes`` (or a prefix branch in ``classify``), one
+/// branch in `ProxyRouter.decide`.
 enum ProxyRoute: Equatable {
-    /// An inference endpoint; the model comes from the body, form or query.
+    /// An inference endpoint; the model comes from the body (JSON, multipart or url-encoded form) or `?model=`.
     case model
-    /// `/upstream/{model}/{rest}`: raw passthrough to that model's upstream, path rewritten to `/{rest}`.
-    case upstream(model: String, forwardURI: String)
+    /// A `GET` served by a model's upstream, the model named by `?model=` (`/v1/audio/voices`, `/props`, …).
+    case modelFromQuery
+    /// `/upstream/{model}/{rest}`: raw passthrough to that model's upstream. `path` is everything after
+    /// `/upstream/` (the model id may itself contain `/`, so the router splits it against the config).
+    case upstream(path: String)
     case listModels
     case running
+    /// llama-swap's older `GET /unload` (all models, or `?model=`).
     case unload(model: String?)
+    /// `POST /api/models/unload` (all) and `POST /api/models/unload/{id}` (one; the id may contain `/`).
+    case apiUnload(model: String?)
     case health
     case logs
-    case logStream
+    /// `/logs/stream[/{proxy|upstream|model id}]`; `history` is false with `?no-history`.
+    case logStream(LogStreamSource, history: Bool)
     /// `GET /metrics`: Prometheus text format.
     case metrics
+    /// `OPTIONS` on any path: llama-swap answers every preflight itself, before auth.
+    case preflight
     case notFound
     case methodNotAllowed(allowed: String)
+
+    /// Which lines `/logs/stream` follows.
+    enum LogStreamSource: Equatable {
+        /// Proxy and upstream lines together (`/logs/stream`).
+        case all
+        /// The proxy's own lines (`/logs/stream/proxy`).
+        case proxy
+        /// Every upstream's lines (`/logs/stream/upstream`).
+        case upstream
+        /// One model's lines (`/logs/stream/{id}`); the router checks the id.
+        case model(String)
+    }
 
     /// Inference paths llama-swap routes by model (exact), and prefixes (`/v1/audio/…`).
     static let modelPaths: Set<String> = [
         "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/messages/count_tokens",
         "/v1/responses", "/v1/rerank", "/v1/reranking", "/rerank", "/reranking", "/completion", "/completions",
         "/infill", "/embedding", "/embeddings", "/v1/images/generations", "/v1/images/edits",
+        "/sdapi/v1/txt2img", "/sdapi/v1/img2img",
     ]
     static let modelPathPrefixes = ["/v1/audio/"]
+    /// `GET` paths llama-swap sends to the model named by `?model=` (`proxyGETModelHandler`), plus `/props`.
+    static let queryModelPaths: Set<String> = ["/v1/audio/voices", "/props", "/sdapi/v1/loras"]
+
+    /// Fixed paths answered by the proxy: the methods each accepts and its route.
+    static let exactRoutes: [String: (methods: [HTTPMethod], route: ProxyRoute)] = [
+        "/v1/models": ([.GET], .listModels),
+        "/models": ([.GET], .listModels),
+        "/running": ([.GET], .running),
+        "/logs": ([.GET], .logs),
+        "/api/models/unload": ([.POST], .apiUnload(model: nil)),
+        "/metrics": ([.GET], .metrics),
+    ]
 
     static func classify(method: HTTPMethod, path: String, query: String?) -> ProxyRoute {
+        if method == .OPTIONS { return .preflight }
+        if path == "/health" { return .health }
+        if queryModelPaths.contains(path), method == .GET { return .modelFromQuery }
         if modelPaths.contains(path) || modelPathPrefixes.contains(where: path.hasPrefix) {
             return method == .POST ? .model : .methodNotAllowed(allowed: "POST")
         }
-        if path.hasPrefix("/upstream/") {
-            let rest = path.dropFirst("/upstream/".count)
-            guard let slash = rest.firstIndex(of: "/") else {
-                return rest.isEmpty ? .notFound : .upstream(model: String(rest), forwardURI: "/" + (query.map { "?\($0)" } ?? ""))
-            }
-            let model = String(rest[..<slash])
-            let forwardPath = String(rest[slash...])
-            return .upstream(model: model, forwardURI: forwardPath + (query.map { "?\($0)" } ?? ""))
+        if path == "/props" { return .methodNotAllowed(allowed: "GET") }
+        if let rest = suffix(of: path, after: "/upstream/") {
+            return rest.isEmpty ? .notFound : .upstream(path: rest)
         }
-        switch path {
-        case "/v1/models", "/models":
-            return method == .GET ? .listModels : .methodNotAllowed(allowed: "GET")
-        case "/running":
-            return method == .GET ? .running : .methodNotAllowed(allowed: "GET")
-        case "/unload":
+        if let entry = exactRoutes[path] {
+            return entry.methods.contains(method)
+                ? entry.route : .methodNotAllowed(allowed: entry.methods.map(\.rawValue).joined(separator: ", "))
+        }
+        if let id = suffix(of: path, after: "/api/models/unload/") {
+            guard method == .POST else { return .methodNotAllowed(allowed: "POST") }
+            return .apiUnload(model: id.isEmpty ? nil : id)
+        }
+        if path == "/unload" {
             guard method == .GET || method == .POST else { return .methodNotAllowed(allowed: "GET, POST") }
             let model = RequestSniffer.parseQuery(query)["model"].flatMap { $0.isEmpty ? nil : $0 }
             return .unload(model: model)
-        case "/health":
-            return .health
-        case "/logs":
-            return method == .GET ? .logs : .methodNotAllowed(allowed: "GET")
-        case "/logs/stream":
-            return method == .GET ? .logStream : .methodNotAllowed(allowed: "GET")
-        case "/metrics":
-            return method == .GET ? .metrics : .methodNotAllowed(allowed: "GET")
-        default:
-            return .notFound
         }
+        if path == "/logs/stream" || path.hasPrefix("/logs/stream/") {
+            guard method == .GET else { return .methodNotAllowed(allowed: "GET") }
+            let history = !RequestSniffer.parseQuery(query).keys.contains("no-history")
+            let source: LogStreamSource
+            switch suffix(of: path, after: "/logs/stream/") ?? "" {
+            case "": source = .all
+            case "proxy": source = .proxy
+            case "upstream": source = .upstream
+            case let id: source = .model(RequestSniffer.percentDecoded(id))
+            }
+            return .logStream(source, history: history)
+        }
+        return .notFound
+    }
+
+    private static func suffix(of path: String, after prefix: String) -> String? {
+        path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : nil
+    }
+}
+
+/// Where `/upstream/{model}/{rest}` splits, when the model id may contain `/` (`org/model`): llama-swap's rule —
+/// the shortest leading run of segments that names a model (or alias) wins.
+struct UpstreamPath: Equatable {
+    /// The id as written in the path (an alias stays an alias).
+    var model: String
+    /// The path to forward, starting with `/` (`/` when nothing follows the id).
+    var forwardPath: String
+    /// True for `/upstream/{model}` with no `/` after the id: llama-swap redirects to `/upstream/{model}/`.
+    var needsTrailingSlash: Bool
+
+    /// Splits `rest` (the path after `/upstream/`); `nil` when no leading run of segments names a model.
+    static func split(_ rest: String, isModel: (String) -> Bool) -> UpstreamPath? {
+        let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
+        var name = ""
+        for (index, segment) in segments.enumerated() {
+            if segment.isEmpty { continue }
+            let decoded = RequestSniffer.percentDecoded(String(segment))
+            name = name.isEmpty ? decoded : name + "/" + decoded
+            guard isModel(name) else { continue }
+            let remaining = segments[(index + 1)...]
+            let forward = "/" + remaining.joined(separator: "/")
+            return UpstreamPath(model: name, forwardPath: forward, needsTrailingSlash: remaining.isEmpty)
+        }
+        return nil
     }
 }

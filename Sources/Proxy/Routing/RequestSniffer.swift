@@ -6,8 +6,8 @@ import Wire
 /// client asked for a stream.
 ///
 /// llama-swap reads the body's `model` only when the request says it is JSON, and users trip over clients that send
-/// JSON as `text/plain`; we look at the bytes instead. Order: JSON body `model`, multipart form field `model`, then
-/// the `?model=` query parameter. `stream` comes from the JSON body or `?stream=true`.
+/// JSON as `text/plain`; we look at the bytes instead. Order: JSON body `model`, multipart or url-encoded form field
+/// `model`, then the `?model=` query parameter. `stream` comes from the JSON body or `?stream=true`.
 public enum RequestSniffer {
     /// What the request says about routing.
     public struct Result: Sendable, Hashable {
@@ -46,6 +46,11 @@ public enum RequestSniffer {
             }
         } else if let boundary = multipartBoundary(contentType) {
             result.model = multipartField(named: "model", in: body, boundary: boundary)
+        } else if isURLEncodedForm(contentType) {
+            // `model=…&stream=…` in the body, decoded as a query string is.
+            let fields = parseQuery(String(decoding: body, as: UTF8.self))
+            result.model = fields["model"].flatMap { $0.isEmpty ? nil : $0 }
+            if let stream = fields["stream"] { result.stream = isTrue(stream) }
         }
         if result.model == nil, let model = queryItems["model"], !model.isEmpty { result.model = model }
         return result
@@ -83,6 +88,18 @@ public enum RequestSniffer {
 
     private static func decode(_ text: String) -> String {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+    }
+
+    /// A path segment with `%XX` escapes decoded (`+` stays `+`, as in a path); the text as is when malformed.
+    static func percentDecoded(_ text: String) -> String {
+        text.contains("%") ? (text.removingPercentEncoding ?? text) : text
+    }
+
+    /// `application/x-www-form-urlencoded`, with or without parameters.
+    static func isURLEncodedForm(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/x-www-form-urlencoded"
     }
 
     static func multipartBoundary(_ contentType: String?) -> String? {

@@ -4,6 +4,10 @@ import NIOConcurrencyHelpers
 import NIOHTTP1
 import Wire
 
+extension Bool? {
+    fileprivate var orFalse: Bool { self ?? false }
+}
+
 /// Decides, for each complete request, what the proxy does with it: relay it to a model's upstream (with the
 /// model's heartbeat settings), or answer it itself (model list, admin endpoints, errors).
 ///
@@ -65,50 +69,91 @@ public final class ProxyRouter: Sendable {
             return .respond(.error(501, "method \(request.head.method.rawValue) is not supported by this proxy"))
         }
         let route = ProxyRoute.classify(method: request.head.method, path: request.path, query: request.query)
-        if route != .health, !config.apiKeys.isEmpty, !isAuthorized(request.head.headers, keys: config.apiKeys) {
-            return .respond(.error(401, "invalid or missing API key", type: "authentication_error"))
+        if route == .preflight {
+            // Before auth, as llama-swap: a browser's preflight carries no credentials.
+            return .respond(
+                Cors.preflight(requestedHeaders: request.head.headers.first(name: "access-control-request-headers")))
+        }
+        if route != .health, !config.apiKeys.isEmpty,
+            !APIKeyCredential.presented(in: request.head.headers).map(config.apiKeys.contains).orFalse
+        {
+            var response = SimpleResponse.error(401, "invalid or missing API key", type: "authentication_error")
+            response.headers.append(APIKeyCredential.challenge)
+            return .respond(response)
         }
         switch route {
-        case .model:
-            let sniffed = request.sniffed ?? RequestSniffer.sniff(
-                body: request.body,
-                contentType: request.head.headers.first(name: "content-type"),
-                query: request.query
-            )
-            if sniffed.malformedJSON {
-                return .respond(.error(400, "the request body is not valid JSON"))
+        case .model, .modelFromQuery:
+            let model: String?
+            var stream = false
+            if route == .modelFromQuery {
+                model = RequestSniffer.parseQuery(request.query)["model"]
+            } else {
+                let sniffed =
+                    request.sniffed
+                    ?? RequestSniffer.sniff(
+                        body: request.body,
+                        contentType: request.head.headers.first(name: "content-type"),
+                        query: request.query
+                    )
+                if sniffed.malformedJSON {
+                    return .respond(.error(400, "the request body is not valid JSON"))
+                }
+                model = sniffed.model
+                stream = sniffed.stream
             }
-            guard let model = sniffed.model, !model.isEmpty else {
+            guard let model, !model.isEmpty else {
                 return .respond(.error(400, "the request names no model (JSON field \"model\", form field or ?model=)"))
             }
             guard let modelConfig = config.model(named: model) else {
                 return .respond(.error(404, "model '\(model)' is not configured"))
             }
-            var relay = settings(for: modelConfig, requested: model, stream: sniffed.stream, uri: request.head.uri)
+            var relay = settings(for: modelConfig, requested: model, stream: stream, uri: request.head.uri)
             relay.snapshot = snapshot
             // Loading messages are chat completion chunks: only a chat client can show them.
             relay.sendLoadingState = relay.sendLoadingState && request.path == "/v1/chat/completions"
             return .relay(relay)
-        case .upstream(let model, let forwardURI):
-            guard let modelConfig = config.model(named: model) else {
-                return .respond(.error(404, "model '\(model)' is not configured"))
+        case .upstream(let rest):
+            guard let split = UpstreamPath.split(rest, isModel: { config.model(named: $0) != nil }),
+                let modelConfig = config.model(named: split.model)
+            else {
+                return .respond(.error(404, "no configured model at the start of \(request.path)"))
             }
-            var settings = settings(for: modelConfig, requested: model, stream: false, uri: forwardURI)
+            let query = request.query.map { "?\($0)" } ?? ""
+            if split.needsTrailingSlash {
+                // llama-swap's canonical form, so relative URLs in the upstream's pages resolve under it.
+                let keepsMethod = request.head.method != .GET && request.head.method != .HEAD
+                var response = SimpleResponse.text(keepsMethod ? 308 : 301, "")
+                response.headers.append(("Location", "/upstream/\(split.model)/\(query)"))
+                return .respond(response)
+            }
+            var settings = settings(
+                for: modelConfig, requested: split.model, stream: false, uri: split.forwardPath + query)
             settings.sendLoadingState = false
             settings.snapshot = snapshot
             return .relay(settings)
         case .listModels:
-            return .respond(.json(200, Self.modelList(config)))
+            let origin = request.head.headers.first(name: "origin")
+            let corsHeaders = origin.map { [("Access-Control-Allow-Origin", $0)] } ?? []
+            let created = Int(Date().timeIntervalSince1970)
+            guard let admin else {
+                var response = SimpleResponse.json(200, AdminResponses.modelList(config, states: nil, created: created))
+                response.headers += corsHeaders
+                return .respond(response)
+            }
+            return .respondLater {
+                let states = Dictionary(
+                    await admin.runningModels().map { ($0.model, $0.state) }, uniquingKeysWith: { first, _ in first })
+                var response = SimpleResponse.json(
+                    200, AdminResponses.modelList(config, states: states, created: created))
+                response.headers += corsHeaders
+                return response
+            }
         case .health:
             return .respond(.text(200, "OK"))
         case .running:
             guard let admin else { return .respond(.json(200, "{\"running\":[]}")) }
             return .respondLater {
-                let rows = await admin.runningModels().map {
-                    "{\"model\":\(JSONText.quote($0.model)),\"state\":\(JSONText.quote($0.state)),"
-                        + "\"inFlight\":\($0.inFlight)}"
-                }
-                return .json(200, "{\"running\":[\(rows.joined(separator: ","))]}")
+                .json(200, AdminResponses.running(await admin.runningModels(), config: config))
             }
         case .unload(let model):
             guard let admin else { return .respond(.text(200, "OK")) }
@@ -116,12 +161,37 @@ public final class ProxyRouter: Sendable {
                 await admin.unload(model: model)
                 return .text(200, "OK")
             }
+        case .apiUnload(let model):
+            if let model, config.model(named: model) == nil {
+                return .respond(.error(404, "model '\(model)' is not configured"))
+            }
+            let resolved = model.flatMap { config.model(named: $0)?.id }
+            let done: SimpleResponse = model == nil ? .json(200, "{\"msg\":\"ok\"}") : .text(200, "OK")
+            guard let admin else { return .respond(done) }
+            return .respondLater {
+                await admin.unload(model: resolved)
+                return done
+            }
         case .logs:
             let lines = admin?.recentLogLines() ?? []
             return .respond(.text(200, lines.map { $0 + "\n" }.joined()))
-        case .logStream:
+        case .logStream(let source, let history):
             guard let admin else { return .respond(.error(404, "no log source")) }
-            return .followLogs(backlog: admin.recentLogLines(), live: admin.followLogLines())
+            var resolved = source
+            if case .model(let id) = source {
+                guard let model = config.model(named: id) else {
+                    return .respond(.error(400, "no log '\(id)': use proxy, upstream or a model id"))
+                }
+                resolved = .model(model.id)
+            }
+            let source = resolved
+            let backlog = history ? admin.recentLogLines().filter { AdminResponses.logLine($0, belongsTo: source) } : []
+            let live = admin.followLogLines()
+            guard source != .all else { return .followLogs(backlog: backlog, live: live) }
+            return .followLogs(
+                backlog: backlog, live: Self.filter(live) { AdminResponses.logLine($0, belongsTo: source) })
+        case .preflight:
+            return .respond(Cors.preflight(requestedHeaders: nil))
         case .metrics:
             return .respond(metrics.response())
         case .notFound:
@@ -131,6 +201,20 @@ public final class ProxyRouter: Sendable {
             response.headers.append(("Allow", allowed))
             return .respond(response)
         }
+    }
+
+    /// The lines of `stream` that pass `include`; iterating stops (and the source stream is released) when the reader
+    /// of the result stops.
+    static func filter(_ stream: AsyncStream<String>, _ include: @escaping @Sendable (String) -> Bool)
+        -> AsyncStream<String>
+    {
+        let (filtered, continuation) = AsyncStream.makeStream(of: String.self)
+        let task = Task {
+            for await line in stream where include(line) { continuation.yield(line) }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return filtered
     }
 
     /// Methods answered `501` on every path.
@@ -151,26 +235,4 @@ public final class ProxyRouter: Sendable {
         )
     }
 
-    private func isAuthorized(_ headers: HTTPHeaders, keys: [String]) -> Bool {
-        if let authorization = headers.first(name: "authorization") {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer", keys.contains(String(parts[1])) { return true }
-        }
-        if let key = headers.first(name: "x-api-key"), keys.contains(key) { return true }
-        return false
-    }
-
-    /// `GET /v1/models` in llama-swap's shape: every listed model (aliases not repeated), sorted by id.
-    static func modelList(_ config: ProxyConfig) -> String {
-        let rows = config.sortedModelIDs.compactMap { id -> String? in
-            guard let model = config.models[id], !model.unlisted else { return nil }
-            var fields = [
-                "\"id\":\(JSONText.quote(id))", "\"object\":\"model\"", "\"created\":0", "\"owned_by\":\"llama-proxy\"",
-            ]
-            if let name = model.name { fields.append("\"name\":\(JSONText.quote(name))") }
-            if let description = model.description { fields.append("\"description\":\(JSONText.quote(description))") }
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        return "{\"object\":\"list\",\"data\":[\(rows.joined(separator: ","))]}"
-    }
 }

@@ -1,0 +1,196 @@
+import Foundation
+import NIOHTTP1
+import Wire
+
+// The bodies and headers of the endpoints the proxy answers itself, in llama-swap's shapes (its
+// proxy/proxymanager.go `listModelsHandler`, `listRunningProcessesHandler`, `apiKeyAuth`, the OPTIONS middleware;
+// proxy/proxymanager_api.go `/api/models/unload`; proxy/proxymanager_loghandlers.go). Pure functions of their
+// inputs, so the shapes are tested without a server (`EndpointShapeTests`).
+
+enum AdminResponses {
+    /// `GET /v1/models`: every listed model (and, with `includeAliasesInList`, every listed alias) sorted by id.
+    ///
+    /// - Parameters:
+    ///   - states: model id → supervisor state (`starting`, `ready`, `stopping`) of the models not stopped; `nil`
+    ///     when the router has no supervisor (then no `status` is given).
+    ///   - created: Unix seconds for `created` (llama-swap gives the time of the request).
+    static func modelList(_ config: ProxyConfig, states: [String: String]?, created: Int) -> String {
+        var rows: [(id: String, json: String)] = []
+        for id in config.sortedModelIDs {
+            guard let model = config.models[id], !model.unlisted else { continue }
+            let status = states.map { modelStatus($0[id]) }
+            rows.append((id, modelRecord(id: id, model: model, name: model.name, status: status, created: created)))
+            guard config.includeAliasesInList else { continue }
+            for alias in model.aliases where !alias.unlisted && !alias.id.isEmpty {
+                let json = modelRecord(
+                    id: alias.id, model: model, name: alias.name ?? model.name, status: status, created: created)
+                rows.append((alias.id, json))
+            }
+        }
+        rows.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+        return "{\"object\":\"list\",\"data\":[\(rows.map(\.json).joined(separator: ","))]}"
+    }
+
+    /// `status.value` of a model: `loaded` (ready), `loading` (starting), else `stopped`.
+    static func modelStatus(_ state: String?) -> String {
+        switch state {
+        case "ready": "loaded"
+        case "starting": "loading"
+        default: "stopped"
+        }
+    }
+
+    private static func modelRecord(id: String, model: ModelConfig, name: String?, status: String?, created: Int)
+        -> String
+    {
+        var fields = [
+            "\"id\":\(JSONText.quote(id))", "\"object\":\"model\"", "\"created\":\(created)",
+            "\"owned_by\":\"llama-swap\"",
+        ]
+        if let name = trimmed(name) { fields.append("\"name\":\(JSONText.quote(name))") }
+        if let description = trimmed(model.description) {
+            fields.append("\"description\":\(JSONText.quote(description))")
+        }
+        if let metadata = model.metadata, !metadata.isEmptyCollection {
+            fields.append("\"meta\":{\"llamaswap\":\(metadata.json)}")
+        }
+        if !model.capabilities.isEmpty {
+            let capabilities = model.capabilities
+            var parts = [
+                "\"in\":[\(capabilities.input.map(JSONText.quote).joined(separator: ","))]",
+                "\"out\":[\(capabilities.output.map(JSONText.quote).joined(separator: ","))]",
+                "\"tools\":\(capabilities.tools)", "\"reranker\":\(capabilities.reranker)",
+            ]
+            if capabilities.context > 0 { parts.append("\"context\":\(capabilities.context)") }
+            fields.append("\"capabilities\":{\(parts.joined(separator: ","))}")
+            if capabilities.context > 0 { fields.append("\"context_length\":\(capabilities.context)") }
+        }
+        if let status { fields.append("\"status\":{\"value\":\(JSONText.quote(status))}") }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    private static func trimmed(_ text: String?) -> String? {
+        guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+        return text
+    }
+
+    /// `GET /running`: `{"running":[…]}` with llama-swap's fields (`model`, `state`, `cmd`, `proxy`, `ttl` in
+    /// seconds, 0 for never, `name`, `description`) and ours (`inFlight`).
+    static func running(_ rows: [RunningModelSummary], config: ProxyConfig) -> String {
+        let items = rows.map { row -> String in
+            let model = config.models[row.model]
+            let ttl = model?.ttl.map { Int($0.components.seconds) } ?? 0
+            let fields = [
+                "\"model\":\(JSONText.quote(row.model))", "\"state\":\(JSONText.quote(row.state))",
+                "\"cmd\":\(JSONText.quote(model?.command?.joined(separator: " ") ?? ""))",
+                "\"proxy\":\(JSONText.quote(model.map { "\($0.upstream)" } ?? ""))", "\"ttl\":\(ttl)",
+                "\"name\":\(JSONText.quote(model?.name ?? ""))",
+                "\"description\":\(JSONText.quote(model?.description ?? ""))", "\"inFlight\":\(row.inFlight)",
+            ]
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        return "{\"running\":[\(items.joined(separator: ","))]}"
+    }
+
+    /// Whether a `[source] text` log line belongs to `source`.
+    static func logLine(_ line: String, belongsTo source: ProxyRoute.LogStreamSource) -> Bool {
+        switch source {
+        case .all: return true
+        case .proxy: return line.hasPrefix("[proxy] ")
+        case .upstream: return !line.hasPrefix("[proxy] ")
+        case .model(let id): return line.hasPrefix("[\(id)] ")
+        }
+    }
+}
+
+/// llama-swap's CORS answers: every `OPTIONS` gets `204` with permissive `Access-Control-Allow-*` headers, and
+/// `GET /v1/models` echoes the request's `Origin`.
+enum Cors {
+    static let allowedMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+    static let defaultAllowedHeaders = "Content-Type, Authorization, Accept, X-Requested-With"
+
+    static func preflight(requestedHeaders: String?) -> SimpleResponse {
+        let requested = requestedHeaders.map(sanitizedHeaderNames) ?? ""
+        let allowHeaders =
+            requestedHeaders == nil || requestedHeaders?.isEmpty == true ? defaultAllowedHeaders : requested
+        return SimpleResponse(
+            status: 204,
+            headers: [
+                ("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", allowedMethods),
+                ("Access-Control-Allow-Headers", allowHeaders), ("Access-Control-Max-Age", "86400"),
+            ],
+            body: "")
+    }
+
+    /// The comma-separated header names that are HTTP tokens, trimmed, joined by `, `; anything else is dropped
+    /// (nothing the client sent is echoed unless it is a valid header name).
+    static func sanitizedHeaderNames(_ value: String) -> String {
+        value.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && $0.unicodeScalars.allSatisfy(isTokenCharacter) }
+            .joined(separator: ", ")
+    }
+
+    private static func isTokenCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9": return true
+        default: return "!#$%&'*+-.^_`|~".unicodeScalars.contains(scalar)
+        }
+    }
+}
+
+/// The API key a request presents, as llama-swap reads it: the password of `Authorization: Basic` (any user
+/// name), else the `Bearer` token, else `x-api-key`. The first one present is the one checked.
+enum APIKeyCredential {
+    static func presented(in headers: HTTPHeaders) -> String? {
+        var bearer: String?
+        if let authorization = headers.first(name: "authorization") {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2 {
+                let credential = parts[1].trimmingCharacters(in: .whitespaces)
+                switch parts[0].lowercased() {
+                case "basic":
+                    if let data = Data(base64Encoded: credential), let decoded = String(data: data, encoding: .utf8),
+                        let colon = decoded.firstIndex(of: ":")
+                    {
+                        let password = String(decoded[decoded.index(after: colon)...])
+                        if !password.isEmpty { return password }
+                    }
+                case "bearer":
+                    if !credential.isEmpty { bearer = credential }
+                default: break
+                }
+            }
+        }
+        return bearer ?? headers.first(name: "x-api-key")
+    }
+
+    /// The `WWW-Authenticate` challenge sent with `401`, so a browser asks for the key.
+    static let challenge = ("WWW-Authenticate", "Basic realm=\"llama-proxy\"")
+}
+
+extension ConfigValue {
+    /// The value as JSON (mappings in their written order).
+    var json: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .integer(let value): return "\(value)"
+        case .number(let value): return value.isFinite ? "\(value)" : "null"
+        case .string(let value): return JSONText.quote(value)
+        case .list(let values): return "[" + values.map(\.json).joined(separator: ",") + "]"
+        case .mapping(let entries):
+            return "{" + entries.map { JSONText.quote($0.key) + ":" + $0.value.json }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// An empty mapping or list (llama-swap leaves `meta` out when `metadata` has no keys).
+    var isEmptyCollection: Bool {
+        switch self {
+        case .mapping(let entries): return entries.isEmpty
+        case .list(let values): return values.isEmpty
+        case .null: return true
+        default: return false
+        }
+    }
+}
