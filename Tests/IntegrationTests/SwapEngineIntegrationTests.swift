@@ -24,11 +24,14 @@ struct SwapEngineIntegrationTests {
                           solo: c
                 """)
         try await supervisor.acquire(model: "a", progress: { _ in }).release()
+        try await settle(supervisor)
         let pidA = try #require(await supervisor.running().first?.pid)
 
         try await supervisor.acquire(model: "b", progress: { _ in }).release()
+        try await settle(supervisor)
         let pair = await supervisor.running()
-        #expect(pair.map(\.id) == ["a", "b"])
+        // `running()` lists stopping models too: both must be ready.
+        #expect(pair.map(\.id) == ["a", "b"] && pair.allSatisfy { $0.phase == .ready }, "\(pair)")
         #expect(pair.first?.pid == pidA && isAlive(pidA), "a must keep its process beside b")
         let pidB = try #require(pair.last?.pid)
 
@@ -84,19 +87,36 @@ struct SwapEngineIntegrationTests {
                         tools: {swap: false, exclusive: false, members: [side]}
                 """)
         try await supervisor.acquire(model: "side", progress: { _ in }).release()
+        try await settle(supervisor)
         try await supervisor.acquire(model: "a", progress: { _ in }).release()
+        try await settle(supervisor)
         let before = await supervisor.running()
-        #expect(before.map(\.id) == ["a", "side"])
+        #expect(before.map(\.id) == ["a", "side"] && before.allSatisfy { $0.phase == .ready }, "\(before)")
         let pidA = try #require(before.first?.pid)
         let pidSide = try #require(before.last?.pid)
 
         let lease = try await supervisor.acquire(model: "b", progress: { _ in })
         let after = await supervisor.running()
-        #expect(after.map(\.id) == ["b", "side"])
+        #expect(after.map(\.id) == ["b", "side"] && after.allSatisfy { $0.phase == .ready }, "\(after)")
         #expect(!isAlive(pidA), "a must be stopped before b starts")
         #expect(after.last?.pid == pidSide && isAlive(pidSide), "the side group must keep its process")
         lease.release()
         await supervisor.shutdown()
+    }
+}
+
+/// Waits until no running model has a request in flight: `UpstreamLease.release()` reaches the supervisor in a task
+/// of its own, and a model still counted as serving is never evicted (the next request would then prove nothing
+/// about the engine's choice).
+private func settle(_ supervisor: Supervisor) async throws {
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(10)
+    while await supervisor.running().contains(where: { $0.inFlight > 0 }) {
+        guard clock.now < deadline else {
+            Issue.record("a released lease is still counted in flight")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(10))
     }
 }
 
