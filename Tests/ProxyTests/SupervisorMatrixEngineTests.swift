@@ -3,13 +3,13 @@ import Testing
 
 @testable import Proxy
 
-/// `SwapEngine` over the matrix: `pair: a & b`, `solo: c`, `dv: d | v` with `v` costing 5 to evict; `loner` is in
-/// no set. Rows give what runs (phase, requests in flight) and the plan the supervisor must perform.
-private let engineModels = ["a", "b", "c", "d", "v", "loner"]
+/// `SwapEngine` over the matrix: `pair: a & b`, `solo: c`, `dv: d | v`, `cv: c & v`, `cxy: c & x & y`, with `v`
+/// costing 5 to evict; `loner` is in no set. Rows give what runs (phase, requests in flight) and the plan the supervisor must perform.
+private let engineModels = ["a", "b", "c", "d", "v", "x", "y", "loner"]
 
 private let engineMatrix = matrixDefinition(
     costs: [("v", 5)],
-    sets: [("pair", "a & b"), ("solo", "c"), ("dv", "d | v"), ("cv", "c & v")])
+    sets: [("pair", "a & b"), ("solo", "c"), ("dv", "d | v"), ("cv", "c & v"), ("cxy", "c & x & y")])
 
 private typealias R = SwapPlanner.RunningModel
 
@@ -61,6 +61,10 @@ struct MatrixEngineCase: CustomTestStringConvertible, Sendable {
             name: "cheapest wins: keeping v (cost 5) beats keeping d (cost 1)", requested: "c",
             running: [idle("d"), idle("v")], expected: .start(afterStopping: ["d"]),
             line: "set=cv dsl=\"c & v\" keep=[v] evict=[d] cost=1"),
+        MatrixEngineCase(
+            name: "the multiplier counts: evicting x and y (1 + 1) beats evicting v (5)", requested: "c",
+            running: [idle("x"), idle("y"), idle("v")], expected: .start(afterStopping: ["x", "y"]),
+            line: "set=cv dsl=\"c & v\" keep=[v] evict=[x y] cost=2"),
         MatrixEngineCase(
             name: "a model in no set runs alone", requested: "loner", running: [idle("a"), busy("v")],
             expected: .wait(busy: ["v"], stopNow: ["a"]),
