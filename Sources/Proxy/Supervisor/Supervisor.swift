@@ -345,7 +345,12 @@ public actor Supervisor: UpstreamProvider {
                 joinedAttempt = slot.attempt
                 await waitForChange()
             case .start(let afterStopping):
-                if afterStopping.isEmpty {
+                if afterStopping.isEmpty && slot.phase != .stopped {
+                    // An engine that says "start" for a model that runs (a bug) must not spin this actor: join.
+                    if slot.phase == .ready { return }
+                    if slot.phase == .starting { joinedAttempt = slot.attempt }
+                    await waitForChange()
+                } else if afterStopping.isEmpty {
                     beginStart(id)
                     joinedAttempt = slots[id]?.attempt
                 } else {
