@@ -4,12 +4,15 @@ import Testing
 @testable import Proxy
 
 /// `SwapEngine` over the matrix: `pair: a & b`, `solo: c`, `dv: d | v`, `cv: c & v`, `cxy: c & x & y`, with `v`
-/// costing 5 to evict; `loner` is in no set. Rows give what runs (phase, requests in flight) and the plan the supervisor must perform.
+/// costing 5 to evict; `loner` is in no set. Rows give what runs (phase, requests in flight) and the plan the
+/// supervisor must perform.
 private let engineModels = ["a", "b", "c", "d", "v", "x", "y", "loner"]
 
 private let engineMatrix = matrixDefinition(
     costs: [("v", 5)],
-    sets: [("pair", "a & b"), ("solo", "c"), ("dv", "d | v"), ("cv", "c & v"), ("cxy", "c & x & y")])
+    sets: [
+        ("pair", "a & b"), ("solo", "c"), ("dv", "d | v"), ("cv", "c & v"), ("cxy", "c & x & y"),
+    ])
 
 private typealias R = SwapPlanner.RunningModel
 

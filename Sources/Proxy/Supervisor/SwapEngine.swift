@@ -101,7 +101,7 @@ public enum SwapEngine: Sendable {
         let dsl = decision.set.flatMap { matrix.expression(ofSet: $0) } ?? decision.requested
         let keep = decision.keep.joined(separator: " ")
         let evict = decision.evict.joined(separator: " ")
-        return
-            "matrix swap: model=\(decision.requested) set=\(set) dsl=\"\(dsl)\" keep=[\(keep)] evict=[\(evict)] cost=\(decision.cost)"
+        return "matrix swap: model=\(decision.requested) set=\(set) dsl=\"\(dsl)\" keep=[\(keep)] evict=[\(evict)]"
+            + " cost=\(decision.cost)"
     }
 }
