@@ -184,11 +184,11 @@ struct ConfigLoading {
         var settings = RoutingSettings()
         var activeGroupsNode = groupsNode
         var groupsPath = "groups"
-        var matrixWarningAt: (SourceLocation, String)? = nil
+        var matrixPath: String? = nil
         if let legacyMatrix {
             settings.engine = .matrix
             settings.matrix = legacyMatrix
-            matrixWarningAt = (legacyMatrix.location, "matrix")
+            matrixPath = "matrix"
         } else if routing.routerUsed {
             settings.engine = routing.engine
             switch routing.engine {
@@ -203,15 +203,12 @@ struct ConfigLoading {
                 }
                 settings.matrix = matrix
                 activeGroupsNode = nil
-                matrixWarningAt = (routing.engineNode?.location ?? matrix.location, routing.matrixPath)
+                matrixPath = routing.matrixPath
             }
         }
-        if let matrix = settings.matrix, let (location, path) = matrixWarningAt {
+        if let matrix = settings.matrix, let path = matrixPath {
+            // Checked here so that errors point at the file; the supervisor's SwapEngine compiles it again to decide.
             try compileMatrix(matrix, path: path, models: Set(models.keys), aliases: aliasMap)
-            warnings.append(
-                ConfigWarning(
-                    "the matrix swap engine is read and checked but not active yet: models run one at a time (as one group with swap and exclusive) until it is",
-                    at: location, keyPath: path))
         }
         if let priority = routing.priorityNode, let key = routing.priorityKey {
             settings.priority = try readPriority(priority, key: key, models: models, aliases: aliasMap)

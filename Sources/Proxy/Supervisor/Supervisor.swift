@@ -5,8 +5,9 @@ import NIOConcurrencyHelpers
 ///
 /// One actor owns every decision, so there is exactly one place where a model starts, is swapped out or unloaded:
 /// - A request for a stopped model starts it; requests for a loading model join that load (one start, N waiters).
-/// - Before a start, `SwapPlanner` names the models the groups evict; a model with in-flight requests is never
-///   stopped under them: the new model waits until their leases are released.
+/// - Before a start, the swap engine the config chose (`SwapEngine`: the groups' `SwapPlanner`, or the matrix's
+///   `SwapMatrix`) names the models to evict; a model with in-flight requests is never stopped under them: the new
+///   model waits until their leases are released. Each matrix swap is logged once, as decided when it began.
 /// - Each lease counts as in flight until released; a model idle for its `ttl` is unloaded.
 /// - A child that dies while ready makes its model stopped; the next request starts it again.
 /// - `unload` stops at once (as llama-swap's `/unload` does); `shutdown` refuses new requests, gives in-flight ones a
@@ -62,6 +63,8 @@ public actor Supervisor: UpstreamProvider {
         var idleGeneration = 0
         var ttlTask: Task<Void, Never>?
         var stopTask: Task<Void, Never>?
+        /// The matrix's swap line for the start being prepared, as decided when it began; logged when it starts.
+        var pendingSwapLine: String?
     }
 
     /// Where starts, crashes, swaps and ttl unloads are counted (``useMetrics(_:)``).
@@ -73,7 +76,7 @@ public actor Supervisor: UpstreamProvider {
     /// `store.current`, as this actor last applied it (the two are equal outside `reload`'s first, synchronous step).
     private var snapshot: ConfigSnapshot
     private var config: ProxyConfig { snapshot.config }
-    private var planner: SwapPlanner
+    private var engine: SwapEngine
     private let clock: any Clock<Duration>
     private let logger: Logger
     private let factory: UpstreamFactory
@@ -144,11 +147,13 @@ public actor Supervisor: UpstreamProvider {
     ) {
         self.store = store
         self.snapshot = store.current
-        self.planner = SwapPlanner(config: store.current.config)
+        let (engine, problem) = SwapEngine.make(config: store.current.config)
+        self.engine = engine
         self.logs = logs
         self.logger = logger
         self.clock = clock
         self.factory = factory
+        if let problem { Self.report(problem, logs: logs, logger: logger) }
     }
 
     /// Counts model starts, crashes, swaps and ttl unloads into `metrics` from now on.
@@ -285,7 +290,9 @@ public actor Supervisor: UpstreamProvider {
     public func reload(_ newConfig: ProxyConfig) async {
         let oldConfig = config
         snapshot = store.replace(with: newConfig)
-        planner = SwapPlanner(config: newConfig)
+        let (engine, problem) = SwapEngine.make(config: newConfig)
+        self.engine = engine
+        if let problem { Self.report(problem, logs: logs, logger: logger) }
         var stopping: [String] = []
         for id in slots.keys.sorted() {
             guard let slot = slots[id] else { continue }
@@ -334,14 +341,21 @@ public actor Supervisor: UpstreamProvider {
             if let joinedAttempt, let last = slot.lastFailure, last.attempt == joinedAttempt {
                 throw .failed(last.failure)
             }
-            switch planner.plan(for: id, running: plannerView()) {
+            let decision = engine.plan(for: id, running: plannerView())
+            if let line = decision.swapLine, slots[id]?.pendingSwapLine == nil { slots[id]?.pendingSwapLine = line }
+            switch decision.plan {
             case .alreadyRunning(let alsoStop):
                 alsoStop.forEach(beginStop)
                 if slot.phase == .ready { return }
                 joinedAttempt = slot.attempt
                 await waitForChange()
             case .start(let afterStopping):
-                if afterStopping.isEmpty {
+                if afterStopping.isEmpty && slot.phase != .stopped {
+                    // An engine that says "start" for a model that runs (a bug) must not spin this actor: join.
+                    if slot.phase == .ready { return }
+                    if slot.phase == .starting { joinedAttempt = slot.attempt }
+                    await waitForChange()
+                } else if afterStopping.isEmpty {
                     beginStart(id)
                     joinedAttempt = slots[id]?.attempt
                 } else {
@@ -365,7 +379,13 @@ public actor Supervisor: UpstreamProvider {
         slot.run = nil
         let attempt = slot.attempt
         let upstream = slot.upstream
+        let swapLine = slot.pendingSwapLine
+        slot.pendingSwapLine = nil
         slots[id] = slot
+        if let swapLine {
+            logs.append(swapLine, source: "proxy")
+            logger.info("\(swapLine)")
+        }
         logger.info("loading model", metadata: ["model": "\(id)"])
         let listeners = progressListeners
         Task {
@@ -442,6 +462,8 @@ public actor Supervisor: UpstreamProvider {
     private func release(_ id: String) {
         guard var slot = slots[id], slot.inFlight > 0 else { return }
         slot.inFlight -= 1
+        // Nobody waits for a start any more: a swap line decided for it is stale.
+        if slot.inFlight == 0 && slot.phase == .stopped { slot.pendingSwapLine = nil }
         slots[id] = slot
         if slot.inFlight == 0 && slot.phase == .ready { scheduleUnload(id) }
         if config.models[id] == nil && slot.inFlight == 0 {
@@ -533,6 +555,11 @@ public actor Supervisor: UpstreamProvider {
         case .ready: .ready
         case .stopping: .stopping
         }
+    }
+
+    private static func report(_ problem: String, logs: LogBuffer, logger: Logger) {
+        logs.append(problem, source: "proxy")
+        logger.error("\(problem)")
     }
 
     /// Suspends until something a waiting request depends on changes (a start or stop ends, a lease is released),
