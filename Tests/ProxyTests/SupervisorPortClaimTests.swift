@@ -98,6 +98,13 @@ import Testing
         #expect(PortCheck.localBindAddress(for: "localhost") == "127.0.0.1")
         #expect(PortCheck.localBindAddress(for: "gpu.example") == nil)
     }
+
+    /// The port the system hands out is a real, free one (not 0, bindable once it is read back).
+    @Test func ephemeralPortIsFree() throws {
+        let port = try #require(PortCheck.ephemeralPort())
+        #expect(port > 0)
+        #expect(PortCheck.isFree(port, on: "127.0.0.1"))
+    }
 }
 
 #if canImport(Glibc)

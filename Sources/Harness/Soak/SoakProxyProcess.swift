@@ -2,12 +2,7 @@ import DurationMath
 import Foundation
 import NIOCore
 import NIOPosix
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Proxy
 
 /// The real `llama-proxy` executable as a child of the soak, so that what is measured (its `/proc` entries) is the
 /// proxy alone, as users run it, with its real supervisor starting and stopping `harness serve` children. Its output
@@ -93,27 +88,10 @@ final class SoakProxyProcess: @unchecked Sendable {
         return text.split(separator: "\n").suffix(count).map { "  | " + $0 }.joined(separator: "\n")
     }
 
-    /// A port that was free a moment ago (bound to port 0, then closed).
+    /// A port that was free a moment ago (the proxy's one port-check implementation).
     static func freePort() throws -> Int {
-        #if canImport(Glibc)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let fd = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard fd >= 0 else { throw SoakError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw SoakError("cannot bind a port on 127.0.0.1") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        guard let port = PortCheck.ephemeralPort() else { throw SoakError("cannot bind a port on 127.0.0.1") }
+        return port
     }
 }
 

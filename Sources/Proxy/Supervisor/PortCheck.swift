@@ -53,7 +53,28 @@ public enum PortCheck {
         return nil
     }
 
-    private static func bindTest<Address>(family: Int32, _ address: inout Address) -> Bool {
+    /// A port the system hands out on 127.0.0.1 right now (bound to port 0, read back, closed): free a moment ago.
+    /// For tools that start a server on a port of their choosing (the soak's proxy).
+    public static func ephemeralPort() -> Int? {
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = 0
+        guard inet_pton(AF_INET, "127.0.0.1", &socketAddress.sin_addr) == 1 else { return nil }
+        var port: Int?
+        _ = bindTest(family: AF_INET, &socketAddress) { fd in
+            var bound = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &bound) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+            }
+            if named { port = Int(UInt16(bigEndian: bound.sin_port)) }
+        }
+        return port
+    }
+
+    private static func bindTest<Address>(
+        family: Int32, _ address: inout Address, whileBound: (Int32) -> Void = { _ in }
+    ) -> Bool {
         #if canImport(Glibc) || canImport(Musl)
             let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -64,8 +85,10 @@ public enum PortCheck {
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let length = socklen_t(MemoryLayout<Address>.size)
-        return withUnsafePointer(to: &address) { pointer in
+        let bound = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
         }
+        if bound { whileBound(fd) }
+        return bound
     }
 }
