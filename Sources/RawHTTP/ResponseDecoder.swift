@@ -54,8 +54,9 @@ public enum ResponseEnd: Sendable, Hashable {
 /// traps on bad input: rejected bytes end the response as ``ResponseEnd/malformed(_:)``. Bytes after the end of
 /// the response are not decoded. Not thread-safe: one decoder is fed from one thread (an event loop, or one
 /// synchronous pass over recorded reads), because NIO's decoder runs in an `EmbeddedChannel`, which is bound to the
-/// thread that made it. The channel is closed as soon as the response ends; a holder that may drop an unfinished
-/// decoder on another thread (one kept across event-loop callbacks) calls ``close()`` on the feeding thread first.
+/// thread that made it. So the channel is made at the first feed, on the feeding thread (a decoder may be created
+/// elsewhere, e.g. with the handler that an event loop will feed), and closed as soon as the response ends, or by
+/// ``close()`` on the feeding thread; a decoder dropped unfinished just lets go of it.
 public final class ResponseDecoder {
     /// What one ``feed(_:)`` or ``connectionClosed()`` changed.
     public struct Step: Sendable, Hashable {
@@ -91,8 +92,10 @@ public final class ResponseDecoder {
     }
 
     private let requestMethod: HTTPMethod
-    /// NIO's decoder in its pipeline; `nil` once closed (it is released right there, on the feeding thread).
+    /// NIO's decoder in its pipeline: made at the first feed, `nil` again once closed (released right there, on the
+    /// feeding thread).
     private var channel: EmbeddedChannel?
+    private var closed = false
     private let collector: PartCollector
     private var pendingHead: [UInt8] = []
 
@@ -100,23 +103,27 @@ public final class ResponseDecoder {
     public init(requestMethod: String = "GET") {
         self.requestMethod = HTTPMethod(rawValue: requestMethod.uppercased())
         self.collector = PartCollector()
+    }
+
+    /// The pipeline, made on the calling (feeding) thread the first time; `nil` after ``close()``.
+    private func liveChannel() -> EmbeddedChannel? {
+        if let channel { return channel }
+        guard !closed else { return nil }
         let channel = EmbeddedChannel(handlers: [
             ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)), collector,
         ])
         // NIO's response decoder pairs each response with a request it saw go out (for HEAD and CONNECT).
-        let head = HTTPRequestHead(version: .http1_1, method: self.requestMethod, uri: "/")
+        let head = HTTPRequestHead(version: .http1_1, method: requestMethod, uri: "/")
         _ = try? channel.writeOutbound(HTTPClientRequestPart.head(head))
         _ = try? channel.readOutbound(as: HTTPClientRequestPart.self)
         self.channel = channel
-    }
-
-    deinit {
-        close()
+        return channel
     }
 
     /// Releases NIO's pipeline (the decoder keeps what it decoded, and decodes nothing more); closing twice is
     /// fine. Call it on the thread that feeds the decoder.
     public func close() {
+        closed = true
         guard let channel else { return }
         self.channel = nil
         _ = try? channel.finish(acceptAlreadyClosed: true)
@@ -127,7 +134,7 @@ public final class ResponseDecoder {
     public func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Step {
         consumed += bytes.count
         var step = Step()
-        guard end == nil, channel != nil else { return step }
+        guard end == nil, !closed else { return step }
         var rest = bytes[...]
         // Until the head is complete, feed up to each line end: the head can only end there, so the byte count of
         // the head (and where the body starts) is exact.
@@ -158,7 +165,7 @@ public final class ResponseDecoder {
     }
 
     private func deliver<Bytes: Collection<UInt8>>(_ bytes: Bytes, into step: inout Step) {
-        guard let channel else { return }
+        guard let channel = liveChannel() else { return }
         _ = try? channel.writeInbound(ByteBuffer(bytes: bytes))
         drain(into: &step)
     }
