@@ -82,6 +82,50 @@ import Testing
         #expect(SoakFlatness(start: start, end: leak).problems == ["threads grew from 10 to 11"])
     }
 
+    @Test func aGrowthNamesTheDescriptorsThatAreNew() throws {
+        // /proc/net/tcp rows: a listener on 127.0.0.1:8080 and a connection in CLOSE_WAIT to it.
+        let table = """
+              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4711 1 0
+               1: 0100007F:1F90 0100007F:A8F2 08 00000000:00000000 00:00000000 00000000     0        0 4712 1 0
+            """
+        let tcp = Dictionary(uniqueKeysWithValues: OpenDescriptors.parseTCPTable(table))
+        #expect(tcp["4711"] == "tcp 127.0.0.1:8080 ↔ 0.0.0.0:0 LISTEN")
+        #expect(tcp["4712"] == "tcp 127.0.0.1:8080 ↔ 127.0.0.1:43250 CLOSE_WAIT")
+        #expect(OpenDescriptors.describe(target: "socket:[4712]", tcp: tcp) == "tcp 127.0.0.1:8080 ↔ 127.0.0.1:43250 CLOSE_WAIT")
+        #expect(OpenDescriptors.describe(target: "socket:[99]", tcp: tcp) == "socket (not TCP)")
+        #expect(OpenDescriptors.describe(target: "pipe:[123]", tcp: tcp) == "pipe")
+        #expect(OpenDescriptors.added(from: ["pipe", "pipe", "/dev/null"], to: ["/dev/null", "pipe", "pipe", "pipe", "x"]) == ["pipe", "x"])
+
+        let start = ProcessStats(fileDescriptors: 2, residentKiB: 1, threads: 1, descriptors: ["/dev/null", "pipe"])
+        let end = ProcessStats(
+            fileDescriptors: 4, residentKiB: 1, threads: 1,
+            descriptors: ["/dev/null", "pipe", "pipe", "tcp 127.0.0.1:8080 ↔ 127.0.0.1:43250 CLOSE_WAIT"])
+        #expect(SoakFlatness(start: start, end: end).problems == [
+            "fds grew from 2 to 4 (new: pipe; tcp 127.0.0.1:8080 ↔ 127.0.0.1:43250 CLOSE_WAIT)"
+        ])
+
+        // This process, for real: a listening socket it opens is named with its port and state.
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0)
+        #expect(listen(socket, 1) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
+        let own = try #require(ProcessStats.read(pid: getpid()))
+        #expect(own.descriptors.contains("tcp 127.0.0.1:\(port) ↔ 0.0.0.0:0 LISTEN"), "\(own.descriptors)")
+    }
+
     @Test func aHungUpClientsBodyMustBeAPrefixAndTheUpstreamMustClose() {
         #expect(SoakJudge.closeCheck(delay: .milliseconds(300), connections: 1).status == .passed)
         #expect(SoakJudge.closeCheck(delay: nil, connections: 1).status == .failed)

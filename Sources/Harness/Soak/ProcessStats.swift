@@ -9,11 +9,15 @@ public struct ProcessStats: Sendable, Hashable {
     public var residentKiB: Int
     /// `Threads` of `/proc/PID/status`.
     public var threads: Int
+    /// What each descriptor is, sorted (``OpenDescriptors``): so a growth names what grew (a TCP connection and its
+    /// ports and state, a pipe, an eventfd), not only how many.
+    public var descriptors: [String]
 
-    public init(fileDescriptors: Int, residentKiB: Int, threads: Int) {
+    public init(fileDescriptors: Int, residentKiB: Int, threads: Int, descriptors: [String] = []) {
         self.fileDescriptors = fileDescriptors
         self.residentKiB = residentKiB
         self.threads = threads
+        self.descriptors = descriptors
     }
 
     /// Reads the stats of `pid`; `nil` when `/proc` has no such process (or no `/proc`: not Linux).
@@ -21,7 +25,9 @@ public struct ProcessStats: Sendable, Hashable {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
         else { return nil }
-        return parse(status: status, fileDescriptors: fds.count)
+        var stats = parse(status: status, fileDescriptors: fds.count)
+        stats?.descriptors = OpenDescriptors.describe(pid: pid, fds: fds)
+        return stats
     }
 
     /// The stats from the text of `/proc/PID/status` and a descriptor count; `nil` if a field is missing.
@@ -82,7 +88,10 @@ public struct SoakFlatness: Sendable, Hashable {
     public var problems: [String] {
         var problems: [String] = []
         if end.fileDescriptors > start.fileDescriptors {
-            problems.append("fds grew from \(start.fileDescriptors) to \(end.fileDescriptors)")
+            let new = OpenDescriptors.added(from: start.descriptors, to: end.descriptors)
+            problems.append(
+                "fds grew from \(start.fileDescriptors) to \(end.fileDescriptors)"
+                    + (new.isEmpty ? "" : " (new: \(new.joined(separator: "; ")))"))
         }
         if end.threads > start.threads {
             problems.append("threads grew from \(start.threads) to \(end.threads)")
