@@ -105,6 +105,16 @@ import Testing
             "fds grew from 2 to 4 (new: pipe; tcp 127.0.0.1:8080 ↔ 127.0.0.1:43250 CLOSE_WAIT)"
         ])
 
+        // A sanitizer's symbolizer (ThreadSanitizer starts one at a moment of its choosing) is not the program's.
+        let symbolizer = OpenDescriptors.describe(target: "pipe:[5]", tcp: [:], pipePeers: ["pipe:[5]": "llvm-symbolizer"])
+        #expect(symbolizer == "pipe ↔ llvm-symbolizer (sanitizer)")
+        #expect(OpenDescriptors.isSanitizers(symbolizer))
+        #expect(OpenDescriptors.describe(target: "pipe:[6]", tcp: [:], pipePeers: ["pipe:[6]": "harness"]) == "pipe ↔ harness")
+        #expect(!OpenDescriptors.isSanitizers("pipe ↔ harness"))
+        let withSymbolizer = ProcessStats(
+            fileDescriptors: 2, residentKiB: 1, threads: 1, descriptors: start.descriptors + [symbolizer, symbolizer])
+        #expect(SoakFlatness(start: start, end: withSymbolizer).problems == [])
+
         // This process, for real: a listening socket it opens is named with its port and state.
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(socket >= 0)
@@ -124,6 +134,32 @@ import Testing
         let port = UInt16(bigEndian: address.sin_port)
         let own = try #require(ProcessStats.read(pid: getpid()))
         #expect(own.descriptors.contains("tcp 127.0.0.1:\(port) ↔ 0.0.0.0:0 LISTEN"), "\(own.descriptors)")
+    }
+
+    /// A child named `llvm-symbolizer` with pipes to this process, as ThreadSanitizer starts one: its two pipes
+    /// are described as the sanitizer's and left out of the count.
+    @Test func aSymbolizerChildsPipesAreNotCounted() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("soak-symbolizer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fake = directory.appendingPathComponent("llvm-symbolizer")
+        try FileManager.default.copyItem(atPath: "/bin/cat", toPath: fake.path)
+        let process = Process()
+        process.executableURL = fake
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        let own = try #require(ProcessStats.read(pid: getpid()))
+        let marked = own.descriptors.filter(OpenDescriptors.isSanitizers)
+        #expect(marked.count >= 2, "\(own.descriptors)")
+        #expect(marked.allSatisfy { $0 == "pipe ↔ llvm-symbolizer (sanitizer)" })
+        #expect(own.fileDescriptors <= own.descriptors.count - 2)
     }
 
     @Test func aHungUpClientsBodyMustBeAPrefixAndTheUpstreamMustClose() {

@@ -5,29 +5,84 @@ import Foundation
 ///
 /// Why: "fds grew from 22 to 24" says a soak is not flat but not why. Whether the two are a client connection
 /// the proxy never closed (and in which TCP state), an upstream connection, or a child's pipes is what tells a
-/// leak from a count taken too early.
+/// leak from a count taken too early. (The first such growth, under ThreadSanitizer, was neither: two pipes to
+/// `llvm-symbolizer`, see ``sanitizerHelpers``.)
 public enum OpenDescriptors {
+    /// Helper processes a sanitizer runtime starts inside the measured process, not the program: ThreadSanitizer
+    /// starts `llvm-symbolizer` the first time it symbolizes a stack (to match a suppression in ci/tsan.supp, say,
+    /// at a moment no test chooses) and keeps two pipes to it for the rest of the process's life. Pipes shared with
+    /// such a child are described as `pipe ↔ llvm-symbolizer (sanitizer)` and are not the program's descriptors.
+    public static let sanitizerHelpers: Set<String> = ["llvm-symbolizer", "addr2line"]
+
+    /// The suffix marking a descriptor that belongs to a sanitizer's helper, not to the program.
+    public static let sanitizerMark = "(sanitizer)"
+
     /// The descriptions of `fds` (names in `/proc/PID/fd`) of `pid`, sorted.
     public static func describe(pid: Int32, fds: [String]) -> [String] {
         let sockets = tcpSockets(pid: pid)
+        let peers = childPipes(of: pid)
         var out: [String] = []
         for fd in fds {
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")
             else { continue }  // closed while we looked
-            out.append(describe(target: target, tcp: sockets))
+            out.append(describe(target: target, tcp: sockets, pipePeers: peers))
         }
         return out.sorted()
     }
 
-    /// One descriptor: a TCP socket by its endpoints and state when `/proc/net/tcp` knows its inode; pipes and
-    /// other sockets by kind only (their inodes differ from run to run and say nothing).
-    static func describe(target: String, tcp: [String: String]) -> String {
+    /// One descriptor: a TCP socket by its endpoints and state when `/proc/net/tcp` knows its inode; a pipe by the
+    /// child at its other end when `pipePeers` (pipe target → child's name) knows it, a sanitizer's helper marked
+    /// with ``sanitizerMark``; other pipes and sockets by kind only (their inodes differ from run to run).
+    static func describe(target: String, tcp: [String: String], pipePeers: [String: String] = [:]) -> String {
         if target.hasPrefix("socket:[") {
             let inode = String(target.dropFirst("socket:[".count).dropLast())
             return tcp[inode] ?? "socket (not TCP)"
         }
-        if target.hasPrefix("pipe:[") { return "pipe" }
+        if target.hasPrefix("pipe:[") {
+            guard let peer = pipePeers[target] else { return "pipe" }
+            return sanitizerHelpers.contains(peer) ? "pipe ↔ \(peer) \(sanitizerMark)" : "pipe ↔ \(peer)"
+        }
         return target
+    }
+
+    /// Whether a description is a sanitizer helper's descriptor (not counted as the program's).
+    public static func isSanitizers(_ description: String) -> Bool { description.hasSuffix(sanitizerMark) }
+
+    /// Pipe target (`pipe:[123]`) → the name of a direct child of `pid` that holds the same pipe.
+    static func childPipes(of pid: Int32) -> [String: String] {
+        var map: [String: String] = [:]
+        for child in children(of: pid) {
+            guard let name = processName(child),
+                let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(child)/fd")
+            else { continue }
+            for fd in fds {
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child)/fd/\(fd)"),
+                    target.hasPrefix("pipe:[")
+                {
+                    map[target] = name
+                }
+            }
+        }
+        return map
+    }
+
+    /// The direct children of `pid`, from each thread's `/proc/PID/task/TID/children`.
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var children: Set<Int32> = []
+        for task in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)
+            else { continue }
+            for field in text.split(separator: " ") { if let child = Int32(field) { children.insert(child) } }
+        }
+        return children.sorted()
+    }
+
+    /// The executable's base name from `/proc/PID/cmdline` (argv[0]).
+    static func processName(_ pid: Int32) -> String? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
+        let argv0 = data.split(separator: 0, maxSplits: 1).first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return argv0.split(separator: "/").last.map(String.init)
     }
 
     /// The descriptions in `end` that `start` does not account for (multiset difference), in `end`'s order.

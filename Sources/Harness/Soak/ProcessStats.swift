@@ -3,7 +3,7 @@ import Foundation
 /// A process's open file descriptors, resident memory and threads, read from `/proc` (Linux). The soak reads the
 /// proxy's, from outside, so the measurement includes nothing of the harness itself.
 public struct ProcessStats: Sendable, Hashable {
-    /// Entries of `/proc/PID/fd`.
+    /// Entries of `/proc/PID/fd`, but a sanitizer's own (``OpenDescriptors/sanitizerHelpers``).
     public var fileDescriptors: Int
     /// `VmRSS` of `/proc/PID/status`, in KiB.
     public var residentKiB: Int
@@ -25,8 +25,10 @@ public struct ProcessStats: Sendable, Hashable {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
         else { return nil }
-        var stats = parse(status: status, fileDescriptors: fds.count)
-        stats?.descriptors = OpenDescriptors.describe(pid: pid, fds: fds)
+        let descriptors = OpenDescriptors.describe(pid: pid, fds: fds)
+        var stats = parse(
+            status: status, fileDescriptors: fds.count - descriptors.filter(OpenDescriptors.isSanitizers).count)
+        stats?.descriptors = descriptors
         return stats
     }
 
@@ -89,6 +91,7 @@ public struct SoakFlatness: Sendable, Hashable {
         var problems: [String] = []
         if end.fileDescriptors > start.fileDescriptors {
             let new = OpenDescriptors.added(from: start.descriptors, to: end.descriptors)
+                .filter { !OpenDescriptors.isSanitizers($0) }
             problems.append(
                 "fds grew from \(start.fileDescriptors) to \(end.fileDescriptors)"
                     + (new.isEmpty ? "" : " (new: \(new.joined(separator: "; ")))"))
