@@ -26,10 +26,14 @@ public struct ProcessStats: Sendable, Hashable {
             let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
         else { return nil }
         let descriptors = OpenDescriptors.describe(pid: pid, fds: fds)
-        var stats = parse(
-            status: status, fileDescriptors: fds.count - descriptors.filter(OpenDescriptors.isSanitizers).count)
+        var stats = parse(status: status, fileDescriptors: programs(fds.count, descriptors: descriptors))
         stats?.descriptors = descriptors
         return stats
+    }
+
+    /// The program's descriptors out of `total`: all but a sanitizer's (``OpenDescriptors/isSanitizers(_:)``).
+    static func programs(_ total: Int, descriptors: [String]) -> Int {
+        total - descriptors.filter(OpenDescriptors.isSanitizers).count
     }
 
     /// The stats from the text of `/proc/PID/status` and a descriptor count; `nil` if a field is missing.
