@@ -1,0 +1,16 @@
+/// How the relay's connection to an upstream is made: the bounds before any HTTP is spoken.
+///
+/// Local models keep the defaults; a peer sets them from its `timeouts` (llama-swap's `connect` and `tlsHandshake`).
+public struct UpstreamConnectionOptions: Sendable, Hashable {
+    /// The longest wait for the TCP connection; `nil`: no bound of ours (the kernel gives up after its SYN retries).
+    public var connectTimeout: Duration?
+    /// The longest wait from the TCP connection to the end of the TLS handshake (https only); `nil`: no bound.
+    public var tlsHandshakeTimeout: Duration?
+
+    /// Local upstreams: 10 s to connect (a refused or unroutable one must fail fast, not hold a client), 10 s for a
+    /// TLS handshake (Go's `TLSHandshakeTimeout` default, which llama-swap uses).
+    public init(connectTimeout: Duration? = .seconds(10), tlsHandshakeTimeout: Duration? = .seconds(10)) {
+        self.connectTimeout = connectTimeout
+        self.tlsHandshakeTimeout = tlsHandshakeTimeout
+    }
+}
