@@ -212,4 +212,19 @@ import Testing
         #expect(response.status == 502, "\(response.bodyText)")
         #expect(response.bodyText.contains("TLS handshake with localhost:\(far.port) failed"), "\(response.bodyText)")
     }
+
+    /// The host name is checked against the certificate: a certificate for another name is refused when the peer is
+    /// named `localhost` (the first test's certificate names `localhost` only, so it passes only if the name is sent
+    /// and matched).
+    @Test func certificateForAnotherNameIsRefused() async throws {
+        let certificates = try TLSTestCertificates.make(names: ["DNS:other.example"])
+        defer { certificates.remove() }
+        let far = try await Far.start(certificates: certificates, prefill: .zero)
+        defer { Task { await far.stop() } }
+        let (near, nearPort) = try await Self.near(yaml: Self.nearYAML(farPort: far.port), trusting: certificates)
+        defer { Task { await near.stop(grace: .zero) } }
+        let response = try await Self.post(port: nearPort, model: "far/m", stream: false)
+        #expect(response.status == 502, "\(response.bodyText)")
+        #expect(response.bodyText.contains("TLS handshake with localhost:\(far.port) failed"), "\(response.bodyText)")
+    }
 }
