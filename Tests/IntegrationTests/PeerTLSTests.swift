@@ -227,4 +227,32 @@ import Testing
         #expect(response.status == 502, "\(response.bodyText)")
         #expect(response.bodyText.contains("TLS handshake with localhost:\(far.port) failed"), "\(response.bodyText)")
     }
+
+    /// `timeouts.keepalive` reaches the socket: keep-alive on, probes after 7 s of silence and every 7 s; a local
+    /// upstream's connection keeps the socket's default (off).
+    @Test func keepAliveReachesThePeerSocket() async throws {
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { listener.close(promise: nil) }
+        let port = try #require(listener.localAddress?.port)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        func options(_ target: UpstreamURL) async throws -> (keepAlive: Int, idle: Int, interval: Int) {
+            let channel = try await BootstrapUpstreamConnector().connect(to: target, on: loop) {
+                $0.eventLoop.makeSucceededVoidFuture()
+            }.get()
+            defer { channel.close(promise: nil) }
+            return (
+                try await channel.getOption(.socketOption(.so_keepalive)),
+                try await channel.getOption(BootstrapUpstreamConnector.tcpKeepIdle),
+                try await channel.getOption(BootstrapUpstreamConnector.tcpKeepInterval)
+            )
+        }
+        var peer = UpstreamURL(host: "127.0.0.1", port: port)
+        peer.connection.keepAlive = .seconds(7)
+        let set = try await options(peer)
+        #expect(set.keepAlive != 0 && set.idle == 7 && set.interval == 7, "\(set)")
+        let local = try await options(UpstreamURL(host: "127.0.0.1", port: port))
+        #expect(local.keepAlive == 0, "\(local)")
+    }
 }

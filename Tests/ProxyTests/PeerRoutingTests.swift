@@ -66,7 +66,9 @@ import Testing
         #expect(target.upstream.description == "https://api.example:443/v1base" && target.upstream.usesTLS)
         #expect(target.upstream.hostHeader == "api.example")
         #expect(target.model == "m" && target.qualifiedName == "alpha/m" && target.apiKey == "sk-env")
-        #expect(target.upstream.connection == UpstreamConnectionOptions(connectTimeout: .seconds(30)))
+        #expect(
+            target.upstream.connection
+                == UpstreamConnectionOptions(connectTimeout: .seconds(30), keepAlive: .seconds(30)))
         #expect(alpha.requestedModel == "alpha/m" && alpha.stream && alpha.forwardURI == "/v1/chat/completions?x=1")
         #expect(alpha.heartbeatInterval == .seconds(2), "the global heartbeat")
         #expect(alpha.responseHeaderTimeout == .seconds(60), "llama-swap's peer default")
@@ -79,7 +81,8 @@ import Testing
         #expect(betaTarget.upstream.hostHeader == "10.0.0.2:8080")
         #expect(
             betaTarget.upstream.connection
-                == UpstreamConnectionOptions(connectTimeout: .seconds(3), tlsHandshakeTimeout: .seconds(4)))
+                == UpstreamConnectionOptions(
+                    connectTimeout: .seconds(3), tlsHandshakeTimeout: .seconds(4), keepAlive: .seconds(5)))
         #expect(beta.responseHeaderTimeout == nil && beta.streamIdleTimeout == .seconds(90))
 
         guard case .respond(let missing) = decide("both") else { Issue.record("answered"); return }
@@ -91,7 +94,6 @@ import Testing
         #expect(config.peers.map(\.id) == ["alpha", "beta"])
         #expect(
             warnings.map(\.description) == [
-                "p.yaml:17:80: warning: 'keepalive' in the timeouts of peer 'beta' is a llama-swap setting this proxy does not support yet; ignored",
                 "p.yaml:17:94: warning: 'idleConn' in the timeouts of peer 'beta' is a llama-swap setting this proxy does not support yet; ignored",
             ])
     }

@@ -4,9 +4,9 @@ import LocatedYAML
 // `peers`: other llama-swap hosts and OpenAI-compatible APIs, reached over http or https (``PeerRouting``).
 
 extension ConfigLoading {
-    /// The `timeouts` keys a peer honours: llama-swap's `connect`, `responseHeader` and `tlsHandshake`, and this
-    /// proxy's `streamIdle` (as for models). `keepalive` and `idleConn` are warned about by name.
-    static let peerTimeoutKeys = ["connect", "responseHeader", "tlsHandshake", "streamIdle"]
+    /// The `timeouts` keys a peer honours: llama-swap's `connect`, `responseHeader`, `tlsHandshake` and `keepalive`,
+    /// and this proxy's `streamIdle` (as for models). `idleConn` is warned about by name (nothing is kept idle).
+    static let peerTimeoutKeys = ["connect", "responseHeader", "tlsHandshake", "keepalive", "streamIdle"]
 
     /// Reads `peers` (after the models, whose ids and aliases a peer model name must not take).
     mutating func readPeers(
@@ -101,6 +101,7 @@ extension ConfigLoading {
                     case "connect": peer.connectTimeout = value
                     case "responseHeader": peer.responseHeaderTimeout = value
                     case "tlsHandshake": peer.tlsHandshakeTimeout = value
+                    case "keepalive": peer.keepAlive = value
                     default: peer.streamIdleTimeout = value
                     }
                 }

@@ -175,6 +175,8 @@ public struct PeerSettings: Sendable, Hashable {
     public var upstream: UpstreamURL? = nil
     /// `timeouts.tlsHandshake` (default 10 s, 0 is none).
     public var tlsHandshakeTimeout: Duration? = .seconds(10)
+    /// `timeouts.keepalive`: TCP keep-alive probes (default 30 s, 0 is off).
+    public var keepAlive: Duration? = .seconds(30)
     /// `timeouts.streamIdle` (this proxy's key), else the global `streamIdleTimeout`.
     public var streamIdleTimeout: Duration? = ProxyConfig.defaultUpstreamTimeout
 }

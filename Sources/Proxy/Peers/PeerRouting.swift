@@ -13,7 +13,7 @@ struct PeerRoute: Sendable, Hashable {
 
 /// Where a peer request goes and what it carries, once routed; the relay's lease for it needs no supervisor.
 struct PeerTarget: Sendable, Hashable {
-    /// The peer's base URL, with its `timeouts.connect` and `timeouts.tlsHandshake`.
+    /// The peer's base URL, with its `timeouts.connect`, `timeouts.tlsHandshake` and `timeouts.keepalive`.
     var upstream: UpstreamURL
     /// The peer's own id for the model.
     var model: String
@@ -74,7 +74,8 @@ enum PeerRouting {
     ) -> RelaySettings {
         var target = upstream
         target.connection = UpstreamConnectionOptions(
-            connectTimeout: route.peer.connectTimeout, tlsHandshakeTimeout: route.peer.tlsHandshakeTimeout)
+            connectTimeout: route.peer.connectTimeout, tlsHandshakeTimeout: route.peer.tlsHandshakeTimeout,
+            keepAlive: route.peer.keepAlive)
         var settings = RelaySettings(
             requestedModel: requested,
             stream: stream,

@@ -20,12 +20,19 @@ struct BootstrapUpstreamConnector: UpstreamConnector {
     ) -> EventLoopFuture<any Channel> {
         // No bound of ours: the kernel's SYN retries end the attempt (about two minutes on Linux) before this does.
         let connectTimeout = target.connection.connectTimeout.map { TimeAmount.nanoseconds($0.nanoseconds) } ?? .hours(1)
-        let bootstrap = ClientBootstrap(group: eventLoop)
+        var bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(
                 .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
             )
             .connectTimeout(connectTimeout)
+        if let keepAlive = target.connection.keepAlive {
+            // Probes after `keepAlive` of silence and every `keepAlive` after that, as Go's dialer sets both.
+            let seconds = SocketOptionValue(max(1, min(Int64(Int32.max), keepAlive.nanoseconds / 1_000_000_000)))
+            bootstrap = bootstrap.channelOption(.socketOption(.so_keepalive), value: 1)
+                .channelOption(Self.tcpKeepIdle, value: seconds)
+                .channelOption(Self.tcpKeepInterval, value: seconds)
+        }
         guard target.usesTLS else {
             return bootstrap.channelInitializer(initializer).connect(host: target.host, port: target.port)
         }
@@ -61,4 +68,16 @@ struct BootstrapUpstreamConnector: UpstreamConnector {
             }
         }
     }
+
+    /// `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (NIO names no option for them).
+    static let tcpKeepIdle = ChannelOptions.Types.SocketOption(
+        level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_KEEPIDLE)))
+    static let tcpKeepInterval = ChannelOptions.Types.SocketOption(
+        level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_KEEPINTVL)))
 }
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
