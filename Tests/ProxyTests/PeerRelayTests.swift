@@ -44,6 +44,10 @@ final class PeerRelayRig {
                     + extraHeaders + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)"))
     }
 
+    func sendRaw(_ text: String) throws {
+        try clientChannel.writeInbound(ByteBuffer(string: text))
+    }
+
     func advance(to time: Duration) {
         loop.advanceTime(to: origin + .nanoseconds(time.nanoseconds))
     }
@@ -156,5 +160,14 @@ final class PeerRelayRig {
         #expect(text.contains("upstream sent no response head within 60000 ms (responseHeaderTimeout)"), "\(text)")
         #expect(text.hasSuffix("0\r\n\r\n"))
         #expect(!(try rig.upstream).isActive, "the peer connection is closed")
+    }
+
+    /// A `GET` names its model in the query: the peer gets its own id there (llama-swap rewrites the query too).
+    @Test func queryModelIsRewrittenForTheGetRoutes() throws {
+        let rig = try PeerRelayRig(yaml: Self.yaml)
+        try rig.sendRaw("GET /props?x=1&model=far%2Fremote-model&y=a%20b HTTP/1.1\r\nHost: proxy\r\n\r\n")
+        let sent = try rig.upstreamRequest()
+        #expect(sent.hasPrefix("GET /api/props?x=1&model=remote-model&y=a%20b HTTP/1.1\r\n"), "\(sent)")
+        #expect(sent.contains("\r\nAuthorization: Bearer sk-far\r\n"))
     }
 }

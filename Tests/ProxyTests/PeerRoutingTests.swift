@@ -161,4 +161,10 @@ import Testing
         #expect(headers["authorization"] == ["Bearer sk"] && headers["x-api-key"] == ["sk"])
         #expect(headers["accept"] == ["*/*"])
     }
+
+    @Test func queryModelRewriteKeepsTheOtherParameters() {
+        #expect(PeerRouting.replacingModel(in: "model=p%2Fm&a=1", with: "m") == "model=m&a=1")
+        #expect(PeerRouting.replacingModel(in: "a=%20&model=x&&b", with: "org/m x") == "a=%20&model=org%2Fm%20x&&b")
+        #expect(PeerRouting.replacingModel(in: "models=x", with: "m") == "models=x")
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOHTTP1
 import Wire
 
@@ -52,9 +53,11 @@ enum PeerRouting {
         return bare.count == 1 ? bare[0] : nil
     }
 
-    /// The router's decision for a request naming `requested`, or `nil` when no peer serves that name.
+    /// The router's decision for a request naming `requested`, or `nil` when no peer serves that name. A `GET` names
+    /// its model in the query (`/props?model=peer/m`): there the `model` parameter is rewritten to the peer's id, as
+    /// llama-swap does; bodies are rewritten by the relay (``PeerLeaseRequester``).
     static func decide(
-        requested: String, stream: Bool, uri: String, in snapshot: ConfigSnapshot
+        requested: String, stream: Bool, request: ProxyRequest, in snapshot: ConfigSnapshot
     ) -> ProxyRouter.Decision? {
         let config = snapshot.config
         guard let route = resolve(requested, in: config.peers) else { return nil }
@@ -64,7 +67,24 @@ enum PeerRouting {
                     502, "peer '\(route.peer.id)' is reached through \(route.peer.proxy), which this proxy does not support"
                 ))
         }
+        var uri = request.head.uri
+        if request.head.method == .GET, route.model != requested, let query = request.query {
+            uri = request.path + "?" + replacingModel(in: query, with: route.model)
+        }
         return .relay(settings(for: route, upstream: upstream, requested: requested, stream: stream, uri: uri, config: config))
+    }
+
+    /// `query` with the value of each `model` parameter replaced by `model` (percent-encoded); the other parameters
+    /// as they were sent.
+    static func replacingModel(in query: String, with model: String) -> String {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+/?#")
+        let encoded = model.addingPercentEncoding(withAllowedCharacters: allowed) ?? model
+        return query.split(separator: "&", omittingEmptySubsequences: false).map { pair in
+            let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            let decoded = String(name).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            return decoded == "model" ? "\(name)=\(encoded)" : String(pair)
+        }.joined(separator: "&")
     }
 
     /// The relay's settings for a peer request: the global heartbeat, the peer's bounds and filters, no loading state
