@@ -88,7 +88,8 @@ extension ConfigLoading {
                 warnings.append(
                     ConfigWarning(
                         "'\(name)' in \(field.key) of the filters of \(place) is taken as one top-level key of the "
-                            + "request body, as written; llama-swap reads it as a path ('.' reaches into nested objects)",
+                            + "request body, as written; llama-swap reads it as a path "
+                            + "('.' reaches into nested objects)",
                         at: field.value.location, keyPath: what))
             }
         }

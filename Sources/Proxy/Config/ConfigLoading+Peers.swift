@@ -51,8 +51,9 @@ extension ConfigLoading {
                             at: model.location)
                     }
                     if modelIDs[name] != nil || aliases[name] != nil {
+                        let what = modelIDs[name] != nil ? "id" : "alias"
                         throw LocatedError(
-                            "\(path).models: the peer model name '\(name)' is already a model \(modelIDs[name] != nil ? "id" : "alias"); "
+                            "\(path).models: the peer model name '\(name)' is already a model \(what); "
                                 + "rename one of them",
                             at: model.location)
                     }

@@ -64,14 +64,16 @@ enum PeerRouting {
         guard let upstream = route.peer.upstream else {
             return .respond(
                 .error(
-                    502, "peer '\(route.peer.id)' is reached through \(route.peer.proxy), which this proxy does not support"
-                ))
+                    502,
+                    "peer '\(route.peer.id)' is reached through \(route.peer.proxy), "
+                        + "which this proxy does not support"))
         }
         var uri = request.head.uri
         if request.head.method == .GET, route.model != requested, let query = request.query {
             uri = request.path + "?" + replacingModel(in: query, with: route.model)
         }
-        return .relay(settings(for: route, upstream: upstream, requested: requested, stream: stream, uri: uri, config: config))
+        return .relay(
+            settings(for: route, upstream: upstream, requested: requested, stream: stream, uri: uri, config: config))
     }
 
     /// `query` with the value of each `model` parameter replaced by `model` (percent-encoded); the other parameters

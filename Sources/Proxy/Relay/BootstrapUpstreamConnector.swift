@@ -19,7 +19,8 @@ struct BootstrapUpstreamConnector: UpstreamConnector {
         initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
     ) -> EventLoopFuture<any Channel> {
         // No bound of ours: the kernel's SYN retries end the attempt (about two minutes on Linux) before this does.
-        let connectTimeout = target.connection.connectTimeout.map { TimeAmount.nanoseconds($0.nanoseconds) } ?? .hours(1)
+        let connectTimeout =
+            target.connection.connectTimeout.map { TimeAmount.nanoseconds($0.nanoseconds) } ?? .hours(1)
         var bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(

@@ -29,7 +29,8 @@ public enum ProxyService {
         var serverTLS: ServerTLS? = nil
         if let certificateFile = options.tlsCertificateFile {
             do {
-                serverTLS = try ServerTLS(certificateFile: certificateFile, keyFile: options.tlsKeyFile ?? certificateFile)
+                serverTLS = try ServerTLS(
+                    certificateFile: certificateFile, keyFile: options.tlsKeyFile ?? certificateFile)
             } catch {
                 throw ProxyServiceError(error.description, underlying: error)
             }
@@ -40,8 +41,9 @@ public enum ProxyService {
         let serverService = ProxyServerService(
             server: server, address: address, grace: options.shutdownGrace, logger: logger
         ) { port in
-            logger.notice(
-                "llama-proxy listening on \(tls == nil ? "http" : "https")://\(options.host):\(port) with \(store.current.config.models.count) models")
+            let scheme = tls == nil ? "http" : "https"
+            let models = store.current.config.models.count
+            logger.notice("llama-proxy listening on \(scheme)://\(options.host):\(port) with \(models) models")
         }
         let reloader = ConfigReloadService(path: options.configPath, supervisor: supervisor, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

@@ -60,8 +60,8 @@ final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         let peer = self.peer
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            self.settle(
-                .failure(UpstreamTLSError("TLS handshake with \(peer) did not finish within \(timeout) (tlsHandshake)")))
+            let message = "TLS handshake with \(peer) did not finish within \(timeout) (tlsHandshake)"
+            self.settle(.failure(UpstreamTLSError(message)))
             channel.close(promise: nil)
         }
     }
