@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // TLS to https peers and TLS serving (-tls-cert-file): BoringSSL behind NIO's channel handlers.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Bytes both sides agree on: SSE framing, heartbeat bytes, the OpenAI error envelope.
@@ -62,6 +64,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ] + nio
         ),
         // Replay, client profiles, expectations, the timeline report and the recorder: the harness's own logic.
@@ -138,6 +142,7 @@ let package = Package(
             dependencies: [
                 "Proxy", "FakeUpstream", "Harness", "Wire", "SeededRandom", "DurationMath", "TestSupport", "RawHTTP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ] + nio
         ),
     ],

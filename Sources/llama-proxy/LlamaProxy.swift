@@ -17,14 +17,16 @@ struct LlamaProxy: AsyncParsableCommand {
             --shutdown-grace (each until its own end or the grace, whichever is first), then every model process is \
             stopped (cmdStop or SIGTERM, SIGKILL after 5 s). SIGHUP reloads the config file as one snapshot.
 
-            llama-swap's single-dash flags work too: -config, -listen, -watch-config, -version (and -config-dir, \
-            -tls-cert-file, -tls-key-file, which stop with "not supported yet"). --listen :8080 listens on every \
-            interface, as in llama-swap; without --listen the proxy listens on 127.0.0.1:8080 only.
+            llama-swap's single-dash flags work too: -config, -listen, -watch-config, -version, -tls-cert-file, \
+            -tls-key-file (and -config-dir, which stops with "not supported yet"). --listen :8080 listens on every \
+            interface, as in llama-swap; without --listen the proxy listens on 127.0.0.1:8080 only (127.0.0.1:8443 \
+            with TLS, llama-swap's TLS port).
 
             Examples:
               llama-proxy --config config.yaml
               llama-proxy --config config.yaml --listen 0.0.0.0:8080 --log-level debug
               llama-proxy -config config.yaml -listen :8080 -watch-config
+              llama-proxy --config config.yaml --tls-cert-file cert.pem --tls-key-file key.pem
             """,
         version: ProxyInfo.version
     )
@@ -35,8 +37,9 @@ struct LlamaProxy: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Address to listen on (loopback by default; :port is every interface).", valueName: "host:port"))
-    var listen = "127.0.0.1:8080"
+            "Address to listen on (127.0.0.1:8080, or 127.0.0.1:8443 with TLS; :port is every interface).",
+            valueName: "host:port"))
+    var listen: String?
 
     @Flag(name: .long, help: "Reload the config when its file changes (as SIGHUP does).")
     var watchConfig = false
@@ -46,11 +49,15 @@ struct LlamaProxy: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("TLS certificate (llama-swap's -tls-cert-file): not supported yet.", valueName: "file"))
+        help: ArgumentHelp(
+            "Serve HTTPS with this PEM certificate chain (llama-swap's -tls-cert-file); needs --tls-key-file.",
+            valueName: "file"))
     var tlsCertFile: String?
 
     @Option(
-        name: .long, help: ArgumentHelp("TLS key (llama-swap's -tls-key-file): not supported yet.", valueName: "file"))
+        name: .long,
+        help: ArgumentHelp(
+            "The PEM private key of --tls-cert-file (llama-swap's -tls-key-file).", valueName: "file"))
     var tlsKeyFile: String?
 
     /// Parses llama-swap's single-dash flags too (see ``ProxyOptions/normalizeArguments(_:)``).
@@ -63,10 +70,8 @@ struct LlamaProxy: AsyncParsableCommand {
             throw ValidationError(
                 "--config-dir (llama-swap's -config-dir) is not supported yet: give one file with --config")
         }
-        if tlsCertFile != nil || tlsKeyFile != nil {
-            throw ValidationError(
-                "TLS serving (--tls-cert-file, --tls-key-file) is not supported yet: serve plain HTTP on loopback and put a TLS proxy in front"
-            )
+        if (tlsCertFile == nil) != (tlsKeyFile == nil) {
+            throw ValidationError("both --tls-cert-file and --tls-key-file must be given for TLS")
         }
         if config == nil { throw ValidationError("--config is required") }
     }
@@ -80,6 +85,7 @@ struct LlamaProxy: AsyncParsableCommand {
 
     func run() async throws {
         let config = self.config!  // validate() checked it
+        let listen = self.listen ?? (tlsCertFile == nil ? "127.0.0.1:8080" : "127.0.0.1:8443")
         guard let (host, port) = ProxyOptions.parseListen(listen) else {
             throw ValidationError("--listen expects host:port, got '\(listen)'")
         }
@@ -98,9 +104,11 @@ struct LlamaProxy: AsyncParsableCommand {
             console.logLevel = level
             return MultiplexLogHandler([console, LogBufferLogHandler(buffer: logs, logLevel: level)])
         }
-        let options = ProxyOptions(
+        var options = ProxyOptions(
             configPath: config, host: host, port: port, shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)),
             watchConfig: watchConfig)
+        options.tlsCertificateFile = tlsCertFile
+        options.tlsKeyFile = tlsKeyFile
         do {
             try await ProxyService.run(
                 options: options, config: loaded.0, logs: logs, logger: Logger(label: "llama-proxy"))

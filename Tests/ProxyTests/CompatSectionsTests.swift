@@ -106,11 +106,11 @@ private func load(_ yaml: String) throws -> (ProxyConfig, [ConfigWarning]) {
         #expect(
             warnings.map(\.keyPath)
                 == [
-                    "profiles", "selectors", "peers", "hooks.on_startup.profile", "hooks.on_startup.preload",
+                    "profiles", "selectors", "hooks.on_startup.profile", "hooks.on_startup.preload",
                     "upstream.ignorePaths", "unloadTimeout",
                 ].sorted { a, b in
                     let order = [
-                        "profiles", "selectors", "peers", "hooks.on_startup.preload", "hooks.on_startup.profile",
+                        "profiles", "selectors", "hooks.on_startup.preload", "hooks.on_startup.profile",
                         "upstream.ignorePaths", "unloadTimeout",
                     ]
                     return order.firstIndex(of: a)! < order.firstIndex(of: b)!

@@ -10,6 +10,8 @@ final class EmbeddedUpstreamConnector: UpstreamConnector {
     let loop: EmbeddedEventLoop
     /// Every connection the relay opened, in order.
     private(set) var channels: [EmbeddedChannel] = []
+    /// Where each connection was asked to go, in order.
+    private(set) var targets: [UpstreamURL] = []
     var refuse = false
 
     init(loop: EmbeddedEventLoop) {
@@ -21,6 +23,7 @@ final class EmbeddedUpstreamConnector: UpstreamConnector {
         on eventLoop: any EventLoop,
         initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
     ) -> EventLoopFuture<any Channel> {
+        targets.append(target)
         if refuse {
             return loop.makeFailedFuture(IOError(errnoCode: 111, reason: "connect"))  // ECONNREFUSED
         }

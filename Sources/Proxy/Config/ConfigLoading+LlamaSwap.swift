@@ -46,8 +46,8 @@ extension ConfigLoading {
     }
 
     /// `filters` of a model or peer: `stripParams`, `setParams`, `setParamsByID` (the last only for models).
-    /// `expand` expands macros in keys and values. A model's filters are applied to request bodies
-    /// (``RequestBodyEdits``); a peer's keys are warned about as not supported yet (peers are not served).
+    /// `expand` expands macros in keys and values. Both a model's and a peer's filters are applied to request bodies
+    /// (``RequestBodyEdits``).
     mutating func filters(
         _ node: YAMLNode, path: String, place: String, allowByID: Bool,
         expand: (String, SourceLocation) throws(LocatedError) -> String
@@ -81,21 +81,16 @@ extension ConfigLoading {
                 }
             default: break
             }
-            if allowByID {
-                var names = result.stripParams
-                if field.key == "setParams" { names = result.setParams.map(\.key) }
-                if field.key == "setParamsByID" { names = result.setParamsByID.flatMap { $0.params.map(\.key) } }
-                for name in Set(names).sorted() where name.contains(where: { Self.pathSyntax.contains($0) }) {
-                    warnings.append(
-                        ConfigWarning(
-                            "'\(name)' in \(field.key) of the filters of \(place) is taken as one top-level key of the "
-                                + "request body, as written; llama-swap reads it as a path ('.' reaches into nested objects)",
-                            at: field.value.location, keyPath: what))
-                }
-            } else {
-                notSupportedYet(
-                    field.key, in: "the filters of \(place)", at: field.keyNode.location, keyPath: what,
-                    detail: "the body is forwarded unchanged")
+            var names = result.stripParams
+            if field.key == "setParams" { names = result.setParams.map(\.key) }
+            if field.key == "setParamsByID" { names = result.setParamsByID.flatMap { $0.params.map(\.key) } }
+            for name in Set(names).sorted() where name.contains(where: { Self.pathSyntax.contains($0) }) {
+                warnings.append(
+                    ConfigWarning(
+                        "'\(name)' in \(field.key) of the filters of \(place) is taken as one top-level key of the "
+                            + "request body, as written; llama-swap reads it as a path "
+                            + "('.' reaches into nested objects)",
+                        at: field.value.location, keyPath: what))
             }
         }
         return result
@@ -163,84 +158,7 @@ extension ConfigLoading {
         return peers.filter { $0.models.contains(name) }.count == 1
     }
 
-    // MARK: - Sections read after the models
-
-    mutating func readPeers(_ node: YAMLNode, key: SourceLocation) throws(LocatedError) -> [PeerSettings] {
-        var peers: [PeerSettings] = []
-        for entry in try reader.entries(node, "peers") {
-            let id = entry.key
-            let path = "peers.\(id)"
-            let fields = try knownFields(
-                entry.value, at: path, allowed: ["proxy", "apiKey", "models", "filters", "timeouts", "tailcatKey"],
-                expecting: "the peer's settings (a mapping with proxy and models)", place: "peer '\(id)'")
-            guard let proxyNode = fields["proxy"], !proxyNode.isNull else {
-                throw LocatedError("\(path): proxy is required (the peer's base URL)", at: entry.keyNode.location)
-            }
-            let proxy = try reader.oneLine(proxyNode, "\(path).proxy")
-            guard let scheme = URL(string: proxy)?.scheme?.lowercased(), URL(string: proxy)?.host != nil,
-                ["http", "https", "tailcat"].contains(scheme)
-            else {
-                throw reader.mismatch("\(path).proxy", expected: "an http:// or https:// URL", got: proxyNode)
-            }
-            if scheme == "tailcat" {
-                notSupportedYet(
-                    "proxy", in: "peer '\(id)'", at: proxyNode.location, keyPath: "\(path).proxy",
-                    detail: "tailcat:// peers")
-            }
-            var models: [String] = []
-            if let modelsNode = fields["models"] {
-                for model in try reader.strings(modelsNode, "\(path).models") where !models.contains(model.value) {
-                    models.append(model.value)
-                }
-            }
-            if models.isEmpty {
-                throw LocatedError(
-                    "\(path): models is required (the model ids the peer serves)", at: entry.keyNode.location)
-            }
-            var peer = PeerSettings(
-                id: id, proxy: proxy, apiKey: nil, models: models, filters: FilterSettings(),
-                responseHeaderTimeout: .seconds(60), connectTimeout: .seconds(30), location: entry.keyNode.location)
-            if let apiKey = fields["apiKey"], !apiKey.isNull {
-                let text = try MacroExpander(globalMacros).expand(
-                    try reader.string(apiKey, "\(path).apiKey"), keeping: [], at: apiKey.location,
-                    field: "\(path).apiKey")
-                peer.apiKey = text.isEmpty ? nil : text
-            }
-            if let tailcatKey = fields.entry("tailcatKey"), !tailcatKey.value.isNull {
-                _ = try reader.string(tailcatKey.value, "\(path).tailcatKey")
-                notSupportedYet(
-                    "tailcatKey", in: "peer '\(id)'", at: tailcatKey.keyNode.location, keyPath: "\(path).tailcatKey")
-            }
-            let expander = MacroExpander(globalMacros)
-            if let filtersNode = fields["filters"], !filtersNode.isNull {
-                peer.filters = try filters(
-                    filtersNode, path: "\(path).filters", place: "peer '\(id)'", allowByID: false,
-                    expand: { text, location throws(LocatedError) in
-                        try expander.expand(text, keeping: [], at: location, field: "\(path).filters")
-                    })
-            }
-            if let timeouts = fields["timeouts"], !timeouts.isNull {
-                let timeoutFields = try knownFields(
-                    timeouts, at: "\(path).timeouts", allowed: ["connect", "responseHeader"],
-                    place: "the timeouts of peer '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys)
-                for field in timeoutFields.entries where !field.value.isNull {
-                    let value = try upstreamTimeout(field.value, keyPath: "\(path).timeouts.\(field.key)")
-                    if field.key == "connect" {
-                        peer.connectTimeout = value
-                    } else {
-                        peer.responseHeaderTimeout = value
-                    }
-                }
-            }
-            peers.append(peer)
-        }
-        if !peers.isEmpty {
-            notSupportedYet(
-                "peers", in: "the top level", at: key, keyPath: "peers",
-                detail: "requests for peer models get 404")
-        }
-        return peers
-    }
+    // MARK: - Sections read after the models (peers: ConfigLoading+Peers.swift)
 
     mutating func readProfiles(
         _ node: YAMLNode, key: SourceLocation, isKnown: (String) -> Bool

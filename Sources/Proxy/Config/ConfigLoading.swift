@@ -225,7 +225,9 @@ struct ConfigLoading {
         config.unloadTimeout = unloadTimeout
         config.includeAliasesInList = includeAliasesInList
 
-        if let entry = later["peers"] { config.peers = try readPeers(entry.value, key: entry.keyNode.location) }
+        if let entry = later["peers"] {
+            config.peers = try readPeers(entry.value, key: entry.keyNode.location, modelIDs: models, aliases: aliasMap)
+        }
         let peers = config.peers
         let selectorIDs = Set(later["selectors"]?.value.mapping?.compactMap { $0.key.scalar?.text } ?? [])
         if let entry = later["profiles"] {

@@ -68,8 +68,7 @@ public enum ConfigValue: Sendable, Hashable {
     }
 }
 
-/// `models.<id>.filters` (and `peers.<id>.filters`): request body edits. A model's are applied by the relay
-/// (`RequestBodyEdits`); a peer's are read only (peers are not served yet).
+/// `models.<id>.filters` (and `peers.<id>.filters`): request body edits, applied by the relay (`RequestBodyEdits`).
 public struct FilterSettings: Sendable, Hashable {
     /// `stripParams`, split at commas, trimmed, without empties, duplicates and `model` (never stripped).
     public var stripParams: [String] = []
@@ -172,4 +171,12 @@ public struct PeerSettings: Sendable, Hashable {
     /// `timeouts.connect` (default 30 s, 0 is none).
     public var connectTimeout: Duration?
     public var location: SourceLocation
+    /// `proxy` parsed (`http://` or `https://`); `nil` for a `tailcat://` peer, which is not served.
+    public var upstream: UpstreamURL? = nil
+    /// `timeouts.tlsHandshake` (default 10 s, 0 is none).
+    public var tlsHandshakeTimeout: Duration? = .seconds(10)
+    /// `timeouts.keepalive`: TCP keep-alive probes (default 30 s, 0 is off).
+    public var keepAlive: Duration? = .seconds(30)
+    /// `timeouts.streamIdle` (this proxy's key), else the global `streamIdleTimeout`.
+    public var streamIdleTimeout: Duration? = ProxyConfig.defaultUpstreamTimeout
 }

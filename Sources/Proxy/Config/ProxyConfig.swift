@@ -43,7 +43,7 @@ public struct ProxyConfig: Sendable, Hashable {
     public var startupProfile: String? = nil
     /// llama-swap's `selectors`, in file order. Not acted on yet.
     public var selectors: [SelectorSettings] = []
-    /// llama-swap's `peers`, in file order. Not acted on yet.
+    /// llama-swap's `peers`, in file order: routed by ``PeerRouting``.
     public var peers: [PeerSettings] = []
     /// `hooks.on_startup.preload`: model ids (aliases resolved), in file order. Not acted on yet.
     public var preload: [String] = []

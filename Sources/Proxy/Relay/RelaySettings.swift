@@ -21,4 +21,6 @@ struct RelaySettings {
     var filters = FilterSettings()
     /// The config snapshot the router decided with; the supervisor resolves the model in the same one.
     var snapshot: ConfigSnapshot? = nil
+    /// A peer's model (``PeerRouting``): leased at once, credentials injected, no supervisor involved.
+    var peer: PeerTarget? = nil
 }

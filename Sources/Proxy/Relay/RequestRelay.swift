@@ -100,6 +100,8 @@ final class RequestRelay {
         eventLoop.preconditionInEventLoop()
         perform(policy.start(now: now))
         var answered = false
+        // A peer's model is leased at once (nothing to start); every other model through the supervisor.
+        let leases = settings.peer.map { PeerLeaseRequester(target: $0) as any LeaseRequester } ?? self.leases
         let cancel = leases.requestLease(
             model: settings.requestedModel,
             progress: { [weak self] progress in self?.loadingProgress(progress) },
@@ -207,7 +209,8 @@ final class RequestRelay {
         )
         head.headers = HopByHopHeaders.removing(from: request.head.headers)
         head.headers.remove(name: "content-length")
-        head.headers.replaceOrAdd(name: "Host", value: "\(target.host):\(target.port)")
+        head.headers.replaceOrAdd(name: "Host", value: target.hostHeader)
+        settings.peer?.injectCredentials(into: &head.headers)
         if bodyLength > 0 || request.head.method == .POST || request.head.method == .PUT {
             head.headers.replaceOrAdd(name: "Content-Length", value: "\(bodyLength)")
         }

@@ -27,6 +27,7 @@ enum AdminResponses {
                 rows.append((alias.id, json))
             }
         }
+        rows += PeerRouting.modelListRows(config, withStatus: states != nil, created: created)
         rows.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
         return "{\"object\":\"list\",\"data\":[\(rows.map(\.json).joined(separator: ","))]}"
     }

@@ -105,7 +105,8 @@ public final class ProxyRouter: Sendable {
                 return .respond(.error(400, "the request names no model (JSON field \"model\", form field or ?model=)"))
             }
             guard let modelConfig = config.model(named: model) else {
-                return .respond(.error(404, "model '\(model)' is not configured"))
+                let peer = PeerRouting.decide(requested: model, stream: stream, request: request, in: snapshot)
+                return peer ?? .respond(.error(404, "model '\(model)' is not configured"))
             }
             var relay = settings(for: modelConfig, requested: model, stream: stream, uri: request.head.uri)
             relay.snapshot = snapshot

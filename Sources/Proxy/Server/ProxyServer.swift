@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// The proxy's HTTP server: accepts clients on one address and hands each connection to a
 /// `ProxyConnectionHandler`. Embeddable: tests start it on port 0 and read the bound port.
@@ -14,27 +15,49 @@ public final class ProxyServer: Sendable {
     private let logger: Logger
     private let tracker = ConnectionTracker()
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
+    /// TLS serving (`--tls-cert-file`): every connection is TLS, the HTTP codec behind it.
+    private let tls: ServerTLS?
+    /// Trust for `https://` upstreams (peers): the system's trust store.
+    private let upstreamTLS: UpstreamTLS
 
-    /// A server for `router` on `host:port` (port 0 picks a free one; loopback by default).
-    public init(
+    /// A server for `router` on `host:port` (port 0 picks a free one; loopback by default); with `tls`, HTTPS.
+    public convenience init(
         router: ProxyRouter,
         host: String = "127.0.0.1",
         port: Int = 8080,
         logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        tls: ServerTLS? = nil
+    ) {
+        self.init(
+            router: router, host: host, port: port, logger: logger, group: group, tls: tls, upstreamTLS: UpstreamTLS())
+    }
+
+    /// As above, trusting `upstreamTLS` for https peers (tests: a CA made at test time).
+    init(
+        router: ProxyRouter, host: String = "127.0.0.1", port: Int = 8080, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, tls: ServerTLS? = nil,
+        upstreamTLS: UpstreamTLS
     ) {
         self.router = router
         self.host = host
         self.port = port
         self.group = group
         self.logger = logger
+        self.tls = tls
+        self.upstreamTLS = upstreamTLS
     }
+
+    /// Whether connections are HTTPS.
+    public var servesTLS: Bool { tls != nil }
 
     /// Binds and starts accepting; returns the bound port.
     public func start() async throws -> Int {
         let router = self.router
         let tracker = self.tracker
         let logger = self.logger
+        let tls = self.tls
+        let connector = BootstrapUpstreamConnector(tls: upstreamTLS)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -47,9 +70,14 @@ public final class ProxyServer: Sendable {
                 let limits = router.config.clientLimits
                 return channel.eventLoop.makeCompletedFuture {
                     try ProxyServer.addHTTPCodec(to: channel.pipeline.syncOperations, limits: limits, logger: logger)
+                    if let tls {
+                        // In front of everything: the codec, the byte tap and the timeouts see the decrypted bytes.
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLServerHandler(context: tls.context), position: .first)
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ProxyConnectionHandler(
-                            router: router, tracker: tracker, logger: logger, limits: limits,
+                            router: router, tracker: tracker, logger: logger, connector: connector, limits: limits,
                             sniffPool: .singleton)
                     )
                 }
@@ -58,7 +86,7 @@ public final class ProxyServer: Sendable {
             .get()
         listener.withLockedValue { $0 = channel }
         let bound = channel.localAddress?.port ?? port
-        logger.info("proxy listening", metadata: ["address": "\(host):\(bound)"])
+        logger.info("proxy listening", metadata: ["address": "\(host):\(bound)", "tls": "\(tls != nil)"])
         return bound
     }
 

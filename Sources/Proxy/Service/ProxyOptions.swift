@@ -7,6 +7,9 @@ public struct ProxyOptions: Sendable, Hashable {
     public var shutdownGrace: Duration
     /// Reload the config when its file changes (`--watch-config`, llama-swap's `-watch-config`), as SIGHUP does.
     public var watchConfig: Bool
+    /// TLS serving (`--tls-cert-file`, `--tls-key-file`): a PEM certificate chain and its key; both or neither.
+    public var tlsCertificateFile: String? = nil
+    public var tlsKeyFile: String? = nil
 
     public init(
         configPath: String, host: String = "127.0.0.1", port: Int = 8080, shutdownGrace: Duration = .seconds(10),

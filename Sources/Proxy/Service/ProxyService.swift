@@ -26,13 +26,24 @@ public enum ProxyService {
         await supervisor.useMetrics(metrics)
         let router = ProxyRouter(
             store: store, provider: supervisor, admin: SupervisorAdmin(supervisor: supervisor), metrics: metrics)
-        let server = ProxyServer(router: router, host: options.host, port: options.port, logger: logger)
+        var serverTLS: ServerTLS? = nil
+        if let certificateFile = options.tlsCertificateFile {
+            do {
+                serverTLS = try ServerTLS(
+                    certificateFile: certificateFile, keyFile: options.tlsKeyFile ?? certificateFile)
+            } catch {
+                throw ProxyServiceError(error.description, underlying: error)
+            }
+        }
+        let tls = serverTLS
+        let server = ProxyServer(router: router, host: options.host, port: options.port, logger: logger, tls: tls)
         let address = "\(options.host):\(options.port)"
         let serverService = ProxyServerService(
             server: server, address: address, grace: options.shutdownGrace, logger: logger
         ) { port in
-            logger.notice(
-                "llama-proxy listening on http://\(options.host):\(port) with \(store.current.config.models.count) models")
+            let scheme = tls == nil ? "http" : "https"
+            let models = store.current.config.models.count
+            logger.notice("llama-proxy listening on \(scheme)://\(options.host):\(port) with \(models) models")
         }
         let reloader = ConfigReloadService(path: options.configPath, supervisor: supervisor, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
