@@ -71,7 +71,7 @@ public enum OpenDescriptors {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         var children: Set<Int32> = []
         for task in tasks {
-            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)
+            guard let text = procText("/proc/\(pid)/task/\(task)/children")
             else { continue }
             for field in text.split(separator: " ") { if let child = Int32(field) { children.insert(child) } }
         }
@@ -100,10 +100,19 @@ public enum OpenDescriptors {
     static func tcpSockets(pid: Int32) -> [String: String] {
         var map: [String: String] = [:]
         for file in ["tcp", "tcp6"] {
-            guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(file)", encoding: .utf8) else { continue }
+            guard let text = procText("/proc/\(pid)/net/\(file)") else { continue }
             for (inode, description) in parseTCPTable(text) { map[inode] = description }
         }
         return map
+    }
+
+    /// A `/proc` file's whole text. Not `String(contentsOfFile:)`: procfs files report size 0, and Foundation then
+    /// reads one page (27 of 3,046 rows of a busy machine's `/proc/net/tcp`), so a socket further down was unnamed.
+    static func procText(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return nil }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Rows of a `/proc/net/tcp` table: `sl local_address rem_address st ... uid timeout inode`.

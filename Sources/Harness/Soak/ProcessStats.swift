@@ -22,7 +22,7 @@ public struct ProcessStats: Sendable, Hashable {
 
     /// Reads the stats of `pid`; `nil` when `/proc` has no such process (or no `/proc`: not Linux).
     public static func read(pid: Int32) -> ProcessStats? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        guard let status = OpenDescriptors.procText("/proc/\(pid)/status"),
             let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")
         else { return nil }
         let descriptors = OpenDescriptors.describe(pid: pid, fds: fds)
