@@ -44,7 +44,7 @@ import Testing
         let interval = 200.0
         let fixture = try await ProxyFixture.start(
             scenario: Self.scenario, heartbeat: .milliseconds(Int(interval)), acquireDelay: .milliseconds(900),
-            apiKeys: [Self.key])
+            apiKeys: [Self.key], metrics: .prometheus())
         defer { Task { await fixture.stop() } }
 
         let (client, _) = try await fixture.send(
@@ -104,6 +104,15 @@ import Testing
         #expect(result.facts.status == 200)
         #expect(String(decoding: result.facts.clientBody, as: UTF8.self) == received.body)
         #expect(result.facts.maxGap >= .milliseconds(900), "the load's silence is in the file")
+
+        // The same counts in /metrics, the speeds as histograms with buckets.
+        let metrics = String(decoding: try await Self.get("/metrics", port: fixture.proxyPort).body, as: UTF8.self)
+        #expect(metrics.contains("llamaproxy_prompt_tokens_total{model=\"m\"} 34\n"))
+        #expect(metrics.contains("llamaproxy_completion_tokens_total{model=\"m\"} 12\n"))
+        #expect(metrics.contains("# TYPE llamaproxy_predicted_tokens_per_second histogram"))
+        #expect(metrics.contains("llamaproxy_predicted_tokens_per_second_bucket{model=\"m\",le=\"200.0\"} 1\n"))
+        #expect(metrics.contains("llamaproxy_predicted_tokens_per_second_bucket{model=\"m\",le=\"100.0\"} 0\n"))
+        #expect(metrics.contains("# HELP llamaproxy_prompt_tokens_per_second "))
 
         // Loading a model answers at once; an unknown one is a 404 envelope.
         #expect(try await Self.get("/api/models/load/m", port: fixture.proxyPort, method: "POST").status == 202)

@@ -4,7 +4,7 @@ import NIOHTTP1
 
 /// The recent relayed requests, newest last, for the activity endpoints: a bounded ring of ``LiveRequest``s (the
 /// oldest leaves when a new one comes), and a byte budget for their captures like llama-swap's `captureBuffer`:
-/// when finished captures hold more than ``captureBudget`` bytes, the oldest captures are dropped (their rows stay).
+/// when finished captures hold more than ``captureBudget`` bytes (10 MiB, llama-swap's default), the oldest captures are dropped (their rows stay).
 /// One capture holds at most ``captureLimit`` bytes (request body and upstream body together); past it, it is cut.
 public final class ActivityStore: Sendable {
     /// How many requests are kept.
@@ -22,7 +22,7 @@ public final class ActivityStore: Sendable {
     }
     private let state = NIOLockedValueBox(State())
 
-    public init(capacity: Int = 500, captureBudget: Int = 5 * 1024 * 1024, captureLimit: Int = 1024 * 1024) {
+    public init(capacity: Int = 500, captureBudget: Int = 10 * 1024 * 1024, captureLimit: Int = 1024 * 1024) {
         self.capacity = max(1, capacity)
         self.captureBudget = captureBudget
         self.captureLimit = min(captureLimit, captureBudget)
