@@ -17,8 +17,19 @@ struct RequestCapture {
     /// The upstream's head and when it arrived.
     var responseHead: HTTPResponseHead?
     var responseHeadAt: Duration?
-    /// Upstream body reads, de-framed (NIO's decoder removed any chunk framing).
-    var reads: [(at: Duration, bytes: [UInt8])] = []
+    /// Upstream body bytes, de-framed (NIO's decoder removed any chunk framing), in one buffer that grows by
+    /// doubling (no allocation per read), and where each read ended in it, with its time.
+    private(set) var body: [UInt8] = []
+    private(set) var readEnds: [(at: Duration, end: Int)] = []
+
+    /// Each upstream body read: its time and bytes.
+    var reads: [(at: Duration, bytes: ArraySlice<UInt8>)] {
+        var start = 0
+        return readEnds.map { read in
+            defer { start = read.end }
+            return (read.at, body[start..<read.end])
+        }
+    }
     /// The upstream's body ended (its `end` arrived) at this time.
     var endedAt: Duration?
     /// Bytes held (request body and reads).
@@ -50,10 +61,11 @@ struct RequestCapture {
             truncated = true
             return
         }
-        let kept = Array(bytes.prefix(room))
+        let kept = bytes.prefix(room)
         if kept.count < bytes.count { truncated = true }
         size += kept.count
-        reads.append((at, kept))
+        body += kept
+        readEnds.append((at, body.count))
     }
 
     // MARK: Ways out
@@ -93,7 +105,7 @@ struct RequestCapture {
             text += "\r\n"
             reads.append(RecordedRead(offset: headAt, bytes: Array(text.utf8)))
             for read in self.reads {
-                let bytes = chunked ? Array("\(String(read.bytes.count, radix: 16))\r\n".utf8) + read.bytes + [13, 10] : read.bytes
+                let bytes = chunked ? Array("\(String(read.bytes.count, radix: 16))\r\n".utf8) + read.bytes + [13, 10] : Array(read.bytes)
                 reads.append(RecordedRead(offset: read.at, bytes: bytes))
             }
             if let end = self.endedAt, chunked, !truncated {
