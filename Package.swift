@@ -56,8 +56,8 @@ let package = Package(
             ] + nio
         ),
         // The one timeline model (lanes of marks over time, client profiles and their deadlines): drawn by the
-        // harness's report and recorded live by the proxy for its UI (stdlib/Foundation only).
-        .target(name: "Timeline", dependencies: ["DurationMath"]),
+        // harness's report and recorded live by the proxy for its UI, with its JSON form (stdlib only; Wire for JSON string quoting).
+        .target(name: "Timeline", dependencies: ["DurationMath", "Wire"]),
         // The recorder's scenario-file writer: `harness record` and the proxy's capture export write the same files.
         .target(name: "ScenarioWriter", dependencies: ["FakeUpstream", "RawHTTP"]),
         .target(

@@ -1,3 +1,4 @@
+import Timeline
 import Wire
 
 /// JSON text for the activity endpoints: strings quoted by Wire's ``JSONText``, times in milliseconds as
@@ -5,9 +6,7 @@ import Wire
 enum ActivityJSON {
     static func string(_ text: String) -> String { JSONText.quote(text) }
 
-    static func milliseconds(_ duration: Duration) -> String {
-        number(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
-    }
+    static func milliseconds(_ duration: Duration) -> String { RequestTimeline.milliseconds(duration) }
 
     static func milliseconds(_ duration: Duration?) -> String {
         duration.map(milliseconds) ?? "null"

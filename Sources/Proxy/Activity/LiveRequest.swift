@@ -208,21 +208,7 @@ final class LiveRequest: @unchecked Sendable {
         let (timeline, at, inFlight, dropped) = timeline(now: now)
         var out = "{\"id\":\(ActivityJSON.string(id)),\"startedAt\":\(ActivityJSON.number(startedAt)),"
         out += "\"now\":\(ActivityJSON.milliseconds(at)),\"inFlight\":\(inFlight),\"eventsDropped\":\(dropped),"
-        out += "\"events\":["
-        out += timeline.events.map { event in
-            var label = event.label
-            if label.isEmpty, let bytes = event.bytes {
-                label = event.lane == .heartbeat ? "heartbeat (\(bytes) B)" : "\(bytes) B"
-            }
-            return "{\"t\":\(ActivityJSON.milliseconds(event.t)),\"lane\":\"\(event.lane.rawValue)\","
-                + "\"bytes\":\(ActivityJSON.number(event.bytes)),\"label\":\(ActivityJSON.string(label))}"
-        }.joined(separator: ",")
-        out += "],\"deadlines\":["
-        out += timeline.deadlines.map { deadline in
-            "{\"profile\":\(ActivityJSON.string(deadline.profile)),\"t\":\(ActivityJSON.milliseconds(deadline.t)),"
-                + "\"label\":\(ActivityJSON.string(deadline.label)),\"fired\":\(deadline.fired)}"
-        }.joined(separator: ",")
-        return out + "]}"
+        return out + timeline.jsonMembers + "}"
     }
 
     /// `GET /api/captures/{id}`; `nil` without a capture.

@@ -23,7 +23,7 @@ enum ActivityEndpoint: Equatable {
     /// The endpoint for a request, or `nil` when the path is not one of these.
     static func classify(method: HTTPMethod, path: String, query: String?) -> ActivityEndpoint? {
         func get(_ endpoint: ActivityEndpoint) -> ActivityEndpoint {
-            method == .GET || method == .HEAD ? endpoint : .methodNotAllowed(allowed: "GET")
+            method == .GET ? endpoint : .methodNotAllowed(allowed: "GET")
         }
         if path == "/api/activity" {
             let limit = RequestSniffer.parseQuery(query)["limit"].flatMap { Int($0) } ?? defaultLimit
