@@ -1,7 +1,8 @@
 import Wire
 
 /// The model's JSON form, which the proxy's `/api/activity/{id}/timeline` serves and the web UI draws: times in
-/// milliseconds (numbers), lanes by name, labels never empty (byte marks read `123 B`).
+/// milliseconds (numbers), lanes by name, labels never empty (byte marks read `123 B`); `end` only on marks that
+/// last (a request's span, byte marks that later ones were merged into).
 extension RequestTimeline {
     /// `"events":[{"t","lane","bytes","label"}]` and `"deadlines":[{"profile","t","label","fired"}]`, as two JSON
     /// members (no braces around them), for the caller to put in its object.
@@ -16,7 +17,9 @@ extension RequestTimeline {
                 label = event.lane == .heartbeat ? "heartbeat (\(bytes) B)" : "\(bytes) B"
             }
             out += "{\"t\":\(Self.milliseconds(event.t)),\"lane\":\"\(event.lane.rawValue)\","
-            out += "\"bytes\":\(event.bytes.map { "\($0)" } ?? "null"),\"label\":\(Self.quote(label))}"
+            out += "\"bytes\":\(event.bytes.map { "\($0)" } ?? "null"),\"label\":\(Self.quote(label))"
+            if let end = event.end { out += ",\"end\":\(Self.milliseconds(end))" }
+            out += "}"
         }
         out += "],\"deadlines\":["
         first = true

@@ -104,6 +104,30 @@ import Testing
         #expect(row?["withheld"] as? Int == 1 && row?["heartbeats"] as? Int == 1)
     }
 
+    /// A long stream costs a bounded record: past the byte-mark limit, each lane's reads merge into its last mark
+    /// (bytes summed, `end` at the last read), so every byte is still on the timeline.
+    @Test func aLongStreamMergesItsLaterReads() throws {
+        let rig = try DrivenRelayRig(heartbeat: .seconds(1))
+        try rig.sendRequest()
+        try rig.upstreamStreamHead()
+        let event = "data: {\"n\":1}\n\n"
+        for index in 1...400 {
+            rig.advance(to: .milliseconds(index))
+            try rig.upstreamChunk(event)
+        }
+        try rig.upstreamEnds()
+        #expect(try rig.response().status == 200)
+        let timeline = try rig.adminJSON("/api/activity/\(DrivenRelayRig.requestID)/timeline")
+        let events = timeline["events"] as? [[String: Any]] ?? []
+        #expect(events.count < 300)
+        #expect((timeline["eventsMerged"] as? Int ?? 0) > 0)
+        for lane in ["upstream", "client"] {
+            let marks = events.filter { $0["lane"] as? String == lane && !($0["bytes"] is NSNull) }
+            #expect(marks.compactMap { $0["bytes"] as? Int }.reduce(0, +) == 400 * event.utf8.count, "\(lane)")
+            #expect((marks.last?["end"] as? NSNumber)?.doubleValue == 400, "\(lane)")
+        }
+    }
+
     /// Unknown ids are 404 envelopes; the endpoints accept only their methods; admin requests are not activity.
     @Test func unknownIdsAndMethods() throws {
         let rig = try DrivenRelayRig(heartbeat: nil)

@@ -24,9 +24,13 @@ final class LiveRequest: @unchecked Sendable {
     /// The connection's event loop, whose clock times the relay's observations.
     let eventLoop: any EventLoop
 
-    /// The most events one request keeps; byte marks past it are counted, not kept. Heartbeats, withheld
-    /// heartbeats, errors and the request's own marks are kept up to twice as many.
-    static let eventLimit = 2000
+    /// Byte marks (upstream reads, client writes) one request keeps one by one; past it, each lane's later byte
+    /// marks are merged into its last one (bytes added, `end` moved), so a long stream costs a fixed amount: a
+    /// record is at most about (256 + 1024) × 80 bytes of marks, and the store keeps 500.
+    static let byteMarkLimit = 256
+    /// Other marks (heartbeats, withheld heartbeats, errors, heads, the request's own) kept; past it they are
+    /// counted, not kept (an 11-minute load under a 1 s interval has 660 heartbeats).
+    static let markLimit = 1024
 
     private let lock = NIOLock()
     private var state: State
@@ -43,6 +47,12 @@ final class LiveRequest: @unchecked Sendable {
         var tokens: TokenCounts?
         var events: [RequestTimeline.Event] = []
         var eventsDropped = 0
+        var eventsMerged = 0
+        var byteMarks = 0
+        var otherMarks = 0
+        /// The last byte mark of the upstream and client lanes (where later ones merge).
+        var lastUpstreamBytes: Int?
+        var lastClientBytes: Int?
         var watch = ClientDeadlineWatch(profiles: ClientProfiles.all)
         /// The next body write is a heartbeat or an error event (the relay said so just before writing it).
         var nextBodyLane: RequestTimeline.Lane?
@@ -75,11 +85,25 @@ final class LiveRequest: @unchecked Sendable {
     }
 
     private func append(_ state: inout State, _ event: RequestTimeline.Event) {
-        let isBytes = event.lane == .upstream || event.lane == .client
-        if state.events.count >= (isBytes ? Self.eventLimit : 2 * Self.eventLimit) {
-            state.eventsDropped += 1
+        guard event.mark == .bytes, event.lane == .upstream || event.lane == .client else {
+            guard state.otherMarks < Self.markLimit else {
+                state.eventsDropped += 1
+                return
+            }
+            state.otherMarks += 1
+            state.events.append(event)
             return
         }
+        let last = event.lane == .upstream ? state.lastUpstreamBytes : state.lastClientBytes
+        if state.byteMarks >= Self.byteMarkLimit, let index = last {
+            if state.events[index].end == nil { state.events[index].label = "later reads merged into this mark" }
+            state.events[index].bytes = (state.events[index].bytes ?? 0) + (event.bytes ?? 0)
+            state.events[index].end = event.t
+            state.eventsMerged += 1
+            return
+        }
+        state.byteMarks += 1
+        if event.lane == .upstream { state.lastUpstreamBytes = state.events.count } else { state.lastClientBytes = state.events.count }
         state.events.append(event)
     }
 
@@ -196,18 +220,18 @@ final class LiveRequest: @unchecked Sendable {
     }
 
     /// The timeline model so far; `now` is where an in-flight request's pending deadlines are judged.
-    func timeline(now: NIODeadline) -> (timeline: RequestTimeline, now: Duration, inFlight: Bool, dropped: Int) {
+    func timeline(now: NIODeadline) -> (timeline: RequestTimeline, now: Duration, inFlight: Bool, dropped: Int, merged: Int) {
         let s = lock.withLock { state }
         let at = s.duration ?? offset(now)
         return (RequestTimeline(events: s.events, deadlines: s.watch.deadlines(at: at)), at, s.duration == nil,
-            s.eventsDropped)
+            s.eventsDropped, s.eventsMerged)
     }
 
     /// `GET /api/activity/{id}/timeline`.
     func timelineJSON(now: NIODeadline) -> String {
-        let (timeline, at, inFlight, dropped) = timeline(now: now)
+        let (timeline, at, inFlight, dropped, merged) = timeline(now: now)
         var out = "{\"id\":\(ActivityJSON.string(id)),\"startedAt\":\(ActivityJSON.number(startedAt)),"
-        out += "\"now\":\(ActivityJSON.milliseconds(at)),\"inFlight\":\(inFlight),\"eventsDropped\":\(dropped),"
+        out += "\"now\":\(ActivityJSON.milliseconds(at)),\"inFlight\":\(inFlight),\"eventsDropped\":\(dropped),\"eventsMerged\":\(merged),"
         return out + timeline.jsonMembers + "}"
     }
 
