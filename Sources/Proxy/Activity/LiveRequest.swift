@@ -173,6 +173,7 @@ final class LiveRequest: @unchecked Sendable {
     func finished(_ stats: RequestStats) {
         lock.withLockVoid {
             state.duration = stats.duration
+            state.capture?.compact()
             state.status = stats.status ?? state.status
             state.bytesSent = stats.bytesSent
             state.clientGoneEarly = stats.clientGoneEarly

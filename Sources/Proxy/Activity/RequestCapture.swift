@@ -55,6 +55,12 @@ struct RequestCapture {
         responseHeadAt = at
     }
 
+    /// The buffers at their exact sizes (a growing buffer may hold up to twice its bytes), once the answer ended.
+    mutating func compact() {
+        if body.capacity > body.count + body.count / 4 { body = Array(body[...]) }
+        readEnds = Array(readEnds[...])
+    }
+
     mutating func upstreamBody(_ bytes: some Collection<UInt8>, at: Duration) {
         let room = limit - size
         guard room > 0 else {
