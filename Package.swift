@@ -55,10 +55,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ] + nio
         ),
+        // The one timeline model (lanes of marks over time, client profiles and their deadlines): drawn by the
+        // harness's report and recorded live by the proxy for its UI, with its JSON form (stdlib only; Wire for JSON string quoting).
+        .target(name: "Timeline", dependencies: ["DurationMath", "Wire"]),
+        // The recorder's scenario-file writer: `harness record` and the proxy's capture export write the same files.
+        .target(name: "ScenarioWriter", dependencies: ["FakeUpstream", "RawHTTP"]),
         .target(
             name: "Proxy",
             dependencies: [
-                "Wire", "LocatedYAML", "DurationMath", .product(name: "Logging", package: "swift-log"),
+                "Wire", "LocatedYAML", "DurationMath", "Timeline", "ScenarioWriter", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -73,7 +78,7 @@ let package = Package(
             name: "Harness",
             dependencies: [
                 "Wire", "LocatedYAML", "DurationMath", "SeededRandom", "FakeUpstream", "Proxy", "RawHTTP",
-                .product(name: "Logging", package: "swift-log"),
+                "Timeline", "ScenarioWriter", .product(name: "Logging", package: "swift-log"),
             ] + nio
         ),
         // The `harness` command. Its folder and module are not named `harness`: on a case-insensitive disk (macOS)
@@ -122,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "ProxyTests",
             dependencies: [
-                "Proxy", "Wire", "LocatedYAML", "SeededRandom", "DurationMath",
+                "Proxy", "Wire", "LocatedYAML", "SeededRandom", "DurationMath", "Timeline",
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 // TestMetrics: the exact metric deltas of a driven request.
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

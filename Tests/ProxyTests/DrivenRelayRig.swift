@@ -25,6 +25,8 @@ final class DrivenRelayRig {
     let connector: EmbeddedUpstreamConnector
     let leases: ScriptedLeaseRequester
     let spy = ClientWriteSpy()
+    /// The router the handler asks (its activity store is what `/api/activity` shows).
+    let router: ProxyRouter
     /// The loop's time when the rig was made: test times are durations from here.
     let origin: NIODeadline
     /// Every byte the client received so far (read with ``take()``).
@@ -52,7 +54,7 @@ final class DrivenRelayRig {
             id: Self.modelID, command: nil, upstream: upstream, sendLoadingState: sendLoadingState,
             heartbeat: HeartbeatSettings(interval: heartbeat, comment: comment),
             responseHeaderTimeout: responseHeaderTimeout, streamIdleTimeout: streamIdleTimeout)
-        let router = ProxyRouter(
+        router = ProxyRouter(
             config: ProxyConfig(clientLimits: clientLimits, models: [Self.modelID: model]),
             provider: FixedUpstreamProvider(upstream: upstream), metrics: metrics)
         connector = EmbeddedUpstreamConnector(loop: loop)

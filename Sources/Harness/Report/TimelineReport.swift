@@ -1,4 +1,5 @@
 import Foundation
+import Timeline
 
 /// The timeline picture: one self-contained HTML page (inline SVG and CSS, no scripts, no fonts, no network) with
 /// one section per run: time axis, upstream writes, client reads, heartbeats, the client's requests and deadlines,
@@ -61,7 +62,7 @@ public enum TimelineReport {
         out += " · \(escape(result.topology)) · time scale \(result.timeScale)"
         out += " · max gap \(escape(TimeText.seconds(result.maxGap))) · \(result.heartbeats) heartbeats"
         out += " · \(result.bytesReceived) bytes</p>\n"
-        out += svg(result.timeline)
+        out += svg(result.timeline.model(profile: result.profile.name))
         if !result.expectations.isEmpty {
             out += "<table class=\"expectations\">\n<tr><th>expectation</th><th>expected</th><th>actual</th>"
             out += "<th>result</th></tr>\n"
@@ -80,13 +81,14 @@ public enum TimelineReport {
         return out
     }
 
-    static func svg(_ timeline: ReplayTimeline) -> String {
+    /// The picture of one request: drawn from the one timeline model, mark by mark.
+    public static func svg(_ timeline: RequestTimeline) -> String {
         // Deadlines that fired widen the axis; a deadline never reached is drawn only if it falls inside it.
-        let fired = timeline.attempts.filter(\.timedOut).compactMap(\.deadline)
-        let end = max(([timeline.end] + fired).max()!, .milliseconds(1))
+        let end = max(timeline.end, .milliseconds(1))
         let span = seconds(end) * 1.04
         func x(_ time: Duration) -> Double { left + seconds(time) / span * (width - left - right) }
         func f(_ value: Double) -> String { String(format: "%.1f", value) }
+        func at(_ time: Duration) -> String { escape(TimeText.seconds(time)) }
 
         var out = "<svg class=\"timeline\" viewBox=\"0 0 \(Int(width)) \(Int(height))\""
         out += " width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\">\n"
@@ -106,52 +108,52 @@ public enum TimelineReport {
         }
         out += "<text class=\"unit\" x=\"\(f(width - right))\" y=\"\(f(axisY + 32))\">seconds</text>\n"
 
-        // Client requests: a bar per attempt, its deadline, and a cross where the client gave up.
+        // The deadline that fired, or (lighter) the one that was pending when the response ended.
+        for deadline in timeline.deadlines where deadline.fired || deadline.t <= end {
+            let dx = x(deadline.t)
+            let style = deadline.fired ? "deadline" : "deadline pending"
+            let rule = deadline.rule.rawValue
+            let label = deadline.fired ? "\(rule) deadline" : "next \(rule) deadline (not reached)"
+            let nearRight = dx > width - right - 200
+            out += "<line class=\"\(style)\" x1=\"\(f(dx))\" y1=\"20\" x2=\"\(f(dx))\" y2=\"\(f(axisY))\">"
+            out += "<title>\(escape(deadline.profile)): \(label) at \(at(deadline.t))</title></line>\n"
+            out += "<text class=\"\(style)\(nearRight ? " end" : "")\" x=\"\(f(nearRight ? dx - 4 : dx + 4))\" y=\"16\">"
+            out += "\(label) \(at(deadline.t))</text>\n"
+        }
         let requestY = lanes[3].y
-        for (index, attempt) in timeline.attempts.enumerated() {
-            out += "<rect class=\"attempt\" x=\"\(f(x(attempt.start)))\" y=\"\(f(requestY - 7))\" "
-            out += "width=\"\(f(max(1, x(attempt.end) - x(attempt.start))))\" height=\"14\">"
-            out += "<title>request #\(index + 1): \(escape(attempt.ending))</title></rect>\n"
-            if let deadline = attempt.deadline, let rule = attempt.deadlineRule, attempt.timedOut || deadline <= end {
-                // The deadline that fired, or (lighter) the one that was pending when the response ended.
-                let dx = x(deadline)
-                let style = attempt.timedOut ? "deadline" : "deadline pending"
-                let label = attempt.timedOut ? "\(rule.rawValue) deadline" : "next \(rule.rawValue) deadline (not reached)"
-                let nearRight = dx > width - right - 200
-                out += "<line class=\"\(style)\" x1=\"\(f(dx))\" y1=\"20\" x2=\"\(f(dx))\" y2=\"\(f(axisY))\">"
-                out += "<title>\(label) at \(escape(TimeText.seconds(deadline)))</title></line>\n"
-                out += "<text class=\"\(style)\(nearRight ? " end" : "")\" x=\"\(f(nearRight ? dx - 4 : dx + 4))\" y=\"16\">"
-                out += "\(label) \(escape(TimeText.seconds(deadline)))</text>\n"
-            }
-            if attempt.timedOut {
-                let cx = x(attempt.end)
-                out += "<path class=\"giveup\" d=\"M\(f(cx - 6)) \(f(requestY - 6))l12 12m0 -12l-12 12\">"
-                out += "<title>gave up at \(escape(TimeText.seconds(attempt.end)))</title></path>\n"
-            }
-        }
-        for write in timeline.upstreamWrites {
-            let wx = x(write.at)
-            let h = min(26, 6 + log2(Double(max(1, write.byteCount))) * 1.5)
-            out += "<rect class=\"write\" x=\"\(f(wx - 1.5))\" y=\"\(f(lanes[0].y - h / 2))\" width=\"3\" height=\"\(f(h))\">"
-            out += "<title>\(escape(TimeText.seconds(write.at))): upstream writes \(write.byteCount) B \(escape(write.preview))</title></rect>\n"
-        }
-        for read in timeline.clientReads {
-            let rx = x(read.at)
-            if read.heartbeats > 0 {
+        var requests = 0
+        for event in timeline.events {
+            let ex = x(event.t)
+            let title = "<title>\(at(event.t)): \(escape(event.label))</title>"
+            switch (event.lane, event.mark) {
+            case (.request, .span):
+                requests += 1
+                let title = "<title>request #\(requests): \(escape(event.label))</title>"
+                let width = max(1, x(event.end ?? event.t) - ex)
+                out += "<rect class=\"attempt\" x=\"\(f(ex))\" y=\"\(f(requestY - 7))\" "
+                out += "width=\"\(f(width))\" height=\"14\">\(title)</rect>\n"
+            case (.request, .giveUp):
+                out += "<path class=\"giveup\" d=\"M\(f(ex - 6)) \(f(requestY - 6))l12 12m0 -12l-12 12\">\(title)</path>\n"
+            case (.upstream, .close):
+                out += "<path class=\"upclose\" d=\"M\(f(ex)) \(f(lanes[0].y - 12))v24\">\(title)</path>\n"
+            case (.upstream, _):
+                let h = min(26, 6 + log2(Double(max(1, event.bytes ?? 1))) * 1.5)
+                out += "<rect class=\"write\" x=\"\(f(ex - 1.5))\" y=\"\(f(lanes[0].y - h / 2))\" width=\"3\" "
+                out += "height=\"\(f(h))\">\(title)</rect>\n"
+            case (.heartbeat, _):
                 let y = lanes[2].y
-                out += "<path class=\"heartbeat\" d=\"M\(f(rx)) \(f(y - 7))l7 7l-7 7l-7 -7z\">"
-                out += "<title>\(escape(TimeText.seconds(read.at))): \(read.heartbeats) heartbeat(s)</title></path>\n"
-            }
-            if read.heartbeats == 0 {
+                out += "<path class=\"heartbeat\" d=\"M\(f(ex)) \(f(y - 7))l7 7l-7 7l-7 -7z\">\(title)</path>\n"
+            case (.withheld, _):
+                let y = lanes[2].y
+                out += "<path class=\"withheld\" d=\"M\(f(ex)) \(f(y - 7))l7 7l-7 7l-7 -7z\">\(title)</path>\n"
+            case (.client, _):
+                out += "<circle class=\"read\" cx=\"\(f(ex))\" cy=\"\(f(lanes[1].y))\" r=\"4\">\(title)</circle>\n"
+            case (.error, _):
                 let y = lanes[1].y
-                out += "<circle class=\"read\" cx=\"\(f(rx))\" cy=\"\(f(y))\" r=\"4\">"
-                out += "<title>\(escape(TimeText.seconds(read.at))): client reads \(read.byteCount) B \(escape(read.preview))</title></circle>\n"
+                out += "<path class=\"inband-error\" d=\"M\(f(ex - 5)) \(f(y - 5))l10 10m0 -10l-10 10\">\(title)</path>\n"
+            case (.request, _):
+                out += "<path class=\"note\" d=\"M\(f(ex)) \(f(requestY - 9))v18\">\(title)</path>\n"
             }
-        }
-        for close in timeline.upstreamCloses {
-            let cx = x(close)
-            out += "<path class=\"upclose\" d=\"M\(f(cx)) \(f(lanes[0].y - 12))v24\"><title>upstream sees the "
-            out += "connection close at \(escape(TimeText.seconds(close)))</title></path>\n"
         }
         out += "</svg>\n"
         return out
@@ -188,7 +190,8 @@ public enum TimelineReport {
         rect.attempt{fill:#d4d4d4;stroke:#555;stroke-width:1}
         line.deadline{stroke:#c0392b;stroke-width:2;stroke-dasharray:6 4}text.deadline{fill:#c0392b}text.end{text-anchor:end}
         line.pending{stroke:#999;stroke-width:1.5}text.pending{fill:#777}
-        path.giveup{stroke:#c0392b;stroke-width:3;fill:none}path.upclose{stroke:#6a1b9a;stroke-width:2;stroke-dasharray:2 2}
+        path.giveup{stroke:#c0392b;stroke-width:3;fill:none}path.withheld{fill:#fff;stroke:#7a4a00;stroke-width:1.5}
+        path.inband-error{stroke:#8a1b0e;stroke-width:3;fill:none}path.note{stroke:#555;stroke-width:1.5}path.upclose{stroke:#6a1b9a;stroke-width:2;stroke-dasharray:2 2}
         table.expectations{border-collapse:collapse;font-size:13px;margin-top:6px}
         table.expectations td,table.expectations th{border:1px solid #bbb;padding:2px 8px;text-align:left}
         tr.fail td{background:#fbdcd8;font-weight:bold}tr.skip td{color:#666;font-style:italic}

@@ -1,27 +1,32 @@
 import Foundation
+import Timeline
 
 /// The timeline as text lines, merged in time order, for terminals and failure reports.
 public enum TimelineText {
     /// At most `limit` lines; runs of similar events in between are summarised.
     public static func lines(_ timeline: ReplayTimeline, limit: Int = 60) -> [String] {
+        lines(timeline.model(profile: ""), limit: limit)
+    }
+
+    /// The lines of the one timeline model.
+    public static func lines(_ timeline: RequestTimeline, limit: Int = 60) -> [String] {
         var events: [(Duration, Int, String)] = []
-        for (index, attempt) in timeline.attempts.enumerated() {
-            events.append((attempt.start, 0, "client  sends request #\(index + 1)"))
-            if let deadline = attempt.deadline, let rule = attempt.deadlineRule {
-                let what = attempt.timedOut ? "gives up" : "deadline (not reached)"
-                events.append((deadline, 3, "client  \(what): \(rule.rawValue) timer"))
+        var requests = 0
+        for event in timeline.events {
+            switch (event.lane, event.mark) {
+            case (.request, .span):
+                requests += 1
+                events.append((event.t, 0, "client  sends request #\(requests)"))
+                events.append((event.end ?? event.t, 4, "client  request #\(requests) ends: \(event.label)"))
+            case (.request, .giveUp): break  // the fired deadline says it
+            case (.upstream, .close): events.append((event.t, 5, event.label))
+            case (.upstream, _): events.append((event.t, 1, event.label))
+            default: events.append((event.t, 2, event.label))
             }
-            events.append((attempt.end, 4, "client  request #\(index + 1) ends: \(attempt.ending)"))
         }
-        for write in timeline.upstreamWrites {
-            events.append((write.at, 1, "upstream writes \(write.byteCount) B  \(write.preview)"))
-        }
-        for read in timeline.clientReads {
-            let kind = read.heartbeats > 0 ? "heartbeat x\(read.heartbeats) " : ""
-            events.append((read.at, 2, "client  reads \(read.byteCount) B  \(kind)\(read.preview)"))
-        }
-        for close in timeline.upstreamCloses {
-            events.append((close, 5, "upstream sees the connection close"))
+        for deadline in timeline.deadlines {
+            let what = deadline.fired ? "gives up" : "deadline (not reached)"
+            events.append((deadline.t, 3, "client  \(what): \(deadline.rule.rawValue) timer"))
         }
         events.sort { ($0.0, $0.1) < ($1.0, $1.1) }
         var out = events.map { String(format: "%9.3f  ", seconds($0.0)) + $0.2 }

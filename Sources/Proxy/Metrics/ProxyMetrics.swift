@@ -27,6 +27,7 @@ public final class ProxyMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = durationBuckets
+        factory.defaultValueHistogramBuckets = speedBuckets
         return ProxyMetrics(factory: factory) {
             var bytes: [UInt8] = []
             registry.emit(into: &bytes)
@@ -39,6 +40,9 @@ public final class ProxyMetrics: Sendable {
         .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
         .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600),
     ]
+
+    /// Tokens per second: from a CPU's few to a GPU's thousands of prompt tokens.
+    static let speedBuckets: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
 
     /// The `/metrics` body, or `nil` when this proxy serves none.
     public func exposition() -> String? {
@@ -63,6 +67,10 @@ public final class ProxyMetrics: Sendable {
         static let crashes = "llamaproxy_model_crashes_total"
         static let swaps = "llamaproxy_model_swaps_total"
         static let ttlUnloads = "llamaproxy_model_ttl_unloads_total"
+        static let promptTokens = "llamaproxy_prompt_tokens_total"
+        static let completionTokens = "llamaproxy_completion_tokens_total"
+        static let promptSpeed = "llamaproxy_prompt_tokens_per_second"
+        static let predictedSpeed = "llamaproxy_predicted_tokens_per_second"
     }
 
     /// `# HELP` text per metric family.
@@ -82,6 +90,10 @@ public final class ProxyMetrics: Sendable {
         Name.crashes: "Models that stopped on their own while ready, by model.",
         Name.swaps: "Starts that first stopped other running models to make room, by the model started.",
         Name.ttlUnloads: "Models unloaded after being idle for their ttl, by model.",
+        Name.promptTokens: "Prompt tokens of answers that reported them (llama-server timings, else usage), by model.",
+        Name.completionTokens: "Generated tokens of answers that reported them (timings, else usage), by model.",
+        Name.promptSpeed: "Prompt processing speed reported by llama-server's timings, tokens per second, by model.",
+        Name.predictedSpeed: "Generation speed reported by llama-server's timings, tokens per second, by model.",
     ]
 
     /// Inserts `# HELP name text` before each `# TYPE name …` line whose family has help text.
@@ -129,6 +141,7 @@ public final class ProxyMetrics: Sendable {
         if stats.clientGoneEarly {
             Counter(label: Name.clientGone, dimensions: model, factory: factory).increment()
         }
+        if let tokens = stats.tokens { tokensReported(tokens, dimensions: model) }
         guard let heartbeats = stats.heartbeats else { return }
         if let head = heartbeats.timeToUpstreamHead {
             Timer(label: Name.upstreamHead, dimensions: model, factory: factory).recordNanoseconds(head.nanoseconds)
@@ -141,6 +154,22 @@ public final class ProxyMetrics: Sendable {
 }
 
 extension ProxyMetrics {
+    /// Tokens and speeds of one answer (read from its body's tail when it ended, ``TokenCounts``).
+    func tokensReported(_ tokens: TokenCounts, dimensions: [(String, String)]) {
+        if let count = tokens.promptTokens {
+            Counter(label: Name.promptTokens, dimensions: dimensions, factory: factory).increment(by: count)
+        }
+        if let count = tokens.completionTokens {
+            Counter(label: Name.completionTokens, dimensions: dimensions, factory: factory).increment(by: count)
+        }
+        if let speed = tokens.promptPerSecond {
+            Recorder(label: Name.promptSpeed, dimensions: dimensions, aggregate: true, factory: factory).record(speed)
+        }
+        if let speed = tokens.predictedPerSecond {
+            Recorder(label: Name.predictedSpeed, dimensions: dimensions, aggregate: true, factory: factory).record(speed)
+        }
+    }
+
     /// The `GET /metrics` answer: the exposition in Prometheus text format 0.0.4, or 404 when none is served.
     func response() -> SimpleResponse {
         guard let text = exposition() else { return .error(404, "metrics are not enabled in this proxy") }

@@ -29,6 +29,12 @@ struct RequestStats {
     var clientGoneEarly = false
     /// What the heartbeat policy did (relayed requests only).
     var heartbeats: HeartbeatStats?
+    /// The live record the activity endpoints show (relayed requests only).
+    var activity: LiveRequest?
+    /// The last bytes of the upstream's body, read for tokens when it ends.
+    var upstreamTail = TokenTail()
+    /// Tokens and speeds from the upstream's `timings`/`usage`, once its body ended.
+    var tokens: TokenCounts?
 
     init(head: HTTPRequestHead, arrival: NIODeadline) {
         self.id = Self.requestID(from: head.headers)
@@ -78,6 +84,7 @@ extension ProxyRoute {
     /// it, `/v1/audio/*`, `/upstream/*`, an admin path, or `other` for anything unrouted.
     static func metricsLabel(method: HTTPMethod, path: String) -> String {
         if modelPaths.contains(path) { return path }
+        if let bounded = ActivityEndpoint.metricsLabel(path: path) { return bounded }
         if path.hasPrefix("/v1/audio/") { return "/v1/audio/*" }
         if path.hasPrefix("/upstream/") { return "/upstream/*" }
         switch classify(method: method, path: path, query: nil) {

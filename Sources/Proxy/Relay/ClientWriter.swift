@@ -14,4 +14,6 @@ protocol ClientWriter: AnyObject {
     func closeConnection()
     /// The response is complete; the connection may serve the next request.
     func responseCompleted()
+    /// What the relay saw besides its writes, for the request's activity record (``RelayObservation``).
+    func observe(_ observation: RelayObservation)
 }

@@ -219,6 +219,7 @@ final class RequestRelay {
             channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
         }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        writer.observe(.requestSent)
         request.body = ByteBuffer()  // sent: a long wait should not hold the body
         perform(policy.upstreamRequestSent(now: now))
     }
@@ -232,6 +233,7 @@ final class RequestRelay {
     /// A response part from the upstream connection.
     func upstreamPart(_ part: HTTPClientResponsePart) {
         guard !done else { return }
+        writer.observe(.upstreamPart(part))
         switch part {
         case .head(let head):
             guard head.status.code >= 200 else { return }  // 1xx interim answers are not forwarded
@@ -330,6 +332,7 @@ final class RequestRelay {
     }
 
     private func perform(_ action: HeartbeatAction) {
+        writer.observe(.action(action))
         switch action {
         case .schedule(let at):
             timer?.cancel()

@@ -26,6 +26,8 @@ enum ProxyRoute: Equatable {
     case logStream(LogStreamSource, history: Bool)
     /// `GET /metrics`: Prometheus text format.
     case metrics
+    /// `/api/activity…`, `/api/captures/…`, `POST /api/models/load/{id}` (``ActivityEndpoint``).
+    case activityAPI(ActivityEndpoint)
     /// `OPTIONS` on any path: llama-swap answers every preflight itself, before auth.
     case preflight
     case notFound
@@ -75,6 +77,7 @@ enum ProxyRoute: Equatable {
         if let rest = suffix(of: path, after: "/upstream/") {
             return rest.isEmpty ? .notFound : .upstream(path: rest)
         }
+        if let endpoint = ActivityEndpoint.classify(method: method, path: path, query: query) { return .activityAPI(endpoint) }
         if let entry = exactRoutes[path] {
             return entry.methods.contains(method)
                 ? entry.route : .methodNotAllowed(allowed: entry.methods.map(\.rawValue).joined(separator: ", "))

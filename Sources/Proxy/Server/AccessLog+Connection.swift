@@ -35,6 +35,7 @@ extension ProxyConnectionHandler {
             part = .head(head)
         }
         requestStats?.wrote(part, at: now)
+        requestStats?.activity?.clientWrote(part, at: now)
     }
 
     /// The request ended: metrics and the access log line, once. `clientGone`: the connection closed, which before
@@ -47,6 +48,8 @@ extension ProxyConnectionHandler {
         stats.clientGoneEarly = clientGone && !stats.responseEnded
         stats.heartbeats = heartbeats
         stats.duration = stats.elapsed(at: now)
+        stats.activity?.finished(stats)
+        if let activity = stats.activity { router.activity.finished(activity) }
         router.metrics.requestEnded(stats)
         AccessLog.write(stats, to: logger)
     }

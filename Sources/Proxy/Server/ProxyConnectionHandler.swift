@@ -223,6 +223,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             )
             self.relay = relay
             relayStarted(model: settings.requestedModel)
+            activityStarted(request, settings: settings, eventLoop: context.eventLoop)
             relay.start()
         case .respond(let response):
             respond(response, close: false)

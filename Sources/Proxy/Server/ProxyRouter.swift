@@ -19,6 +19,8 @@ public final class ProxyRouter: Sendable {
     let admin: (any ProxyAdmin)?
     /// Where requests report at their end, and what `GET /metrics` renders.
     let metrics: ProxyMetrics
+    /// Recent relayed requests, live, for `/api/activity` and `/api/captures` (``ProxyAdmin+Activity``).
+    public let activity = ActivityStore()
 
     public convenience init(
         config: ProxyConfig, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil,
@@ -195,6 +197,8 @@ public final class ProxyRouter: Sendable {
             return .respond(Cors.preflight(requestedHeaders: nil))
         case .metrics:
             return .respond(metrics.response())
+        case .activityAPI(let endpoint):
+            return activityDecision(endpoint, in: snapshot)
         case .notFound:
             return .respond(.error(404, "no route for \(request.head.method.rawValue) \(request.path)"))
         case .methodNotAllowed(let allowed):

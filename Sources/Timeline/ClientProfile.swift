@@ -1,5 +1,4 @@
 import DurationMath
-import FakeUpstream
 
 /// A client's timeout rules, as the client documents them: what a real client (or a proxy in front of us) does
 /// when the upstream is slow. `harness replay` applies them live to real byte arrivals, and `ProfileEvaluator`

@@ -88,6 +88,11 @@ public struct ProfileVerdict: Sendable, Hashable {
     public var outcome: ClientOutcome
     /// Requests sent, retries included.
     public var attempts: Int
+
+    public init(outcome: ClientOutcome, attempts: Int) {
+        self.outcome = outcome
+        self.attempts = attempts
+    }
 }
 
 /// Applies a client profile to a recorded attempt: when the client would give up, and by which rule, or that it

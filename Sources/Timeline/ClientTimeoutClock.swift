@@ -21,6 +21,11 @@ public struct ClientTimeoutClock: Sendable, Hashable {
         public var at: Duration
         /// The timer that fires then.
         public var rule: TimeoutRule
+
+        public init(at: Duration, rule: TimeoutRule) {
+            self.at = at
+            self.rule = rule
+        }
     }
 
     /// The timers of a request sent at offset zero.

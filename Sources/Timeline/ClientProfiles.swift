@@ -1,5 +1,3 @@
-import FakeUpstream
-
 /// The catalog of client profiles: real clients' documented timeout rules, by the names scenario files use.
 public enum ClientProfiles {
     /// Node's undici (`fetch` in Node 18+): `headersTimeout` 300 s from sending the request until the response
@@ -53,22 +51,5 @@ public enum ClientProfiles {
     /// The named profile, if there is one.
     public static func named(_ name: String) -> ClientProfile? {
         all.first { $0.name == name }
-    }
-
-    /// A custom profile from a scenario's `profile:` mapping: `headers` until the head, `idle` between reads
-    /// (the wait for the first byte included), `total` per attempt, `retries` without delay.
-    public static func custom(_ spec: CustomProfileSpec) -> ClientProfile {
-        ClientProfile(
-            name: "custom", summary: "custom timeouts from the scenario file", headersTimeout: spec.headers,
-            readTimeout: spec.idle, totalTimeout: spec.total, retries: spec.retries)
-    }
-
-    /// The profile for a scenario's `profile:` choice; `nil` chooses `defaultProfile`.
-    public static func resolve(_ choice: ProfileChoice?) -> ClientProfile {
-        switch choice {
-        case .named(let name)?: named(name) ?? defaultProfile
-        case .custom(let spec)?: custom(spec)
-        case nil: defaultProfile
-        }
     }
 }

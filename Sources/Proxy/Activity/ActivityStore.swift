@@ -1,0 +1,83 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// The recent relayed requests, newest last, for the activity endpoints: a bounded ring of ``LiveRequest``s (the
+/// oldest leaves when a new one comes), and a byte budget for their captures like llama-swap's `captureBuffer`: when
+/// finished captures hold more than ``captureBudget`` bytes, the oldest captures are dropped (their rows stay). One
+/// capture holds at most ``captureLimit`` bytes (request body and upstream body together); past it, it is cut.
+///
+/// The defaults (4 MiB, 256 KiB each) are smaller than llama-swap's 10 MB because ours are not compressed: with 10 MiB
+/// of raw captures, the 60 s CI soak measured the proxy's RSS 16.1 MiB above its warm-up (its bound is 16 MiB).
+public final class ActivityStore: Sendable {
+    /// How many requests are kept.
+    public let capacity: Int
+    /// Bytes all finished captures may hold together.
+    public let captureBudget: Int
+    /// Bytes one capture may hold; `0` turns captures off.
+    public let captureLimit: Int
+
+    private struct State {
+        var requests: [LiveRequest] = []
+        /// Finished requests with a capture, oldest first, and the bytes they hold.
+        var captured: [(request: LiveRequest, size: Int)] = []
+        var capturedBytes = 0
+    }
+    private let state = NIOLockedValueBox(State())
+
+    public init(capacity: Int = 500, captureBudget: Int = 4 * 1024 * 1024, captureLimit: Int = 256 * 1024) {
+        self.capacity = max(1, capacity)
+        self.captureBudget = captureBudget
+        self.captureLimit = min(captureLimit, captureBudget)
+    }
+
+    /// A relayed request starts (on its connection's event loop).
+    func begin(
+        id: String, model: String, route: String, head: HTTPRequestHead, body: ByteBuffer, streaming: Bool,
+        arrival: NIODeadline, eventLoop: any EventLoop
+    ) -> LiveRequest {
+        let request = LiveRequest(
+            id: id, model: model, route: route, head: head, body: body, streaming: streaming, arrival: arrival,
+            eventLoop: eventLoop,
+            captureLimit: captureLimit > 0 ? captureLimit : nil)
+        state.withLockedValue { state in
+            state.requests.append(request)
+            if state.requests.count > capacity {
+                let gone = state.requests.removeFirst()
+                gone.dropCapture()
+            }
+        }
+        return request
+    }
+
+    /// `request` ended: its capture now counts against the budget, and older captures go until it fits.
+    func finished(_ request: LiveRequest) {
+        let size = request.captureSize
+        guard size > 0 else { return }
+        let dropped: [LiveRequest] = state.withLockedValue { state in
+            state.captured.append((request, size))
+            state.capturedBytes += size
+            var dropped: [LiveRequest] = []
+            while state.capturedBytes > captureBudget, !state.captured.isEmpty {
+                let oldest = state.captured.removeFirst()
+                state.capturedBytes -= oldest.size
+                dropped.append(oldest.request)
+            }
+            return dropped
+        }
+        for request in dropped { request.dropCapture() }
+    }
+
+    /// The newest `limit` requests, newest first.
+    func recent(limit: Int) -> [LiveRequest] {
+        state.withLockedValue { Array($0.requests.suffix(max(0, limit)).reversed()) }
+    }
+
+    /// The newest request with this id.
+    func request(id: String) -> LiveRequest? {
+        state.withLockedValue { $0.requests.last { $0.id == id } }
+    }
+
+    /// Bytes held by finished captures.
+    var capturedBytes: Int { state.withLockedValue { $0.capturedBytes } }
+}
