@@ -1,9 +1,11 @@
 import FakeUpstream
+import Harness
 import NIOCore
 import Proxy
 import RawHTTP
 import TestSupport
 import Testing
+import Wire
 
 /// The heartbeat issue's acceptance list end to end, over real sockets: client → proxy → fake upstream.
 ///
@@ -450,18 +452,33 @@ import Testing
         let (client, sentAt) = try await fixture.send()
         let response = try await client.response()
         #expect(response.status == 200)
-        let first = try #require(response.pieces.first)
-        let firstText = String(decoding: first.bytes, as: UTF8.self)
-        #expect(firstText.hasPrefix("data: {") && firstText.contains("reasoning_content"), "\(firstText)")
-        // Sent while the model loads, not after: before the 700 ms load ends (a bound load cannot break, since the
-        // load's end is on the same clock; 120 ms failed under load average 15). How soon exactly is
+        // The loading message, sent while the model loads, not after: before the 700 ms load ends (a bound load
+        // cannot break, since the load's end is on the same clock). It need not be the first byte: its progress
+        // step travels from the supervisor's task to the event loop, and on a loaded machine a heartbeat may fill
+        // the first 150 ms before it arrives — which is the heartbeat rule, not a fault. How soon exactly is
         // RelayDrivenTimeTests.loadingMessagesAndHeartbeatsShareTheSilence's job, on a driven clock.
-        #expect(Double(first.at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6 < 700)
-        let heartbeats = Heartbeats.times(in: response)
-        let silence = Double(try #require(response.pieces.last).at.uptimeNanoseconds - first.at.uptimeNanoseconds) / 1e6
-        #expect(heartbeats.count >= 2, "heartbeats after the loading message: \(heartbeats.count)")
-        #expect(heartbeats.count <= Int(silence / 150) + 1, "\(heartbeats.count) heartbeats in \(silence) ms")
-        #expect(heartbeats.allSatisfy { $0 > first.at })
+        let loading = try #require(
+            response.pieces.first { String(decoding: $0.bytes, as: UTF8.self).contains("reasoning_content") },
+            "\(response.bodyText)")
+        #expect(String(decoding: loading.bytes, as: UTF8.self).contains("data: {"))
+        #expect(Double(loading.at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6 < 700)
+        // Loading messages count as bytes sent: every heartbeat follows the client's previous bytes (a loading
+        // message, a heartbeat, or the request's arrival) by at least the interval.
+        var scanner = HeartbeatScanner(heartbeat: try SSEHeartbeat(comment: "keepalive"))
+        var previous = sentAt
+        var heartbeats = 0
+        for piece in response.pieces {
+            let count = scanner.consume(piece.bytes)
+            if count > 0 {
+                let gap = Double(piece.at.uptimeNanoseconds - previous.uptimeNanoseconds) / 1e6
+                #expect(gap >= 150 - HeartbeatRelayTests.earlyToleranceMs, "a heartbeat \(gap) ms after the last bytes")
+                heartbeats += count
+            }
+            previous = piece.at
+        }
+        let silence = Double(try #require(response.pieces.last).at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6
+        #expect(heartbeats >= 1, "the 700 ms load holds at least one 150 ms silence")
+        #expect(heartbeats <= Int(silence / 150) + 1, "\(heartbeats) heartbeats in \(silence) ms")
         #expect(response.bodyText.hasSuffix("data: {\"choices\":[]}\n\n"))
     }
 
