@@ -106,8 +106,7 @@ private func load(_ yaml: String) throws -> (ProxyConfig, [ConfigWarning]) {
         #expect(
             warnings.map(\.keyPath)
                 == [
-                    "profiles", "selectors", "hooks.on_startup.profile", "hooks.on_startup.preload",
-                    "upstream.ignorePaths", "unloadTimeout",
+                    "profiles", "selectors", "hooks.on_startup.profile", "upstream.ignorePaths",
                 ].sorted { a, b in
                     let order = [
                         "profiles", "selectors", "hooks.on_startup.preload", "hooks.on_startup.profile",

@@ -305,9 +305,6 @@ extension ConfigLoading {
                 }
                 config.preload.append(model)
             }
-            notSupportedYet(
-                "preload", in: "hooks.on_startup", at: preload.keyNode.location, keyPath: "hooks.on_startup.preload",
-                detail: "models start on their first request")
         }
         if let profile = startupFields.entry("profile"), !profile.value.isNull {
             let name = try reader.string(profile.value, "hooks.on_startup.profile")

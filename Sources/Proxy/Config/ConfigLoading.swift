@@ -106,9 +106,6 @@ struct ConfigLoading {
                 legacyMatrix = try readMatrix(value, path: "matrix")
             case "unloadTimeout":
                 unloadTimeout = try self.unloadTimeout(value, key)
-                notSupportedYet(
-                    key, in: "the top level", at: entry.keyNode.location, keyPath: key,
-                    detail: "a stopping model gets 5 s before SIGKILL")
             case "includeAliasesInList":
                 includeAliasesInList = try reader.bool(value, key)
             case "heartbeatInterval":

@@ -122,7 +122,8 @@ public actor Supervisor: UpstreamProvider {
                 config: model,
                 timing: UpstreamProcess.Timing(
                     healthCheckTimeout: proxyConfig.healthCheckTimeout, pollInterval: processOptions.pollInterval,
-                    pollTimeout: processOptions.pollTimeout, stopGrace: processOptions.stopGrace),
+                    pollTimeout: processOptions.pollTimeout,
+                    stopGrace: Self.stopGrace(for: model, config: proxyConfig, default: processOptions.stopGrace)),
                 logs: logs, logger: logger, killOnParentDeath: processOptions.killOnParentDeath,
                 reservedPorts: Set(proxyConfig.models.values.compactMap(\.port)).subtracting([model.port].compactMap { $0 }),
                 onUnexpectedExit: onExit)
@@ -159,6 +160,32 @@ public actor Supervisor: UpstreamProvider {
         self.clock = clock
         self.factory = factory
         if let problem { Self.report(problem, logs: logs, logger: logger) }
+    }
+
+    /// llama-swap's `unloadTimeout`: the time a stopping model gets between SIGTERM (or `cmdStop`) and SIGKILL — the
+    /// model's own, else the config's, else `default` (``ProcessOptions/stopGrace``, 5 s; llama-swap's default is
+    /// 10 s). Read when the model's upstream is made: a change applies to a running model after its next restart.
+    static func stopGrace(for model: ModelConfig, config: ProxyConfig, default grace: Duration) -> Duration {
+        model.unloadTimeout ?? config.unloadTimeout ?? grace
+    }
+
+    /// `hooks.on_startup.preload`: starts the config's preload models one after another, in file order, as llama-swap
+    /// does (each as a request that is released once the model is ready, so their ttl counts from then; models that
+    /// cannot run together swap each other out, as llama-swap warns). A model that fails to start is logged and the
+    /// next one is tried. Returns when every model has been tried, or at once when the task is cancelled.
+    public func preload() async {
+        for id in config.preload {
+            if Task.isCancelled || shuttingDown { return }
+            logs.append("preloading model: \(id)", source: "proxy")
+            logger.info("preloading model", metadata: ["model": "\(id)"])
+            do {
+                let lease = try await acquire(model: id, progress: { _ in })
+                release(lease.modelID)
+            } catch {
+                logs.append("failed to preload model \(id): \(error.openAIError.message)", source: "proxy")
+                logger.error("failed to preload model", metadata: ["model": "\(id)", "reason": "\(error)"])
+            }
+        }
     }
 
     /// Counts model starts, crashes, swaps and ttl unloads into `metrics` from now on.
