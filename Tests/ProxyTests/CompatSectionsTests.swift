@@ -106,7 +106,7 @@ private func load(_ yaml: String) throws -> (ProxyConfig, [ConfigWarning]) {
         #expect(
             warnings.map(\.keyPath)
                 == [
-                    "profiles", "selectors", "hooks.on_startup.profile", "upstream.ignorePaths",
+                    "selectors", "upstream.ignorePaths",
                 ].sorted { a, b in
                     let order = [
                         "profiles", "selectors", "hooks.on_startup.preload", "hooks.on_startup.profile",

@@ -197,9 +197,6 @@ extension ConfigLoading {
             }
             profiles.append(profile)
         }
-        if !profiles.isEmpty {
-            notSupportedYet("profiles", in: "the top level", at: key, keyPath: "profiles")
-        }
         return profiles
     }
 
@@ -315,9 +312,6 @@ extension ConfigLoading {
                         at: profile.value.location)
                 }
                 config.profile = name
-                notSupportedYet(
-                    "profile", in: "hooks.on_startup", at: profile.keyNode.location, keyPath: "hooks.on_startup.profile"
-                )
             }
         }
     }

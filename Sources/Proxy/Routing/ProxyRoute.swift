@@ -26,6 +26,8 @@ enum ProxyRoute: Equatable {
     case logStream(LogStreamSource, history: Bool)
     /// `GET /metrics`: Prometheus text format.
     case metrics
+    /// `GET /api/profiles`, `PUT /api/profiles/active` (``ProxyRouter/profilesEndpoint(_:in:)``).
+    case profiles
     /// `OPTIONS` on any path: llama-swap answers every preflight itself, before auth.
     case preflight
     case notFound
@@ -62,6 +64,8 @@ enum ProxyRoute: Equatable {
         "/logs": ([.GET], .logs),
         "/api/models/unload": ([.POST], .apiUnload(model: nil)),
         "/metrics": ([.GET], .metrics),
+        "/api/profiles": ([.GET], .profiles),
+        "/api/profiles/active": ([.PUT], .profiles),
     ]
 
     static func classify(method: HTTPMethod, path: String, query: String?) -> ProxyRoute {

@@ -19,6 +19,8 @@ public final class ProxyRouter: Sendable {
     let admin: (any ProxyAdmin)?
     /// Where requests report at their end, and what `GET /metrics` renders.
     let metrics: ProxyMetrics
+    /// The active llama-swap profile (`profiles`), applied to requested model names first.
+    public let profiles = ProfileSwitch()
 
     public convenience init(
         config: ProxyConfig, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil,
@@ -101,8 +103,11 @@ public final class ProxyRouter: Sendable {
                 model = sniffed.model
                 stream = sniffed.stream
             }
-            guard let model, !model.isEmpty else {
+            guard let requested = model, !requested.isEmpty else {
                 return .respond(.error(400, "the request names no model (JSON field \"model\", form field or ?model=)"))
+            }
+            guard let model = profiles.pin(requested, in: snapshot) else {
+                return .respond(.error(404, "model '\(requested)' is disabled by the active profile"))
             }
             guard let modelConfig = config.model(named: model) else {
                 let peer = PeerRouting.decide(requested: model, stream: stream, request: request, in: snapshot)
@@ -195,6 +200,8 @@ public final class ProxyRouter: Sendable {
             return .respond(Cors.preflight(requestedHeaders: nil))
         case .metrics:
             return .respond(metrics.response())
+        case .profiles:
+            return profilesEndpoint(request, in: snapshot)
         case .notFound:
             return .respond(.error(404, "no route for \(request.head.method.rawValue) \(request.path)"))
         case .methodNotAllowed(let allowed):
