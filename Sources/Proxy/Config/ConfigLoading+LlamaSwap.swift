@@ -272,11 +272,6 @@ extension ConfigLoading {
             }
             selectors.append(selector)
         }
-        if !selectors.isEmpty {
-            notSupportedYet(
-                "selectors", in: "the top level", at: key, keyPath: "selectors",
-                detail: "requests for a selector id get 404")
-        }
         return selectors
     }
 
@@ -331,9 +326,6 @@ extension ConfigLoading {
             }
             patterns.append(item.value)
         }
-        notSupportedYet(
-            "ignorePaths", in: "upstream", at: entry.keyNode.location, keyPath: "upstream.ignorePaths",
-            detail: "every /upstream request may start its model")
         return patterns
     }
 }

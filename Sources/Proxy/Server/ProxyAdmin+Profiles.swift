@@ -45,3 +45,34 @@ extension ProxyRouter {
         profiles.activeName(in: snapshot).map(JSONText.quote) ?? "null"
     }
 }
+
+// MARK: - Names and paths decided before routing
+
+extension ProxyRouter {
+    /// The name a request for `requested` is served under: the active profile's pin (``ProfileSwitch``), then, when
+    /// that names a selector, the selector's choice (``SelectorChoice``) from the supervisor's model states. `nil`:
+    /// the active profile disables the name.
+    func resolveRequestedName(_ requested: String, in snapshot: ConfigSnapshot) -> String? {
+        guard let pinned = profiles.pin(requested, in: snapshot) else { return nil }
+        guard let selector = snapshot.config.selectors.first(where: { $0.id == pinned }) else { return pinned }
+        let states = modelStates
+        return SelectorChoice.choose(selector) { target in
+            snapshot.config.model(named: target).flatMap { states[$0.id] } ?? .stopped
+        } ?? pinned
+    }
+
+    /// The supervisor's model states (empty when the provider is not a ``Supervisor``, as in tests with fixed
+    /// upstreams: every model then counts as stopped).
+    var modelStates: [String: SelectorChoice.TargetState] { (provider as? Supervisor)?.board.current ?? [:] }
+
+    /// `upstream.ignorePaths`: a `/upstream/<model>/<path>` request whose path matches one of the patterns (default:
+    /// llama-swap's static-asset pattern) must not start or swap in its model: unless the model is ready, it gets a
+    /// `409` (as llama-swap answers), and nothing starts. `nil`: relay it as usual.
+    func ignoredUpstreamPath(_ path: String, model: String, in snapshot: ConfigSnapshot) -> SimpleResponse? {
+        let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
+        guard UpstreamIgnorePaths.matches(bare, patterns: snapshot.config.upstreamIgnorePaths),
+            modelStates[model]?.phase != .ready
+        else { return nil }
+        return .error(409, "model \(model) is not loaded; path matches upstream.ignorePaths")
+    }
+}

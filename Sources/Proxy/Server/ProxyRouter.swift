@@ -106,7 +106,7 @@ public final class ProxyRouter: Sendable {
             guard let requested = model, !requested.isEmpty else {
                 return .respond(.error(400, "the request names no model (JSON field \"model\", form field or ?model=)"))
             }
-            guard let model = profiles.pin(requested, in: snapshot) else {
+            guard let model = resolveRequestedName(requested, in: snapshot) else {
                 return .respond(.error(404, "model '\(requested)' is disabled by the active profile"))
             }
             guard let modelConfig = config.model(named: model) else {
@@ -131,6 +131,9 @@ public final class ProxyRouter: Sendable {
                 var response = SimpleResponse.text(keepsMethod ? 308 : 301, "")
                 response.headers.append(("Location", "/upstream/\(split.model)/\(query)"))
                 return .respond(response)
+            }
+            if let refused = ignoredUpstreamPath(split.forwardPath, model: modelConfig.id, in: snapshot) {
+                return .respond(refused)
             }
             var settings = settings(
                 for: modelConfig, requested: split.model, stream: false, uri: split.forwardPath + query)

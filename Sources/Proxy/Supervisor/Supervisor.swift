@@ -84,7 +84,12 @@ public actor Supervisor: UpstreamProvider {
     private let clock: any Clock<Duration>
     private let logger: Logger
     private let factory: UpstreamFactory
-    private var slots: [String: Slot] = [:]
+    private var slots: [String: Slot] = [:] {
+        didSet { publishStates() }
+    }
+    /// Each model's phase and requests, for readers that cannot wait for this actor (the router's selectors and
+    /// `upstream.ignorePaths`); updated with every change of `slots`.
+    public nonisolated let board = ModelStateBoard()
     private var nextGeneration = 0
     private var shuttingDown = false
     private var changeWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -608,6 +613,14 @@ public actor Supervisor: UpstreamProvider {
         case .ready: .ready
         case .stopping: .stopping
         }
+    }
+
+    private func publishStates() {
+        var states: [String: SelectorChoice.TargetState] = [:]
+        for (id, slot) in slots where slot.phase != .stopped || slot.inFlight > 0 {
+            states[id] = SelectorChoice.TargetState(phase: Self.plannerPhase(slot.phase), inFlight: slot.inFlight)
+        }
+        board.publish(states)
     }
 
     private static func report(_ problem: String, logs: LogBuffer, logger: Logger) {
