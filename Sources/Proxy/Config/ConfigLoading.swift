@@ -31,7 +31,11 @@ struct ConfigLoading {
     }
 
     mutating func load(_ text: String) throws(LocatedError) -> ProxyConfig {
-        let root = try YAMLNode.compose(yaml: text, file: file)
+        try load(root: try YAMLNode.compose(yaml: text, file: file))
+    }
+
+    /// Loads a composed document (one file's, or `-config-dir`'s merged files, each node with its own file).
+    mutating func load(root: YAMLNode?) throws(LocatedError) -> ProxyConfig {
         guard let root, !root.isNull else {
             throw LocatedError(
                 "the config is empty: expected a mapping with at least a models section",
