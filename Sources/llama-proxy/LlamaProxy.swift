@@ -18,7 +18,7 @@ struct LlamaProxy: AsyncParsableCommand {
             stopped (cmdStop or SIGTERM, SIGKILL after 5 s). SIGHUP reloads the config file as one snapshot.
 
             llama-swap's single-dash flags work too: -config, -listen, -watch-config, -version, -tls-cert-file, \
-            -tls-key-file (and -config-dir, which stops with "not supported yet"). --listen :8080 listens on every \
+            -tls-key-file, -config-dir. --listen :8080 listens on every \
             interface, as in llama-swap; without --listen the proxy listens on 127.0.0.1:8080 only (127.0.0.1:8443 \
             with TLS, llama-swap's TLS port).
 
@@ -44,7 +44,11 @@ struct LlamaProxy: AsyncParsableCommand {
     @Flag(name: .long, help: "Reload the config when its file changes (as SIGHUP does).")
     var watchConfig = false
 
-    @Option(name: .long, help: ArgumentHelp("llama-swap's config directory: not supported yet.", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Directory of *.yaml/*.yml files merged after --config, in name order (llama-swap's -config-dir).",
+            valueName: "dir"))
     var configDir: String?
 
     @Option(
@@ -66,14 +70,10 @@ struct LlamaProxy: AsyncParsableCommand {
     }
 
     func validate() throws {
-        if configDir != nil {
-            throw ValidationError(
-                "--config-dir (llama-swap's -config-dir) is not supported yet: give one file with --config")
-        }
         if (tlsCertFile == nil) != (tlsKeyFile == nil) {
             throw ValidationError("both --tls-cert-file and --tls-key-file must be given for TLS")
         }
-        if config == nil { throw ValidationError("--config is required") }
+        if config == nil && configDir == nil { throw ValidationError("--config or --config-dir is required") }
     }
 
     @Option(
@@ -84,14 +84,14 @@ struct LlamaProxy: AsyncParsableCommand {
     var shutdownGrace: Double = 10
 
     func run() async throws {
-        let config = self.config!  // validate() checked it
+        let config = self.config ?? ""  // validate() checked that it or configDir is given
         let listen = self.listen ?? (tlsCertFile == nil ? "127.0.0.1:8080" : "127.0.0.1:8443")
         guard let (host, port) = ProxyOptions.parseListen(listen) else {
             throw ValidationError("--listen expects host:port, got '\(listen)'")
         }
         let loaded: (ProxyConfig, [ConfigWarning])
         do {
-            loaded = try ConfigLoader.load(contentsOf: config)
+            loaded = try ConfigLoader.load(configFile: config, configDir: configDir)
         } catch {
             printToStandardError("\(error)")
             throw ExitCode(2)
@@ -109,6 +109,7 @@ struct LlamaProxy: AsyncParsableCommand {
             watchConfig: watchConfig)
         options.tlsCertificateFile = tlsCertFile
         options.tlsKeyFile = tlsKeyFile
+        options.configDir = configDir
         do {
             try await ProxyService.run(
                 options: options, config: loaded.0, logs: logs, logger: Logger(label: "llama-proxy"))

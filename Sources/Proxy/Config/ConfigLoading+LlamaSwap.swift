@@ -197,9 +197,6 @@ extension ConfigLoading {
             }
             profiles.append(profile)
         }
-        if !profiles.isEmpty {
-            notSupportedYet("profiles", in: "the top level", at: key, keyPath: "profiles")
-        }
         return profiles
     }
 
@@ -275,11 +272,6 @@ extension ConfigLoading {
             }
             selectors.append(selector)
         }
-        if !selectors.isEmpty {
-            notSupportedYet(
-                "selectors", in: "the top level", at: key, keyPath: "selectors",
-                detail: "requests for a selector id get 404")
-        }
         return selectors
     }
 
@@ -305,9 +297,6 @@ extension ConfigLoading {
                 }
                 config.preload.append(model)
             }
-            notSupportedYet(
-                "preload", in: "hooks.on_startup", at: preload.keyNode.location, keyPath: "hooks.on_startup.preload",
-                detail: "models start on their first request")
         }
         if let profile = startupFields.entry("profile"), !profile.value.isNull {
             let name = try reader.string(profile.value, "hooks.on_startup.profile")
@@ -318,9 +307,6 @@ extension ConfigLoading {
                         at: profile.value.location)
                 }
                 config.profile = name
-                notSupportedYet(
-                    "profile", in: "hooks.on_startup", at: profile.keyNode.location, keyPath: "hooks.on_startup.profile"
-                )
             }
         }
     }
@@ -340,9 +326,6 @@ extension ConfigLoading {
             }
             patterns.append(item.value)
         }
-        notSupportedYet(
-            "ignorePaths", in: "upstream", at: entry.keyNode.location, keyPath: "upstream.ignorePaths",
-            detail: "every /upstream request may start its model")
         return patterns
     }
 }

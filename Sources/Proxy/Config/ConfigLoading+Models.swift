@@ -76,9 +76,6 @@ extension ConfigLoading {
                 case "capabilities": model.capabilities = try capabilities(value, path: what, modelID: id)
                 case "unloadTimeout":
                     model.unloadTimeout = try unloadTimeout(value, what)
-                    notSupportedYet(
-                        "unloadTimeout", in: "model '\(id)'", at: field.keyNode.location, keyPath: what,
-                        detail: "a stopping model gets 5 s before SIGKILL")
                 default: break  // ConfigLoader.modelKeys; unknown keys were warned about above
                 }
             }

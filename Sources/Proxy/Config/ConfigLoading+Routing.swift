@@ -157,11 +157,6 @@ extension ConfigLoading {
             }
             priority[model] = value
         }
-        if !node.mapping!.isEmpty {
-            notSupportedYet(
-                "priority", in: "routing.scheduler.settings.fifo", at: key, keyPath: path,
-                detail: "queued requests are served first come, first served")
-        }
         return priority
     }
 }

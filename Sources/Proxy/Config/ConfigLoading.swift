@@ -31,7 +31,11 @@ struct ConfigLoading {
     }
 
     mutating func load(_ text: String) throws(LocatedError) -> ProxyConfig {
-        let root = try YAMLNode.compose(yaml: text, file: file)
+        try load(root: try YAMLNode.compose(yaml: text, file: file))
+    }
+
+    /// Loads a composed document (one file's, or `-config-dir`'s merged files, each node with its own file).
+    mutating func load(root: YAMLNode?) throws(LocatedError) -> ProxyConfig {
         guard let root, !root.isNull else {
             throw LocatedError(
                 "the config is empty: expected a mapping with at least a models section",
@@ -106,9 +110,6 @@ struct ConfigLoading {
                 legacyMatrix = try readMatrix(value, path: "matrix")
             case "unloadTimeout":
                 unloadTimeout = try self.unloadTimeout(value, key)
-                notSupportedYet(
-                    key, in: "the top level", at: entry.keyNode.location, keyPath: key,
-                    detail: "a stopping model gets 5 s before SIGKILL")
             case "includeAliasesInList":
                 includeAliasesInList = try reader.bool(value, key)
             case "heartbeatInterval":

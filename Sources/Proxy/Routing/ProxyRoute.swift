@@ -28,6 +28,8 @@ enum ProxyRoute: Equatable {
     case metrics
     /// `/api/activity…`, `/api/captures/…`, `POST /api/models/load/{id}` (``ActivityEndpoint``).
     case activityAPI(ActivityEndpoint)
+    /// `GET /api/profiles`, `PUT /api/profiles/active` (``ProxyRouter/profilesEndpoint(_:in:)``).
+    case profiles
     /// `OPTIONS` on any path: llama-swap answers every preflight itself, before auth.
     case preflight
     case notFound
@@ -64,6 +66,8 @@ enum ProxyRoute: Equatable {
         "/logs": ([.GET], .logs),
         "/api/models/unload": ([.POST], .apiUnload(model: nil)),
         "/metrics": ([.GET], .metrics),
+        "/api/profiles": ([.GET], .profiles),
+        "/api/profiles/active": ([.PUT], .profiles),
     ]
 
     static func classify(method: HTTPMethod, path: String, query: String?) -> ProxyRoute {

@@ -21,6 +21,8 @@ public final class ProxyRouter: Sendable {
     let metrics: ProxyMetrics
     /// Recent relayed requests, live, for `/api/activity` and `/api/captures` (``ProxyAdmin+Activity``).
     public let activity = ActivityStore()
+    /// The active llama-swap profile (`profiles`), applied to requested model names first.
+    public let profiles = ProfileSwitch()
 
     public convenience init(
         config: ProxyConfig, provider: any UpstreamProvider, admin: (any ProxyAdmin)? = nil,
@@ -103,8 +105,11 @@ public final class ProxyRouter: Sendable {
                 model = sniffed.model
                 stream = sniffed.stream
             }
-            guard let model, !model.isEmpty else {
+            guard let requested = model, !requested.isEmpty else {
                 return .respond(.error(400, "the request names no model (JSON field \"model\", form field or ?model=)"))
+            }
+            guard let model = resolveRequestedName(requested, in: snapshot) else {
+                return .respond(.error(404, "model '\(requested)' is disabled by the active profile"))
             }
             guard let modelConfig = config.model(named: model) else {
                 let peer = PeerRouting.decide(requested: model, stream: stream, request: request, in: snapshot)
@@ -128,6 +133,9 @@ public final class ProxyRouter: Sendable {
                 var response = SimpleResponse.text(keepsMethod ? 308 : 301, "")
                 response.headers.append(("Location", "/upstream/\(split.model)/\(query)"))
                 return .respond(response)
+            }
+            if let refused = ignoredUpstreamPath(split.forwardPath, model: modelConfig.id, in: snapshot) {
+                return .respond(refused)
             }
             var settings = settings(
                 for: modelConfig, requested: split.model, stream: false, uri: split.forwardPath + query)
@@ -199,6 +207,8 @@ public final class ProxyRouter: Sendable {
             return .respond(metrics.response())
         case .activityAPI(let endpoint):
             return activityDecision(endpoint, in: snapshot)
+        case .profiles:
+            return profilesEndpoint(request, in: snapshot)
         case .notFound:
             return .respond(.error(404, "no route for \(request.head.method.rawValue) \(request.path)"))
         case .methodNotAllowed(let allowed):

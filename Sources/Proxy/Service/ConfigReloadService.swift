@@ -7,11 +7,14 @@ import UnixSignals
 /// graceful shutdown (last in the group, so first to go: no reload during a shutdown).
 public struct ConfigReloadService: Service {
     let path: String
+    /// `--config-dir`: reloads merge its files again after `path` (``ConfigLoader/load(configFile:configDir:environment:)``).
+    let configDir: String?
     let supervisor: Supervisor
     let logger: Logger
 
-    public init(path: String, supervisor: Supervisor, logger: Logger) {
+    public init(path: String, configDir: String? = nil, supervisor: Supervisor, logger: Logger) {
         self.path = path
+        self.configDir = configDir
         self.supervisor = supervisor
         self.logger = logger
     }
@@ -26,10 +29,10 @@ public struct ConfigReloadService: Service {
     /// Loads the file once and applies it (what one SIGHUP does).
     public func reload() async {
         do {
-            let (config, warnings) = try ConfigLoader.load(contentsOf: path)
+            let (config, warnings) = try ConfigLoader.load(configFile: path, configDir: configDir)
             for warning in warnings { logger.warning("\(warning)") }
             await supervisor.reload(config)
-            logger.notice("config reloaded from \(path)")
+            logger.notice("config reloaded from \([path, configDir ?? ""].filter { !$0.isEmpty }.joined(separator: " and "))")
         } catch {
             logger.error("config not reloaded: \(error)")
         }

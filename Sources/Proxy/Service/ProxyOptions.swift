@@ -10,6 +10,9 @@ public struct ProxyOptions: Sendable, Hashable {
     /// TLS serving (`--tls-cert-file`, `--tls-key-file`): a PEM certificate chain and its key; both or neither.
     public var tlsCertificateFile: String? = nil
     public var tlsKeyFile: String? = nil
+    /// `--config-dir` (llama-swap's `-config-dir`): YAML files merged after `configPath` (``ConfigDirMerge``);
+    /// `configPath` may then be empty.
+    public var configDir: String? = nil
 
     public init(
         configPath: String, host: String = "127.0.0.1", port: Int = 8080, shutdownGrace: Duration = .seconds(10),

@@ -45,7 +45,8 @@ public enum ProxyService {
             let models = store.current.config.models.count
             logger.notice("llama-proxy listening on \(scheme)://\(options.host):\(port) with \(models) models")
         }
-        let reloader = ConfigReloadService(path: options.configPath, supervisor: supervisor, logger: logger)
+        let reloader = ConfigReloadService(
+            path: options.configPath, configDir: options.configDir, supervisor: supervisor, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: SupervisorService(supervisor: supervisor)),
             .init(service: serverService),
@@ -53,7 +54,7 @@ public enum ProxyService {
             .init(service: reloader),
         ]
         // --watch-config: a changed file reloads through the same path as SIGHUP.
-        if options.watchConfig {
+        if options.watchConfig && !options.configPath.isEmpty {
             services.append(.init(service: ConfigWatchService(path: options.configPath) { await reloader.reload() }))
         }
         let group = ServiceGroup(

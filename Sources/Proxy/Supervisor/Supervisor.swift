@@ -77,10 +77,19 @@ public actor Supervisor: UpstreamProvider {
     private var snapshot: ConfigSnapshot
     private var config: ProxyConfig { snapshot.config }
     private var engine: SwapEngine
+    /// `routing.scheduler`: requests waiting for their model to start, in service order (``SchedulerQueue``).
+    private var queue: SchedulerQueue
+    /// How to tell each queued request what it waits for (`sendLoadingState`), and what it was told last.
+    private var queuedProgress: [Int: (progress: @Sendable (LoadingProgress) -> Void, last: String)] = [:]
     private let clock: any Clock<Duration>
     private let logger: Logger
     private let factory: UpstreamFactory
-    private var slots: [String: Slot] = [:]
+    private var slots: [String: Slot] = [:] {
+        didSet { publishStates() }
+    }
+    /// Each model's phase and requests, for readers that cannot wait for this actor (the router's selectors and
+    /// `upstream.ignorePaths`); updated with every change of `slots`.
+    public nonisolated let board = ModelStateBoard()
     private var nextGeneration = 0
     private var shuttingDown = false
     private var changeWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -118,7 +127,8 @@ public actor Supervisor: UpstreamProvider {
                 config: model,
                 timing: UpstreamProcess.Timing(
                     healthCheckTimeout: proxyConfig.healthCheckTimeout, pollInterval: processOptions.pollInterval,
-                    pollTimeout: processOptions.pollTimeout, stopGrace: processOptions.stopGrace),
+                    pollTimeout: processOptions.pollTimeout,
+                    stopGrace: Self.stopGrace(for: model, config: proxyConfig, default: processOptions.stopGrace)),
                 logs: logs, logger: logger, killOnParentDeath: processOptions.killOnParentDeath,
                 reservedPorts: Set(proxyConfig.models.values.compactMap(\.port)).subtracting([model.port].compactMap { $0 }),
                 onUnexpectedExit: onExit)
@@ -149,11 +159,38 @@ public actor Supervisor: UpstreamProvider {
         self.snapshot = store.current
         let (engine, problem) = SwapEngine.make(config: store.current.config)
         self.engine = engine
+        self.queue = SchedulerQueue(priority: store.current.config.routing.priority)
         self.logs = logs
         self.logger = logger
         self.clock = clock
         self.factory = factory
         if let problem { Self.report(problem, logs: logs, logger: logger) }
+    }
+
+    /// llama-swap's `unloadTimeout`: the time a stopping model gets between SIGTERM (or `cmdStop`) and SIGKILL — the
+    /// model's own, else the config's, else `default` (``ProcessOptions/stopGrace``, 5 s; llama-swap's default is
+    /// 10 s). Read when the model's upstream is made: a change applies to a running model after its next restart.
+    static func stopGrace(for model: ModelConfig, config: ProxyConfig, default grace: Duration) -> Duration {
+        model.unloadTimeout ?? config.unloadTimeout ?? grace
+    }
+
+    /// `hooks.on_startup.preload`: starts the config's preload models one after another, in file order, as llama-swap
+    /// does (each as a request that is released once the model is ready, so their ttl counts from then; models that
+    /// cannot run together swap each other out, as llama-swap warns). A model that fails to start is logged and the
+    /// next one is tried. Returns when every model has been tried, or at once when the task is cancelled.
+    public func preload() async {
+        for id in config.preload {
+            if Task.isCancelled || shuttingDown { return }
+            logs.append("preloading model: \(id)", source: "proxy")
+            logger.info("preloading model", metadata: ["model": "\(id)"])
+            do {
+                let lease = try await acquire(model: id, progress: { _ in })
+                release(lease.modelID)
+            } catch {
+                logs.append("failed to preload model \(id): \(error.openAIError.message)", source: "proxy")
+                logger.error("failed to preload model", metadata: ["model": "\(id)", "reason": "\(error)"])
+            }
+        }
     }
 
     /// Counts model starts, crashes, swaps and ttl unloads into `metrics` from now on.
@@ -196,9 +233,14 @@ public actor Supervisor: UpstreamProvider {
         nextWaiterID += 1
         progressListeners.withLockedValue { $0[id, default: [:]][listenerID] = progress }
         defer { progressListeners.withLockedValue { _ = $0[id]?.removeValue(forKey: listenerID) } }
+        queuedProgress[listenerID] = (progress, "")
+        defer {
+            queue.remove(ticket: listenerID)
+            queuedProgress[listenerID] = nil
+        }
 
         do {
-            try await becomeReady(id, progress: progress)
+            try await becomeReady(id, ticket: listenerID)
         } catch {
             release(id)
             throw error
@@ -233,6 +275,9 @@ public actor Supervisor: UpstreamProvider {
         }
         return result
     }
+
+    /// The model ids of the requests waiting for a start or swap, in the order the scheduler will serve them.
+    public func queued() -> [String] { queue.waiters.map(\.model) }
 
     /// Stops `modelID` (id or alias), or every model when `nil`, at once — in-flight requests on them are cut, as
     /// with llama-swap's `/unload` — and returns once they have stopped, with the ids that were running.
@@ -292,6 +337,7 @@ public actor Supervisor: UpstreamProvider {
         snapshot = store.replace(with: newConfig)
         let (engine, problem) = SwapEngine.make(config: newConfig)
         self.engine = engine
+        queue.updatePriority(newConfig.routing.priority)
         if let problem { Self.report(problem, logs: logs, logger: logger) }
         var stopping: [String] = []
         for id in slots.keys.sorted() {
@@ -322,16 +368,11 @@ public actor Supervisor: UpstreamProvider {
 
     // MARK: - Loading
 
-    private func becomeReady(
-        _ id: String, progress: @escaping @Sendable (LoadingProgress) -> Void
-    ) async throws(UpstreamAcquireError) {
+    /// Waits until `id` is ready for the request holding `ticket` (its arrival number). Every decision to start,
+    /// stop or wait is taken by ``runQueue()`` in queue order; this loop only queues the request, joins the start it
+    /// was admitted to, and queues it again if that model stopped before it became ready.
+    private func becomeReady(_ id: String, ticket: Int) async throws(UpstreamAcquireError) {
         var joinedAttempt: Int?
-        var lastMessage = ""
-        func tell(_ message: String) {
-            guard message != lastMessage else { return }
-            lastMessage = message
-            progress(LoadingProgress(modelID: id, message: message))
-        }
         while true {
             if shuttingDown { throw .shuttingDown }
             if Task.isCancelled {
@@ -341,35 +382,52 @@ public actor Supervisor: UpstreamProvider {
             if let joinedAttempt, let last = slot.lastFailure, last.attempt == joinedAttempt {
                 throw .failed(last.failure)
             }
-            let decision = engine.plan(for: id, running: plannerView())
-            if let line = decision.swapLine, slots[id]?.pendingSwapLine == nil { slots[id]?.pendingSwapLine = line }
-            switch decision.plan {
-            case .alreadyRunning(let alsoStop):
-                alsoStop.forEach(beginStop)
-                if slot.phase == .ready { return }
-                joinedAttempt = slot.attempt
-                await waitForChange()
-            case .start(let afterStopping):
-                if afterStopping.isEmpty && slot.phase != .stopped {
-                    // An engine that says "start" for a model that runs (a bug) must not spin this actor: join.
-                    if slot.phase == .ready { return }
-                    if slot.phase == .starting { joinedAttempt = slot.attempt }
-                    await waitForChange()
-                } else if afterStopping.isEmpty {
-                    beginStart(id)
-                    joinedAttempt = slots[id]?.attempt
-                } else {
-                    if afterStopping.contains(where: { slots[$0]?.phase == .ready }) { metrics.modelSwappedIn(id) }
-                    afterStopping.forEach(beginStop)
-                    tell("stopping \(afterStopping.joined(separator: ", ")) to make room for \(id)")
-                    await waitForChange()
+            if !queue.contains(ticket: ticket) && (joinedAttempt == nil || slot.phase == .stopped) {
+                // New, or admitted to a start that is gone (stopped by an unload, a reload or a crash): queue again.
+                joinedAttempt = nil
+                queue.enqueue(ticket: ticket, model: id)
+                runQueue()
+            }
+            if !queue.contains(ticket: ticket), let slot = slots[id] {
+                switch slot.phase {
+                case .ready: return
+                case .starting: joinedAttempt = slot.attempt
+                case .stopping: break  // stopped under the start it joined: queued again once it has stopped
+                case .stopped: continue  // its start failed (thrown above) or it stopped since: queue again
                 }
+            }
+            await waitForChange()
+        }
+    }
+
+    /// One drain of the scheduler queue (``SchedulerQueue``), performed in this actor turn: starts, stops and
+    /// progress messages in queue order.
+    private func runQueue() {
+        guard !shuttingDown, !queue.waiters.isEmpty else { return }
+        for decision in queue.drain(running: plannerView(), engine: engine) {
+            let id = decision.model
+            if let line = decision.swapLine, slots[id]?.pendingSwapLine == nil { slots[id]?.pendingSwapLine = line }
+            switch decision.step {
+            case .admit(let alsoStop):
+                alsoStop.forEach(beginStop)
+            case .start:
+                beginStart(id)
+            case .makeRoom(let stopping):
+                if stopping.contains(where: { slots[$0]?.phase == .ready }) { metrics.modelSwappedIn(id) }
+                stopping.forEach(beginStop)
+                tell(decision.ticket, "stopping \(stopping.joined(separator: ", ")) to make room for \(id)", model: id)
             case .wait(let busy, let stopNow):
                 stopNow.forEach(beginStop)
-                tell("waiting for \(busy.joined(separator: ", ")) to finish before starting \(id)")
-                await waitForChange()
+                tell(decision.ticket, "waiting for \(busy.joined(separator: ", ")) to finish before starting \(id)", model: id)
             }
         }
+    }
+
+    /// Tells a queued request what it waits for, once per change of message.
+    private func tell(_ ticket: Int, _ message: String, model: String) {
+        guard let entry = queuedProgress[ticket], entry.last != message else { return }
+        queuedProgress[ticket]?.last = message
+        entry.progress(LoadingProgress(modelID: model, message: message))
     }
 
     private func beginStart(_ id: String) {
@@ -557,6 +615,14 @@ public actor Supervisor: UpstreamProvider {
         }
     }
 
+    private func publishStates() {
+        var states: [String: SelectorChoice.TargetState] = [:]
+        for (id, slot) in slots where slot.phase != .stopped || slot.inFlight > 0 {
+            states[id] = SelectorChoice.TargetState(phase: Self.plannerPhase(slot.phase), inFlight: slot.inFlight)
+        }
+        board.publish(states)
+    }
+
     private static func report(_ problem: String, logs: LogBuffer, logger: Logger) {
         logs.append(problem, source: "proxy")
         logger.error("\(problem)")
@@ -585,6 +651,7 @@ public actor Supervisor: UpstreamProvider {
     }
 
     private func notifyChange() {
+        runQueue()
         let waiters = changeWaiters
         changeWaiters.removeAll()
         for waiter in waiters.values { waiter.resume() }
