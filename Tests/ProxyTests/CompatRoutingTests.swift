@@ -71,12 +71,13 @@ private let threeModels = """
                           alone: c
                 """)
         #expect(config.routing.engine == .matrix)
-        let matrix = try #require(config.routing.matrix)
+        let settings = try #require(config.routing.matrix)
+        let matrix = settings.definition
         #expect(matrix.vars.map(\.key) == ["x", "y"] && matrix.vars.map(\.model) == ["a", "b"])
-        #expect(matrix.evictCosts.map(\.cost) == [5])
+        #expect(matrix.evictCosts.map(\.multiplier) == [5])
         #expect(matrix.sets.map(\.name) == ["pair", "alone"])
         #expect(matrix.sets.map(\.expression) == ["x & y", "c"])
-        #expect(matrix.sets[0].location == SourceLocation(file: "test.yaml", line: 13, column: 11))
+        #expect(settings.setPlaces["pair"]?.location == SourceLocation(file: "test.yaml", line: 13, column: 11))
         #expect(config.groups.map(\.id) == [GroupConfig.defaultGroupID])
         #expect(config.groups[0].members == ["a", "b", "c"] && config.groups[0].swap && config.groups[0].exclusive)
         #expect(warnings.isEmpty, "the matrix engine is active: nothing to warn about")
@@ -85,7 +86,7 @@ private let threeModels = """
     @Test func legacyTopLevelMatrixLoadsLikeRoutingMatrix() throws {
         let (config, warnings) = try load(threeModels + "matrix:\n  sets:\n    s: \"a & b\"\n")
         #expect(config.routing.engine == .matrix)
-        #expect(config.routing.matrix?.sets.map(\.expression) == ["a & b"])
+        #expect(config.routing.matrix?.definition.sets.map(\.expression) == ["a & b"])
         #expect(warnings.isEmpty)
     }
 

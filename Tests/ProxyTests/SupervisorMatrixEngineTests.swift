@@ -147,11 +147,8 @@ struct MatrixEngineCase: CustomTestStringConvertible, Sendable {
         config.routing = RoutingSettings(
             engine: .matrix,
             matrix: MatrixSettings(
-                sets: [
-                    .init(
-                        name: "s", expression: "nobody", location: SourceLocation(file: "x", line: 1, column: 1),
-                        expressionLocation: SourceLocation(file: "x", line: 1, column: 4), isQuoted: false)
-                ], location: SourceLocation(file: "x", line: 1, column: 1)))
+                definition: MatrixDefinition(sets: [.init(name: "s", expression: "nobody")]),
+                location: SourceLocation(file: "x", line: 1, column: 1)))
         let (engine, problem) = SwapEngine.make(config: config)
         guard case .groups = engine else {
             Issue.record("an uncompilable matrix must not decide")

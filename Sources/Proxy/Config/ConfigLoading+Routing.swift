@@ -77,7 +77,8 @@ extension ConfigLoading {
         if let vars = fields["vars"], !vars.isNull {
             for entry in try reader.entries(vars, "\(path).vars") {
                 let model = try reader.oneLine(entry.value, "\(path).vars.\(entry.key)")
-                matrix.vars.append(.init(key: entry.key, model: model, location: entry.keyNode.location))
+                matrix.definition.vars.append(.init(key: entry.key, model: model))
+                matrix.varLocations[entry.key] = entry.keyNode.location
             }
         }
         if let costs = fields["evict_costs"], !costs.isNull {
@@ -85,12 +86,13 @@ extension ConfigLoading {
                 let cost = try reader.integer(
                     entry.value, "\(path).evict_costs.\(entry.key)", in: 1...Int(Int32.max),
                     expected: "a positive whole number")
-                matrix.evictCosts.append(.init(key: entry.key, cost: cost, location: entry.keyNode.location))
+                matrix.definition.evictCosts.append(.init(key: entry.key, multiplier: cost))
+                matrix.evictCostLocations[entry.key] = entry.keyNode.location
             }
         }
         if let sets = fields["sets"], !sets.isNull {
             for entry in try reader.entries(sets, "\(path).sets") {
-                if matrix.sets.contains(where: { $0.name == entry.key }) {
+                if matrix.setPlaces[entry.key] != nil {
                     throw LocatedError(
                         "\(path).sets: the set '\(entry.key)' is defined twice", at: entry.keyNode.location)
                 }
@@ -100,10 +102,10 @@ extension ConfigLoading {
                     )
                 }
                 let expression = try reader.string(entry.value, "\(path).sets.\(entry.key)")
-                matrix.sets.append(
-                    .init(
-                        name: entry.key, expression: expression, location: entry.keyNode.location,
-                        expressionLocation: entry.value.location, isQuoted: !scalar.isPlain))
+                matrix.definition.sets.append(.init(name: entry.key, expression: expression))
+                matrix.setPlaces[entry.key] = .init(
+                    location: entry.keyNode.location, expressionLocation: entry.value.location,
+                    isQuoted: !scalar.isPlain)
             }
         }
         return matrix
@@ -119,16 +121,16 @@ extension ConfigLoading {
             switch error.place {
             case .sets: return (matrix.location, error.description)
             case .set(let name, let column):
-                guard let set = matrix.sets.first(where: { $0.name == name }) else {
+                guard let set = matrix.setPlaces[name] else {
                     return (matrix.location, error.description)
                 }
                 var location = set.expressionLocation
                 if let column { location.column += column - 1 + (set.isQuoted ? 1 : 0) }
                 return (location, error.description)
             case .variable(let key):
-                return (matrix.vars.first { $0.key == key }?.location ?? matrix.location, error.description)
+                return (matrix.varLocations[key] ?? matrix.location, error.description)
             case .evictCost(let key):
-                return (matrix.evictCosts.first { $0.key == key }?.location ?? matrix.location, error.description)
+                return (matrix.evictCostLocations[key] ?? matrix.location, error.description)
             }
         }
         let first = located[0]

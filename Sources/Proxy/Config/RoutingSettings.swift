@@ -25,54 +25,46 @@ public struct RoutingSettings: Sendable, Hashable {
     }
 }
 
-/// `routing.router.settings.matrix` as written: `vars`, `evict_costs` and the ordered `sets`, each with the place it
-/// is written, for ``SwapMatrix/compile(_:models:aliases:)`` and for errors that point at the file.
+/// `routing.router.settings.matrix` as written: the solver's own ``MatrixDefinition`` (the one model of `vars`,
+/// `evict_costs` and the ordered `sets`) and where each entry is written, so errors from
+/// ``SwapMatrix/compile(_:models:aliases:)`` (which name a set, var or key) can point at the file.
 public struct MatrixSettings: Sendable, Hashable {
-    /// One `vars` entry: a short name for a model id.
-    public struct Variable: Sendable, Hashable {
-        public var key: String
-        public var model: String
-        public var location: SourceLocation
-    }
-
-    /// One `evict_costs` entry: a var or model id and its positive multiplier.
-    public struct EvictCost: Sendable, Hashable {
-        public var key: String
-        public var cost: Int
-        public var location: SourceLocation
-    }
-
-    /// One named set: its expression (`(g | q) & v`, `+llms & v`) as written.
-    public struct Set: Sendable, Hashable {
-        public var name: String
-        public var expression: String
+    /// Where one set is written.
+    public struct SetPlace: Sendable, Hashable {
         /// Where the set's name is written.
         public var location: SourceLocation
         /// Where the expression's scalar starts.
         public var expressionLocation: SourceLocation
         /// Whether the expression is written in quotes (its first character is one column further right).
         public var isQuoted: Bool
+
+        public init(location: SourceLocation, expressionLocation: SourceLocation, isQuoted: Bool) {
+            self.location = location
+            self.expressionLocation = expressionLocation
+            self.isQuoted = isQuoted
+        }
     }
 
-    public var vars: [Variable]
-    public var evictCosts: [EvictCost]
-    /// In definition order, which breaks ties between sets of equal cost.
-    public var sets: [Set]
+    /// What the matrix says; in definition order, which breaks ties between sets of equal cost.
+    public var definition: MatrixDefinition
     /// Where `matrix:` is written.
     public var location: SourceLocation
+    /// Var key → where it is written.
+    public var varLocations: [String: SourceLocation]
+    /// `evict_costs` key → where it is written.
+    public var evictCostLocations: [String: SourceLocation]
+    /// Set name → where it and its expression are written.
+    public var setPlaces: [String: SetPlace]
 
-    public init(vars: [Variable] = [], evictCosts: [EvictCost] = [], sets: [Set] = [], location: SourceLocation) {
-        self.vars = vars
-        self.evictCosts = evictCosts
-        self.sets = sets
+    public init(
+        definition: MatrixDefinition = MatrixDefinition(sets: []), location: SourceLocation,
+        varLocations: [String: SourceLocation] = [:], evictCostLocations: [String: SourceLocation] = [:],
+        setPlaces: [String: SetPlace] = [:]
+    ) {
+        self.definition = definition
         self.location = location
-    }
-
-    /// The plain definition the solver compiles.
-    public var definition: MatrixDefinition {
-        MatrixDefinition(
-            vars: vars.map { MatrixDefinition.Variable(key: $0.key, model: $0.model) },
-            evictCosts: evictCosts.map { MatrixDefinition.EvictCost(key: $0.key, multiplier: $0.cost) },
-            sets: sets.map { MatrixDefinition.Set(name: $0.name, expression: $0.expression) })
+        self.varLocations = varLocations
+        self.evictCostLocations = evictCostLocations
+        self.setPlaces = setPlaces
     }
 }
