@@ -452,30 +452,28 @@ import Wire
         let (client, sentAt) = try await fixture.send()
         let response = try await client.response()
         #expect(response.status == 200)
-        // The loading message, sent while the model loads, not after: before the 700 ms load ends (a bound load
-        // cannot break, since the load's end is on the same clock). It need not be the first byte: its progress
-        // step travels from the supervisor's task to the event loop, and on a loaded machine a heartbeat may fill
-        // the first 150 ms before it arrives — which is the heartbeat rule, not a fault. How soon exactly is
-        // RelayDrivenTimeTests.loadingMessagesAndHeartbeatsShareTheSilence's job, on a driven clock.
-        let loading = try #require(
-            response.pieces.first { String(decoding: $0.bytes, as: UTF8.self).contains("reasoning_content") },
-            "\(response.bodyText)")
-        #expect(String(decoding: loading.bytes, as: UTF8.self).contains("data: {"))
-        #expect(Double(loading.at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6 < 700)
-        // Loading messages count as bytes sent: every heartbeat follows the client's previous bytes (a loading
-        // message, a heartbeat, or the request's arrival) by at least the interval.
-        var scanner = HeartbeatScanner(heartbeat: try SSEHeartbeat(comment: "keepalive"))
-        var previous = sentAt
-        var heartbeats = 0
-        for piece in response.pieces {
-            let count = scanner.consume(piece.bytes)
-            if count > 0 {
-                let gap = Double(piece.at.uptimeNanoseconds - previous.uptimeNanoseconds) / 1e6
-                #expect(gap >= 150 - HeartbeatRelayTests.earlyToleranceMs, "a heartbeat \(gap) ms after the last bytes")
-                heartbeats += count
-            }
-            previous = piece.at
+        // The loading message comes while the model loads, before the upstream's answer. It need not be the first
+        // byte: its progress step travels from the supervisor's task to the event loop, and on a loaded machine a
+        // heartbeat may fill the first 150 ms before it arrives — which is the heartbeat rule, not a fault. (When it
+        // is read says little on a loaded machine, where reads are delivered late; how soon it is sent is
+        // RelayDrivenTimeTests.loadingMessagesAndHeartbeatsShareTheSilence's job, on a driven clock.)
+        let texts = response.pieces.map { String(decoding: $0.bytes, as: UTF8.self) }
+        let loading = try #require(texts.firstIndex { $0.contains("reasoning_content") }, "\(response.bodyText)")
+        let answer = try #require(texts.firstIndex { $0.contains("data: {\"choices\":[]}") }, "\(response.bodyText)")
+        #expect(texts[loading].contains("data: {"))
+        #expect(loading < answer || (loading == answer && texts[loading].range(of: "reasoning_content")!.lowerBound
+            < texts[loading].range(of: "data: {\"choices\":[]}")!.lowerBound))
+        // Never early: a heartbeat needs an interval of silence since the last bytes, its predecessor included, so
+        // the k-th leaves the proxy at least k intervals after the request arrived — and is read no sooner. (Only
+        // the request's own sending is a safe reference on the client's clock: a read can be delivered late, so the
+        // gap between two reads says nothing about the gap between the writes. That loading messages count as bytes,
+        // exactly, is the driven test's.)
+        let heartbeatTimes = Heartbeats.times(in: response)
+        for (index, beat) in heartbeatTimes.enumerated() {
+            let waited = Double(beat.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6
+            #expect(waited >= Double(index + 1) * 150 - HeartbeatRelayTests.earlyToleranceMs, "heartbeat \(index + 1) at \(waited) ms")
         }
+        let heartbeats = heartbeatTimes.count
         let silence = Double(try #require(response.pieces.last).at.uptimeNanoseconds - sentAt.uptimeNanoseconds) / 1e6
         #expect(heartbeats >= 1, "the 700 ms load holds at least one 150 ms silence")
         #expect(heartbeats <= Int(silence / 150) + 1, "\(heartbeats) heartbeats in \(silence) ms")
