@@ -86,8 +86,8 @@ mkdir -p .build/ci && rm -f .build/ci/failure.png
 SE_OFFLINE=true timeout 240 "$venv/bin/python" ci/browser/ui_test.py --url "http://127.0.0.1:$port" --key "$key" \
     --model slow-loader --screenshot "${UI_SCREENSHOT:-$root/.build/ci/ui.png}" --work "$root/.build/ci" || status=$?
 if [[ $status -ne 0 ]]; then
-    echo "== llama-proxy log (last 40 lines)"
-    tail -n 40 "$work/proxy.log" | sed 's/^/  /'
+    echo "== llama-proxy log (last 40 lines, access lines left out)"
+    grep -v ' access$' "$work/proxy.log" | tail -n 40 | sed 's/^/  /'
     [[ $status -eq 124 ]] && echo "FAILED: ui_test.py did not finish within 240 s"
     [[ -f .build/ci/failure.png ]] && echo "== the page at the failure: .build/ci/failure.png"
     echo "FAILED: browser test (exit $status) after $((SECONDS - started)) s"

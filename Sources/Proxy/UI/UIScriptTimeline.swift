@@ -63,8 +63,11 @@ enum UIScriptTimeline {
               class: 'giveup mark ' + lane, d: 'M' + f(x - 6) + ' ' + f(y - 6) + 'l12 12m0 -12l-12 12' }),
           };
           // The shape of one event: by its mark where the mark has its own shape, else by its lane.
+          // On the byte lanes an event without bytes is a boundary (a response head, the body's end).
+          const isBoundary = (e) => e.mark === 'close' || e.mark === 'head' ||
+            ((e.lane === 'upstream' || e.lane === 'client') && (e.bytes === null || e.bytes === undefined));
           function markFor(e, x, y) {
-            if (e.mark === 'close') return shape.close(x, y, e.lane);
+            if (isBoundary(e)) return shape.close(x, y, e.lane);
             if (e.mark === 'giveUp' && e.lane !== 'error') return shape.giveUp(x, y, e.lane);
             return shape[e.lane](x, y, e.bytes);
           }
@@ -105,6 +108,7 @@ enum UIScriptTimeline {
               svg.append(s('line', { class: 'lane', x1: LEFT, y1: y, x2: W - RIGHT, y2: y }));
               counts[lane] = 0;
             }
+            counts.boundary = 0;
             svg.append(s('line', { class: 'axis', x1: LEFT, y1: AXIS, x2: W - RIGHT, y2: AXIS }));
             const step = niceStep(span / 1000 / 10) * 1000;
             for (let tick = 0; tick <= span; tick += step) {
@@ -135,7 +139,7 @@ enum UIScriptTimeline {
             // Byte lanes: merged per pixel when dense.
             const merged = {};
             for (const lane of ['upstream', 'client']) {
-              const list = events.filter((e) => e.lane === lane && e.mark !== 'close' && e.mark !== 'span');
+              const list = events.filter((e) => e.lane === lane && !isBoundary(e) && e.mark !== 'span');
               if (list.length <= MERGE_ABOVE) continue;
               const buckets = new Map();
               for (const e of list) {
@@ -149,8 +153,8 @@ enum UIScriptTimeline {
             for (const e of events) {
               const y = laneY[e.lane];
               if (y === undefined || e.mark === 'span') continue;
-              counts[e.lane] += 1;
-              if (merged[e.lane] && e.mark !== 'close') continue;
+              if (isBoundary(e)) counts.boundary += 1; else counts[e.lane] += 1;
+              if (merged[e.lane] && !isBoundary(e)) continue;
               const mark = markFor(e, x(e.t), y);
               mark.setAttribute('data-t', String(e.t));
               const t = document.createElementNS(NS, 'title');
@@ -181,13 +185,15 @@ enum UIScriptTimeline {
             const rowLastX = [-1e9, -1e9];
             for (const d of shown) {
               const dx = x(d.t);
-              const text = (d.profile ? d.profile + ' ' : '') + (d.label || 'deadline') + ' ' + sec(d.t);
-              svg.append(s('line', { class: 'deadline', x1: f(dx), y1: 32, x2: f(dx), y2: AXIS }, text));
+              const text = d.label || ((d.profile ? d.profile + ' ' : '') + 'deadline at ' + sec(d.t));
+              // A deadline that fired (the client would have given up) in red; one still pending in grey.
+              const style = d.fired === false ? 'deadline pending' : 'deadline';
+              svg.append(s('line', { class: style, x1: f(dx), y1: 32, x2: f(dx), y2: AXIS }, text));
               const row = dx - rowLastX[0] > 190 ? 0 : (dx - rowLastX[1] > 190 ? 1 : -1);
               if (row < 0) continue;
               rowLastX[row] = dx;
               const nearRight = dx > W - RIGHT - 200;
-              const label = s('text', { class: 'deadline' + (nearRight ? ' end' : ''),
+              const label = s('text', { class: style + (nearRight ? ' end' : ''),
                 x: f(nearRight ? dx - 4 : dx + 4), y: 13 + row * 13 });
               label.textContent = text;
               svg.append(label);
@@ -201,37 +207,44 @@ enum UIScriptTimeline {
             }
             const summary = counts.heartbeat + ' heartbeats, ' + counts.withheld + ' withheld, ' + counts.upstream +
               ' upstream reads, ' + counts.client + ' client writes, ' + counts.error + ' errors over ' + sec(end) +
-              (timeline.inFlight ? ' (in flight)' : '');
+              (timeline.inFlight ? ' (in flight)' : '') +
+              (timeline.eventsDropped > 0 ? '; ' + timeline.eventsDropped + ' events dropped to stay bounded' : '');
             svg.setAttribute('aria-label', 'Timeline: ' + summary);
             const hidden = deadlines.filter((d) => d.t > axisEnd);
             return { svg, summary, hidden, end, events, counts };
           }
 
           function legend() {
-            const svg = s('svg', { class: 'legend', viewBox: '0 0 1200 30', width: 1200, height: 30, role: 'img',
-              'aria-label': 'Legend' });
             const items = [
-              [shape.upstream(12, 15, 256), 'upstream read (height: size)'],
-              [shape.client(12, 15), 'bytes to the client'],
+              [shape.upstream(12, 15, 256), 'upstream read'],
+              [shape.client(12, 15), 'to the client'],
               [shape.heartbeat(12, 15), 'heartbeat'],
-              [shape.withheld(12, 15), 'heartbeat withheld (inside an event)'],
+              [shape.withheld(12, 15), 'withheld (inside an event)'],
               [shape.request(12, 24), 'request event'],
               [shape.error(12, 15), 'error'],
-              [shape.close(12, 15, 'upstream'), 'connection closed'],
-              [s('line', { class: 'deadline', x1: 12, y1: 3, x2: 12, y2: 27 }), 'client deadline'],
+              [shape.close(12, 15, 'upstream'), 'head / end'],
+              [s('line', { class: 'deadline', x1: 12, y1: 3, x2: 12, y2: 27 }), 'deadline passed'],
+              [s('line', { class: 'deadline pending', x1: 12, y1: 3, x2: 12, y2: 27 }), 'deadline pending'],
               [s('line', { class: 'now', x1: 12, y1: 3, x2: 12, y2: 27 }), 'now'],
             ];
-            let offset = 0;
+            const groups = [];
+            let offset = 0, row = 0;
             for (const [mark, text] of items) {
-              const g = s('g', { transform: 'translate(' + offset + ' 0)' });
+              const width = 34 + text.length * 6.6;
+              if (offset + width > W) { offset = 0; row += 1; }
+              const g = s('g', { transform: 'translate(' + f(offset) + ' ' + row * 30 + ')' });
               mark.setAttribute('class', mark.getAttribute('class').replace(/\bmark\b/, 'legend-mark'));
               g.append(mark);
               const label = s('text', { x: 24, y: 20 });
               label.textContent = text;
               g.append(label);
-              svg.append(g);
-              offset += 30 + text.length * 6.4;
+              groups.push(g);
+              offset += width;
             }
+            const height = (row + 1) * 30;
+            const svg = s('svg', { class: 'legend', viewBox: '0 0 ' + W + ' ' + height, width: W, height,
+              role: 'img', 'aria-label': 'Legend: ' + items.map((i) => i[1]).join(', ') });
+            svg.append(...groups);
             return svg;
           }
 
@@ -244,7 +257,7 @@ enum UIScriptTimeline {
               sec(longestSilence(drawn.events, drawn.end)) + '.');
             if (drawn.hidden.length) {
               note.append(' Beyond this axis: ' + drawn.hidden.slice(0, 6)
-                .map((d) => (d.profile ? d.profile + ' ' : '') + (d.label || '') + ' ' + sec(d.t)).join(', ') +
+                .map((d) => d.label || ((d.profile ? d.profile + ' ' : '') + 'at ' + sec(d.t))).join('; ') +
                 (drawn.hidden.length > 6 ? ', …' : '') + '.');
             }
             const rows = drawn.events.slice(0, 400).map((e) => UI.h('tr', {},

@@ -183,7 +183,9 @@ enum UIScriptViews {
             try { data = await UI.json('activity', { limit: 500 }); } catch (error) { return; }
             const r = (data.requests || []).find((row) => row.id === id);
             const el = document.getElementById('request-facts');
-            if (!r) { el.textContent = 'This request is no longer in the activity list.'; return; }
+            if (id !== requestId) return null;
+            if (!r) { el.textContent = 'This request is no longer in the activity list.'; return null; }
+            document.getElementById('capture-export').disabled = r.hasCapture === false;
             el.replaceChildren(...fact('model', r.model || '–'), ...fact('route', (r.method || '') + ' ' +
               (r.route || '')), ...fact('status', r.inFlight ? 'in flight' : String(r.status)),
               ...fact('started', clock(r.startedAt)), ...fact('duration', ms(r.durationMs)),
@@ -192,6 +194,7 @@ enum UIScriptViews {
               ...fact('heartbeats', num(r.heartbeats)), ...fact('withheld', num(r.withheld)),
               ...fact('in-band errors', num(r.inBandErrors)), ...fact('sent', bytes(r.bytesSent)),
               'client ', h('b', {}, r.clientGoneEarly ? 'left early' : 'stayed'));
+            return r;
           }
 
           async function refreshTimeline() {
@@ -208,7 +211,14 @@ enum UIScriptViews {
             if (!timeline.inFlight) {
               timelinePoller.stop();
               say('request-msg', 'finished');
-              if (wasInFlight) { refreshFacts(id); loadCapture(id); }
+              if (wasInFlight) {
+                const row = await refreshFacts(id);
+                if (row && row.hasCapture === false) {
+                  say('capture-msg', 'no capture: captures are off, or this one was dropped to stay within the buffer');
+                } else if (row) {
+                  loadCapture(id);
+                }
+              }
             } else {
               say('request-msg', 'in flight: the timeline follows it');
             }
@@ -280,6 +290,7 @@ enum UIScriptViews {
               document.getElementById('request-id').textContent = id || '';
               document.getElementById('request-facts').textContent = '';
               document.getElementById('capture').replaceChildren();
+              document.getElementById('capture-export').disabled = false;
               say('capture-msg', ''); say('request-msg', '');
               Timeline.empty(box, 'loading…');
               if (!id) return;

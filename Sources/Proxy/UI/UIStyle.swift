@@ -79,6 +79,7 @@ enum UIStyle {
         rect.attempt{fill:#d4d4d4;stroke:#555;stroke-width:1}rect.attempt.live{fill:#e4eaf5;stroke-dasharray:4 3}
         path.reqmark{fill:#555}
         line.deadline{stroke:#c0392b;stroke-width:2;stroke-dasharray:6 4}text.deadline{fill:#c0392b}
+        line.pending{stroke:#999;stroke-width:1.5}text.pending{fill:#777}
         line.now{stroke:#1f4e9c;stroke-width:1.5}text.now{fill:#1f4e9c}
         path.giveup{stroke:#c0392b;stroke-width:3;fill:none}
         path.upclose{stroke:#6a1b9a;stroke-width:2;stroke-dasharray:2 2}
