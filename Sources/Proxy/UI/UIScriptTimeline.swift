@@ -74,8 +74,9 @@ enum UIScriptTimeline {
 
           function describe(event) {
             const parts = [sec(event.t)];
-            if (event.bytes !== null && event.bytes !== undefined) parts.push(event.bytes + ' B');
-            if (event.label) parts.push(event.label);
+            const size = event.bytes !== null && event.bytes !== undefined ? event.bytes + ' B' : null;
+            if (size) parts.push(size);
+            if (event.label && event.label !== size) parts.push(event.label);
             return parts.join(' · ');
           }
 

@@ -249,14 +249,16 @@ enum UIScriptViews {
             const response = capture.response || {};
             const chunks = response.chunks || [];
             target.replaceChildren(
-              h('section', {}, h('h4', {}, 'Request: ' + (request.method || '') + ' ' + (request.uri || '')),
+              h('section', {}, h('h4', {}, 'Request: ' + (request.method || '') + ' ' + (request.uri || '') +
+                (none(request.bodyBytes) ? '' : ' · body ' + bytes(request.bodyBytes))),
                 headerTable(request.headers), h('pre', { tabindex: 0 }, request.body || '')),
               h('section', {}, h('h4', {}, 'Response: ' + (none(response.status) ? '–' : response.status) + ' · ' +
                 chunks.length + ' reads'), headerTable(response.headers),
                 h('div', { class: 'chunks', tabindex: 0 }, h('table', {}, h('tbody', {}, chunks.map((c) =>
                   h('tr', { class: String(c.text).startsWith(':') ? 'hb' : '' }, h('td', { class: 't' }, ms(c.t)),
                     h('td', {}, h('pre', {}, visible(c.text))))))))));
-            say('capture-msg', 'secrets are redacted; bodies may be cut at the capture bound');
+            const cut = capture.truncated ? '; this capture was cut at the capture bound' : '';
+            say('capture-msg', 'secrets are redacted' + cut, capture.truncated ? 'bad' : '');
           }
 
           document.getElementById('capture-reload').addEventListener('click', () => {
