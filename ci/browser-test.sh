@@ -75,11 +75,16 @@ trap cleanup EXIT
 echo "== llama-proxy on 127.0.0.1:$port (log: $work/proxy.log)"
 "$bin/llama-proxy" --config "$work/config.yaml" --listen "127.0.0.1:$port" > "$work/proxy.log" 2>&1 &
 proxy_pid=$!
+healthy() {
+    "$venv/bin/python" -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+        "http://127.0.0.1:$port/health" 2> /dev/null
+}
 for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/health" > /dev/null 2>&1 && break
+    healthy && break
     kill -0 "$proxy_pid" 2> /dev/null || { echo "FAILED: llama-proxy exited:"; cat "$work/proxy.log"; exit 1; }
     sleep 0.1
 done
+healthy || { echo "FAILED: llama-proxy did not answer /health within 10 s"; exit 1; }
 
 status=0
 mkdir -p .build/ci && rm -f .build/ci/failure.png

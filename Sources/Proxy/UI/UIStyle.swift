@@ -97,7 +97,7 @@ enum UIStyle {
         .logs{height:calc(100vh - 150px);overflow:auto;background:#10141b;color:#d8dee9;padding:8px;
           white-space:pre-wrap;word-break:break-all;border-radius:4px}
         .logs .proxy{color:#9fc3ff}.logs .upstream{color:#d8dee9}.logs .gap{color:#f0a020}
-        .play{display:grid;grid-template-columns:340px 1fr 300px;gap:14px}
+        .play{display:grid;grid-template-columns:380px 1fr 300px;gap:14px}
         .play-form{display:flex;flex-direction:column;gap:6px}
         .play-form textarea{width:100%;resize:vertical}
         .play-form .row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
