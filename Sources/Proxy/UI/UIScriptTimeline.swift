@@ -66,8 +66,17 @@ enum UIScriptTimeline {
           // On the byte lanes an event without bytes is a boundary (a response head, the body's end).
           const isBoundary = (e) => e.mark === 'close' || e.mark === 'head' ||
             ((e.lane === 'upstream' || e.lane === 'client') && (e.bytes === null || e.bytes === undefined));
-          function markFor(e, x, y) {
+          const hasEnd = (e) => e.end !== null && e.end !== undefined;
+          // A request-lane event with an end is a span (the harness's attempts); a byte mark with an end holds
+          // later reads merged into it (the server keeps each request bounded): drawn from t to end.
+          const isSpan = (e) => e.mark === 'span' || (e.lane === 'request' && hasEnd(e));
+          function markFor(e, x, y, xEnd) {
             if (isBoundary(e)) return shape.close(x, y, e.lane);
+            if (hasEnd(e) && (e.lane === 'upstream' || e.lane === 'client')) {
+              const h = e.lane === 'upstream' ? 14 : 8;
+              return s('rect', { class: (e.lane === 'upstream' ? 'write' : 'readspan') + ' mark ' + e.lane,
+                x: f(x - 1.5), y: f(y - h / 2), width: f(Math.max(3, xEnd - x + 3)), height: h });
+            }
             if (e.mark === 'giveUp' && e.lane !== 'error') return shape.giveUp(x, y, e.lane);
             return shape[e.lane](x, y, e.bytes);
           }
@@ -77,6 +86,7 @@ enum UIScriptTimeline {
             const size = event.bytes !== null && event.bytes !== undefined ? event.bytes + ' B' : null;
             if (size) parts.push(size);
             if (event.label && event.label !== size) parts.push(event.label);
+            if (hasEnd(event)) parts.push('until ' + sec(event.end));
             return parts.join(' · ');
           }
 
@@ -124,7 +134,7 @@ enum UIScriptTimeline {
 
             // The request: a bar over its life (dashed while in flight), or the spans the server gives.
             const ry = laneY.request;
-            const spans = events.filter((e) => e.mark === 'span' && laneY[e.lane] !== undefined);
+            const spans = events.filter((e) => isSpan(e) && laneY[e.lane] !== undefined);
             if (!spans.some((e) => e.lane === 'request')) {
               svg.append(s('rect', { class: 'attempt' + (timeline.inFlight ? ' live' : ''), x: f(x(0)), y: ry - 7,
                 width: f(Math.max(1, x(end) - x(0))), height: 14 },
@@ -140,7 +150,7 @@ enum UIScriptTimeline {
             // Byte lanes: merged per pixel when dense.
             const merged = {};
             for (const lane of ['upstream', 'client']) {
-              const list = events.filter((e) => e.lane === lane && !isBoundary(e) && e.mark !== 'span');
+              const list = events.filter((e) => e.lane === lane && !isBoundary(e) && !hasEnd(e));
               if (list.length <= MERGE_ABOVE) continue;
               const buckets = new Map();
               for (const e of list) {
@@ -153,10 +163,10 @@ enum UIScriptTimeline {
             let lastLabelEnd = -1e9;
             for (const e of events) {
               const y = laneY[e.lane];
-              if (y === undefined || e.mark === 'span') continue;
+              if (y === undefined || isSpan(e)) continue;
               if (isBoundary(e)) counts.boundary += 1; else counts[e.lane] += 1;
-              if (merged[e.lane] && !isBoundary(e)) continue;
-              const mark = markFor(e, x(e.t), y);
+              if (merged[e.lane] && !isBoundary(e) && !hasEnd(e)) continue;
+              const mark = markFor(e, x(e.t), y, hasEnd(e) ? x(e.end) : x(e.t));
               mark.setAttribute('data-t', String(e.t));
               const t = document.createElementNS(NS, 'title');
               t.textContent = (LANES.find((l) => l[0] === e.lane)[1]) + ': ' + describe(e);
@@ -209,6 +219,8 @@ enum UIScriptTimeline {
             const summary = counts.heartbeat + ' heartbeats, ' + counts.withheld + ' withheld, ' + counts.upstream +
               ' upstream reads, ' + counts.client + ' client writes, ' + counts.error + ' errors over ' + sec(end) +
               (timeline.inFlight ? ' (in flight)' : '') +
+              (timeline.eventsMerged > 0 ? '; ' + timeline.eventsMerged + ' later reads merged into longer marks'
+                : '') +
               (timeline.eventsDropped > 0 ? '; ' + timeline.eventsDropped + ' events dropped to stay bounded' : '');
             svg.setAttribute('aria-label', 'Timeline: ' + summary);
             const hidden = deadlines.filter((d) => d.t > axisEnd);

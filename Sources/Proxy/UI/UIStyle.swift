@@ -74,6 +74,7 @@ enum UIStyle {
         svg text.end{text-anchor:end}svg text.evlabel{font-size:11px;fill:#444}
         line.lane{stroke:#ddd;stroke-width:1}line.axis,line.tick{stroke:#333;stroke-width:1}
         rect.write{fill:#1f4e9c}circle.read{fill:#fff;stroke:#2a7d3f;stroke-width:2}
+        rect.readspan{fill:#fff;stroke:#2a7d3f;stroke-width:2}
         path.heartbeat{fill:#f0a020;stroke:#7a4a00;stroke-width:1}
         path.withheld{fill:#fff;stroke:#b36b00;stroke-width:2;stroke-dasharray:3 2}
         rect.attempt{fill:#d4d4d4;stroke:#555;stroke-width:1}rect.attempt.live{fill:#e4eaf5;stroke-dasharray:4 3}
