@@ -30,6 +30,8 @@ enum ProxyRoute: Equatable {
     case activityAPI(ActivityEndpoint)
     /// `GET /api/profiles`, `PUT /api/profiles/active` (``ProxyRouter/profilesEndpoint(_:in:)``).
     case profiles
+    /// The web UI's pages and assets under `/ui`, and `/` redirected there (``UIRoutes``); served without a key.
+    case ui(UIRoutes.Request)
     /// `OPTIONS` on any path: llama-swap answers every preflight itself, before auth.
     case preflight
     case notFound
@@ -73,6 +75,7 @@ enum ProxyRoute: Equatable {
     static func classify(method: HTTPMethod, path: String, query: String?) -> ProxyRoute {
         if method == .OPTIONS { return .preflight }
         if path == "/health" { return .health }
+        if let ui = UIRoutes.classify(method: method, path: path) { return ui }
         if queryModelPaths.contains(path), method == .GET { return .modelFromQuery }
         if modelPaths.contains(path) || modelPathPrefixes.contains(where: path.hasPrefix) {
             return method == .POST ? .model : .methodNotAllowed(allowed: "POST")

@@ -78,7 +78,7 @@ public final class ProxyRouter: Sendable {
             return .respond(
                 Cors.preflight(requestedHeaders: request.head.headers.first(name: "access-control-request-headers")))
         }
-        if route != .health, !config.apiKeys.isEmpty,
+        if route != .health, !route.isUI, !config.apiKeys.isEmpty,
             !APIKeyCredential.presented(in: request.head.headers).map(config.apiKeys.contains).orFalse
         {
             var response = SimpleResponse.error(401, "invalid or missing API key", type: "authentication_error")
@@ -209,6 +209,8 @@ public final class ProxyRouter: Sendable {
             return activityDecision(endpoint, in: snapshot)
         case .profiles:
             return profilesEndpoint(request, in: snapshot)
+        case .ui(let page):
+            return .respond(UIRoutes.response(for: page, config: config))
         case .notFound:
             return .respond(.error(404, "no route for \(request.head.method.rawValue) \(request.path)"))
         case .methodNotAllowed(let allowed):
