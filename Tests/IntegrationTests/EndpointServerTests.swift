@@ -52,7 +52,10 @@ import Testing
             return response
         }
 
-        var forwarded: [RequestRecord] { fake.journal.snapshot.connections.flatMap(\.requests) }
+        /// In arrival order (pooled upstream connections carry several requests each).
+        var forwarded: [RequestRecord] {
+            fake.journal.snapshot.connections.flatMap(\.requests).sorted { $0.arrival < $1.arrival }
+        }
     }
 
     static func start() async throws -> Rig {

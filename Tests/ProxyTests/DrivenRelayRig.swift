@@ -47,6 +47,7 @@ final class DrivenRelayRig {
         holdLeases: Bool = false,
         clientLimits: ClientLimits = ClientLimits(),
         metrics: ProxyMetrics = .disabled,
+        pools: UpstreamPools? = nil,
         logger: Logger = Logger(label: "driven-relay", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         let upstream = UpstreamURL(host: "upstream.test", port: 8080)
@@ -64,7 +65,8 @@ final class DrivenRelayRig {
         let handler = ProxyConnectionHandler(
             router: router, tracker: ConnectionTracker(),
             logger: logger,
-            connector: connector, leases: leases)
+            connector: pools.map { PooledUpstreamConnector(base: connector, pools: $0) } ?? connector,
+            leases: leases)
         spy.loop = loop
         spy.origin = origin
         try ProxyServer.addHTTPCodec(to: client.pipeline.syncOperations, limits: clientLimits)

@@ -57,6 +57,16 @@ final class RequestRelay {
     private var loadingEventsSent = 0
     private var done = false
 
+    // Connection reuse (``UpstreamPool``; rules in ``UpstreamExchange``): set when the connector pools.
+    private var pool: UpstreamPool?
+    private var poolKey: UpstreamPoolKey?
+    private var upstreamHandler: UpstreamResponseHandler?
+    private var exchange = UpstreamExchange(reused: false)
+    /// The request as sent on a reused connection, kept until its last byte is written: the one retry needs it.
+    private var retryBody: [ByteBuffer]?
+    /// The one retry on a fresh connection was made.
+    private var retried = false
+
     init(
         eventLoop: any EventLoop,
         request: ProxyRequest,
@@ -154,11 +164,26 @@ final class RequestRelay {
     // MARK: Upstream connection
 
     private func connect(to target: UpstreamURL, forwardedModelName: String?) {
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        if let pooled = connector as? PooledUpstreamConnector {
+            let pool = pooled.pools.pool(for: eventLoop)
+            let key = UpstreamPoolKey(model: lease?.modelID ?? settings.requestedModel, upstream: target)
+            self.pool = pool
+            poolKey = key
+            if !retried, let (channel, handler, served) = pool.take(key) {
+                handler.relay = self
+                upstreamHandler = handler
+                exchange = UpstreamExchange(reused: true, earlierRequests: served)
+                upstreamConnected(channel, target: target, forwardedModelName: forwardedModelName)
+                return
+            }
+        }
+        exchange = UpstreamExchange(reused: false)
+        let handler = NIOLoopBound(UpstreamResponseHandler(relay: self), eventLoop: eventLoop)
+        upstreamHandler = handler.value
         connector.connect(to: target, on: eventLoop) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                try channel.pipeline.syncOperations.addHandler(UpstreamResponseHandler(relay: bound.value))
+                try channel.pipeline.syncOperations.addHandler(handler.value)
             }
         }
             .assumeIsolated()
@@ -178,6 +203,10 @@ final class RequestRelay {
             return
         }
         upstream = channel
+        if retried, let body = retryBody {
+            sendRequest(on: channel, target: target, body: body)
+            return
+        }
         let edits = RequestBodyEdits(
             useModelName: forwardedModelName, filters: settings.filters, requestedID: settings.requestedModel)
         guard !edits.isEmpty else {
@@ -214,11 +243,19 @@ final class RequestRelay {
         if bodyLength > 0 || request.head.method == .POST || request.head.method == .PUT {
             head.headers.replaceOrAdd(name: "Content-Length", value: "\(bodyLength)")
         }
+        // On a reused connection the body is kept until its last byte is written: the one case for a retry.
+        retryBody = exchange.reused ? body : nil
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         for part in body where part.readableBytes > 0 {
             channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
         }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        let written = eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
+        written.futureResult.assumeIsolated().whenSuccess {
+            guard self.upstream === channel else { return }
+            self.exchange.requestWritten()
+            self.retryBody = nil
+        }
         writer.observe(.requestSent)
         request.body = ByteBuffer()  // sent: a long wait should not hold the body
         perform(policy.upstreamRequestSent(now: now))
@@ -236,7 +273,20 @@ final class RequestRelay {
         writer.observe(.upstreamPart(part))
         switch part {
         case .head(let head):
-            guard head.status.code >= 200 else { return }  // 1xx interim answers are not forwarded
+            guard head.status.code >= 200 else {  // 1xx interim answers are not forwarded
+                exchange.responseBytesArrived()
+                return
+            }
+            exchange.headArrived(
+                status: Int(head.status.code),
+                contentType: head.headers.first(name: "content-type"),
+                keepAlive: UpstreamKeepAlive(
+                    versionMajor: head.version.major, versionMinor: head.version.minor,
+                    connection: head.headers["connection"], keepAlive: head.headers["keep-alive"]),
+                framed: head.headers.contains(name: "content-length")
+                    || head.headers["transfer-encoding"].contains { $0.lowercased().contains("chunked") }
+                    || head.status == .noContent || head.status == .notModified || request.head.method == .HEAD
+            )
             pendingUpstreamHead = head
             upstreamHeadSeen = true
             perform(
@@ -268,6 +318,7 @@ final class RequestRelay {
                 )
             )
         case .end:
+            exchange.ended()
             if let collected = collectedErrorBody {
                 perform(policy.upstreamErrorBodyCollected(collected, now: now))
             } else {
@@ -283,6 +334,21 @@ final class RequestRelay {
     /// the message says how it broke and after how many events (item 7 of the scenarios issue).
     func upstreamClosed() {
         guard !done else { return }
+        if exchange.failed() == .retryOnFreshConnection, !retried, retryBody != nil, let lease {
+            // A reused connection closed before the request's last byte was written: the upstream cannot have
+            // acted on it. Once, on a fresh connection.
+            // After the write that failed has returned (it may be what closed the connection).
+            retried = true
+            upstreamWasReset = false
+            upstreamHandler?.relay = nil
+            upstream = nil
+            logger.debug("pooled upstream connection closed before the request was written; retrying on a new one")
+            eventLoop.assumeIsolated().execute {
+                guard !self.done else { return }
+                self.connect(to: lease.upstream, forwardedModelName: lease.forwardedModelName)
+            }
+            return
+        }
         let failure =
             upstreamHeadSeen && settings.stream
             ? UpstreamFailure.streamBroken(reset: upstreamWasReset, events: tracker.eventsCompleted)
@@ -382,6 +448,7 @@ final class RequestRelay {
             complete(notifyWriter: false)
             writer.closeConnection()
         case .closeUpstream:
+            exchange.closed()
             upstream?.close(promise: nil)
         }
     }
@@ -424,8 +491,9 @@ final class RequestRelay {
         complete(notifyWriter: true)
     }
 
-    /// The request is over: release everything it held. The upstream connection is never reused (llama-server
-    /// closes after every stream while advertising keep-alive; a pooled dead socket would surface as a 502).
+    /// The request is over: release everything it held. The upstream connection goes back to its pool only if
+    /// ``UpstreamExchange`` says so (never after a stream: llama-server closes after every stream while
+    /// advertising keep-alive, and a pooled dead socket would surface as a 502).
     private func complete(notifyWriter: Bool) {
         guard !done else { return }
         done = true
@@ -435,7 +503,17 @@ final class RequestRelay {
         boundTimer = nil
         cancelLeaseRequest?()
         cancelLeaseRequest = nil
-        upstream?.close(promise: nil)
+        if let upstream {
+            if let pool, let poolKey, let upstreamHandler {
+                pool.release(
+                    upstream, handler: upstreamHandler, key: poolKey, requestsServed: exchange.earlierRequests + 1,
+                    verdict: exchange.verdict)
+            } else {
+                upstream.close(promise: nil)
+            }
+        }
+        upstreamHandler?.relay = nil
+        retryBody = nil
         lease?.release()
         lease = nil
         let stats = policy.stats

@@ -63,7 +63,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         router: ProxyRouter,
         tracker: ConnectionTracker,
         logger: Logger,
-        connector: any UpstreamConnector = BootstrapUpstreamConnector(),
+        connector: any UpstreamConnector = PooledUpstreamConnector(),
         leases: (any LeaseRequester)? = nil,
         limits: ClientLimits? = nil,
         sniffPool: NIOThreadPool? = nil

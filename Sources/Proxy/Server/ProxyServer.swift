@@ -57,7 +57,7 @@ public final class ProxyServer: Sendable {
         let tracker = self.tracker
         let logger = self.logger
         let tls = self.tls
-        let connector = BootstrapUpstreamConnector(tls: upstreamTLS)
+        let connector = PooledUpstreamConnector(base: BootstrapUpstreamConnector(tls: upstreamTLS))
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
