@@ -104,6 +104,15 @@ import Testing
         #expect(routed("fill") == "b", "b is active and idle")
         router.profiles.activate("p", in: router.store.current)
         #expect(routed("coder") == "b", "a profile pin to a selector")
+        // The forwarded body names the target, as llama-swap rewrites it; a name routed as itself is left alone.
+        func bodyModel(_ model: String) -> String?? {
+            let body = "{\"model\":\"\(model)\"}"
+            guard case .relay(let settings) = router.decide(EndpointShapeTests.request(.POST, "/v1/completions", body: body))
+            else { return .some(.some("not relayed")) }
+            return .some(settings.bodyModel)
+        }
+        #expect(bodyModel("coder") == .some("b"))
+        #expect(bodyModel("b") == .some(nil))
         await supervisor.shutdown()
     }
 
@@ -152,4 +161,33 @@ private struct InstantUpstream: SupervisedUpstream {
     func start(progress: @escaping @Sendable (String) -> Void) async throws(UpstreamStartError) -> Int { 1 }
     func stop() async {}
     var processID: Int32? { get async { nil } }
+}
+
+/// Through the real connection handler and relay: the body sent upstream names the selector's target in place of
+/// the selector id the client sent (llama-swap's `ReplaceRequestModel`), every other byte as sent; a model's
+/// `useModelName` still wins over it.
+@Suite struct SelectorBodyTests {
+    static let yaml = """
+        models:
+          a:
+            proxy: http://127.0.0.1:9001
+          named:
+            proxy: http://127.0.0.1:9002
+            useModelName: org/Named-Q4
+        selectors:
+          fast: {strategy: pin, targets: [a]}
+          other: {strategy: pin, targets: [named]}
+        """
+
+    @Test(arguments: [("fast", "a"), ("a", "a"), ("other", "org/Named-Q4")])
+    func theForwardedBodyNamesTheTarget(sent: String, forwarded: String) throws {
+        let rig = try PeerRelayRig(yaml: Self.yaml)
+        // The supervisor's lease carries the model's useModelName; the scripted one is told it.
+        if forwarded == "org/Named-Q4" { rig.leases.forwardedModelName = forwarded }
+        try rig.send(model: sent, stream: false)
+        try rig.leases.grant()
+        let request = try rig.upstreamRequest()
+        let body = try #require(request.components(separatedBy: "\r\n\r\n").last)
+        #expect(body == "{\"stream\":false,\"model\":\"\(forwarded)\",\"messages\":[]}", "\(request)")
+    }
 }

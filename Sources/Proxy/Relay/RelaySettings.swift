@@ -23,4 +23,8 @@ struct RelaySettings {
     var snapshot: ConfigSnapshot? = nil
     /// A peer's model (``PeerRouting``): leased at once, credentials injected, no supervisor involved.
     var peer: PeerTarget? = nil
+    /// The `model` the forwarded body carries when a profile pin or a selector chose a target other than the name
+    /// the client sent: the target, as llama-swap writes it there (`ReplaceRequestModel` in its selector
+    /// middleware). The model's `useModelName`, applied after it, still wins. `nil`: the body keeps its `model`.
+    var bodyModel: String? = nil
 }

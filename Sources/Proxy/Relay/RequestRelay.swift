@@ -208,7 +208,8 @@ final class RequestRelay {
             return
         }
         let edits = RequestBodyEdits(
-            useModelName: forwardedModelName, filters: settings.filters, requestedID: settings.requestedModel)
+            useModelName: forwardedModelName ?? settings.bodyModel, filters: settings.filters,
+            requestedID: settings.requestedModel)
         guard !edits.isEmpty else {
             sendRequest(on: channel, target: target, body: [request.body])
             return

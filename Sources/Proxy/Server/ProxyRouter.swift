@@ -117,6 +117,7 @@ public final class ProxyRouter: Sendable {
             }
             var relay = settings(for: modelConfig, requested: model, stream: stream, uri: request.head.uri)
             relay.snapshot = snapshot
+            if model != requested { relay.bodyModel = model }
             // Loading messages are chat completion chunks: only a chat client can show them.
             relay.sendLoadingState = relay.sendLoadingState && request.path == "/v1/chat/completions"
             return .relay(relay)
