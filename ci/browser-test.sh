@@ -21,9 +21,11 @@ if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; t
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive
-    timeout 600 apt-get update -q > /tmp/browser-test-apt.log 2>&1 || { tail -n 20 /tmp/browser-test-apt.log; exit 1; }
-    timeout 900 apt-get install -y -q chromium chromium-driver >> /tmp/browser-test-apt.log 2>&1 || {
-        echo "FAILED: apt-get install chromium chromium-driver:"; tail -n 20 /tmp/browser-test-apt.log; exit 1; }
+    mkdir -p .build/ci
+    apt_log=.build/ci/browser-test-apt.log
+    timeout 600 apt-get update -q > "$apt_log" 2>&1 || { tail -n 20 "$apt_log"; exit 1; }
+    timeout 900 apt-get install -y -q chromium chromium-driver >> "$apt_log" 2>&1 || {
+        echo "FAILED: apt-get install chromium chromium-driver:"; tail -n 20 "$apt_log"; exit 1; }
     echo "== installed: $(chromium --version 2>/dev/null | head -n 1)"
 fi
 echo "== $(chromium --version 2>/dev/null | head -n 1); $(chromedriver --version | head -n 1 | cut -d' ' -f1-2)"
