@@ -41,7 +41,7 @@ hz=$(getconf CLK_TCK)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 before=$(ticks)
 if [[ -n "${PROFILE:-}" ]]; then
-    perf record -q -e cpu-clock -F 2000 -g -p "$proxy_pid" -o "$work/perf.data" -- sleep "$seconds" 2>/dev/null &
+    perf record -q -e cpu-clock -F 2000 -g -p "$proxy_pid" -o "${PERF_DATA:-$work/perf.data}" -- sleep "$seconds" 2>/dev/null &
     perf_pid=$!
 fi
 timeout $((seconds + 30)) wrk -t2 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$port/upstream/m/health" \
@@ -56,6 +56,6 @@ grep -E "Requests/sec|50%|99%" "$work/wrk.txt" | sed 's/^/  /'
 echo "  requests $requests; errors: ${errors:-none}"
 echo "  proxy CPU ${cpu_ms} ms: $(awk "BEGIN {printf \"%.1f\", $cpu_ms * 1000 / $requests}") µs per request"
 if [[ -n "${PROFILE:-}" ]]; then
-    perf report -i "$work/perf.data" ${PERF_REPORT:---no-children} --sort symbol --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -${TOP:-40} \
+    perf report -i "${PERF_DATA:-$work/perf.data}" ${PERF_REPORT:---no-children} --sort symbol --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -${TOP:-40} \
         | cut -c1-160
 fi

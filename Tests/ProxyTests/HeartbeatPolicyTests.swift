@@ -444,7 +444,7 @@ import Wire
     @Test(arguments: [
         ("text/event-stream", true), ("text/event-stream; charset=utf-8", true), ("Text/Event-Stream", true),
         (" text/event-stream ;x=1", true), ("application/json", false), ("text/plain", false), (nil, false),
-        ("text/event-streamx", false),
+        ("text/event-streamx", false), ("text/event", false), ("", false), ("\tTEXT/event-STREAM", true),
     ])
     func recognisesEventStreams(contentType: String?, expected: Bool) {
         #expect(CommittedStreamHead.isEventStream(contentType: contentType) == expected)

@@ -18,9 +18,10 @@ public final class ActivityStore: Sendable {
     public let captureLimit: Int
 
     private struct State {
-        var requests: [LiveRequest] = []
+        /// A ring (`CircularBuffer`): dropping the oldest of 500 on every request must not shift the other 499.
+        var requests = CircularBuffer<LiveRequest>()
         /// Finished requests with a capture, oldest first, and the bytes they hold.
-        var captured: [(request: LiveRequest, size: Int)] = []
+        var captured = CircularBuffer<(request: LiveRequest, size: Int)>()
         var capturedBytes = 0
     }
     private let state = NIOLockedValueBox(State())

@@ -6,8 +6,11 @@ import NIOHTTP1
 /// Every writer of a response — upstream bytes, heartbeats, loading messages, in-band errors — goes through the
 /// ``RequestRelay`` that owns this, so no second writer can interleave bytes with it.
 protocol ClientWriter: AnyObject {
-    /// Writes and flushes one response part.
-    func write(_ part: HTTPServerResponsePart)
+    /// Writes one response part; flushes it unless `flush` is false (then a later ``flush()`` or the response's end
+    /// sends it). An end is always flushed.
+    func write(_ part: HTTPServerResponsePart, flush: Bool)
+    /// Sends every part written so far.
+    func flush()
     /// Whether the client's socket accepts more bytes without queueing (backpressure).
     var isWritable: Bool { get }
     /// Closes the client connection (used to show a truncated upstream body as truncated).
@@ -16,4 +19,9 @@ protocol ClientWriter: AnyObject {
     func responseCompleted()
     /// What the relay saw besides its writes, for the request's activity record (``RelayObservation``).
     func observe(_ observation: RelayObservation)
+}
+
+extension ClientWriter {
+    /// Writes and flushes one response part.
+    func write(_ part: HTTPServerResponsePart) { write(part, flush: true) }
 }

@@ -27,6 +27,12 @@ final class UpstreamResponseHandler: ChannelInboundHandler, RemovableChannelHand
         relay.upstreamPart(unwrapInboundIn(data))
     }
 
+    /// The end of one read from the upstream's socket: what the relay wrote from it goes to the client in one flush.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        relay?.upstreamReadComplete()
+        context.fireChannelReadComplete()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         relay?.upstreamClosed()
         idleClosed?()

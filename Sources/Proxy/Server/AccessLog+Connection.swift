@@ -5,13 +5,6 @@ import NIOHTTP1
 /// The connection's side of the per-request stats (``RequestStats``): one-line hooks in ``ProxyConnectionHandler``
 /// call these, so the handler's own code stays about HTTP.
 extension ProxyConnectionHandler {
-    /// The request's logger: the connection's, with the request id as `request` metadata.
-    var requestLogger: Logger {
-        var logger = self.logger
-        if let id = requestStats?.id { logger[metadataKey: "request"] = "\(id)" }
-        return logger
-    }
-
     /// `request` with its id in `X-Request-Id`, as the upstream receives it.
     func withRequestID(_ request: ProxyRequest) -> ProxyRequest {
         guard let id = requestStats?.id else { return request }
@@ -42,8 +35,6 @@ extension ProxyConnectionHandler {
     /// the response's end means the client left first.
     func reportRequest(heartbeats: HeartbeatStats?, clientGone: Bool, at now: NIODeadline) {
         guard var stats = requestStats else { return }
-        var logger = self.logger
-        logger[metadataKey: "request"] = "\(stats.id)"
         requestStats = nil
         stats.clientGoneEarly = clientGone && !stats.responseEnded
         stats.heartbeats = heartbeats
@@ -51,6 +42,6 @@ extension ProxyConnectionHandler {
         stats.activity?.finished(stats)
         if let activity = stats.activity { router.activity.finished(activity) }
         router.metrics.requestEnded(stats)
-        AccessLog.write(stats, to: logger)
+        AccessLog.write(stats, to: logger)  // its line carries `request`
     }
 }

@@ -69,10 +69,10 @@ extension ProxyRouter {
     /// llama-swap's static-asset pattern) must not start or swap in its model: unless the model is ready, it gets a
     /// `409` (as llama-swap answers), and nothing starts. `nil`: relay it as usual.
     func ignoredUpstreamPath(_ path: String, model: String, in snapshot: ConfigSnapshot) -> SimpleResponse? {
+        // A ready model serves every path: the state is one lookup, the patterns a regular-expression match each.
+        guard modelStates[model]?.phase != .ready else { return nil }
         let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
-        guard UpstreamIgnorePaths.matches(bare, patterns: snapshot.config.upstreamIgnorePaths),
-            modelStates[model]?.phase != .ready
-        else { return nil }
+        guard UpstreamIgnorePaths.matches(bare, patterns: snapshot.config.upstreamIgnorePaths) else { return nil }
         return .error(409, "model \(model) is not loaded; path matches upstream.ignorePaths")
     }
 }

@@ -218,7 +218,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
                         provider: router.provider, eventLoop: context.eventLoop, pinned: settings.snapshot),
                 connector: connector,
                 writer: self,
-                logger: requestLogger,
+                logger: logger,
+                requestID: requestStats?.id,
                 rewritePool: sniffPool
             )
             self.relay = relay
@@ -294,7 +295,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     /// Every response part of this connection passes here: the head gets `Connection: close` when the connection
     /// ends after this response (and HTTP/1.0's version for an HTTP/1.0 request), and the close follows the end
     /// once it is written.
-    func write(_ part: HTTPServerResponsePart) {
+    func write(_ part: HTTPServerResponsePart, flush: Bool) {
         guard let context else { return }
         var part = part
         recordWrite(&part, at: context.eventLoop.now)
@@ -305,9 +306,11 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
                 head.version = .http1_0
                 head.headers.remove(name: "transfer-encoding")
             }
-            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            if flush { context.flush() }
         case .body:
-            context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+            context.write(wrapOutboundOut(part), promise: nil)
+            if flush { context.flush() }
         case .end where closeAfterResponse:
             writingEnd = true
             defer { writingEnd = false }
@@ -322,9 +325,15 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         }
     }
 
+    func flush() {
+        context?.flush()
+    }
+
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
     func closeConnection() {
+        // Parts written without a flush go out before the close (a truncated body shows as truncated, not empty).
+        context?.flush()
         context?.close(promise: nil)
     }
 
