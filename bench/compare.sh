@@ -6,18 +6,29 @@
 # 32 clients; then 1, 8 and 32 MiB chat bodies (curl, median of 3); and the proxy's CPU per request (/proc ticks
 # during the small pass-through run).
 #
-# The upstream is `harness serve` with llama-server's default answers (16 tokens; the connection closed after every
-# stream while `Keep-Alive: timeout=5, max=100` is advertised; non-streamed answers keep it), 10x faster than
-# 100 tokens/s; or, when `${TMPDIR:-/tmp}/real-llama-server/run.sh` exists (../shared/tools/real-llama-server.sh
-# builds it; this script never does), a real llama-server with a tiny model (REAL=0 skips it).
+# Two upstreams, one after the other, one table each: `harness serve` with llama-server's default answers (16 tokens;
+# the connection closed after every stream while `Keep-Alive: timeout=5, max=100` is advertised; non-streamed
+# answers keep it), 10x faster than 100 tokens/s; then, when a real llama-server has been built (REAL_SERVER, default
+# `${TMPDIR:-/tmp}/real-llama-server/run.sh`, which ../shared/tools/real-llama-server.sh makes; this script never
+# builds it), that llama-server with its tiny model (64 tokens per answer). UPSTREAM=fake or UPSTREAM=real runs one.
 # nginx and wrk come from Debian's packages, installed when missing.
 #
 # Usage: bench/compare.sh [seconds=5]. BIN=dir uses llama-proxy/harness from dir. Loopback only; every step is
-# bounded (timeout) and prints a line; about 30 × SECONDS + 60 s in all.
+# bounded (timeout) and prints a line; about 30 × SECONDS + 60 s per upstream.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-5}
 say() { echo "compare.sh: $*" >&2; }
+real=${REAL_SERVER:-${TMPDIR:-/tmp}/real-llama-server/run.sh}
+if [[ -z "${UPSTREAM:-}" ]]; then
+    UPSTREAM=fake bash "$0" "$@"
+    if [[ -x "$real" ]]; then
+        UPSTREAM=real bash "$0" "$@"
+    else
+        say "no real llama-server at $real (../shared/tools/real-llama-server.sh builds one): fake upstream only"
+    fi
+    exit 0
+fi
 
 for tool in wrk nginx; do
     if ! command -v "$tool" >/dev/null && ! [[ -x /usr/sbin/$tool ]]; then
@@ -48,8 +59,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_http() { for _ in $(seq 150); do curl -sf -m 2 -o /dev/null "$1" && return 0; sleep 0.2; done; say "no answer from $1"; exit 1; }
 
 up=$(free_port)
-real=${TMPDIR:-/tmp}/real-llama-server/run.sh
-if [[ "${REAL:-1}" != 0 && -x "$real" ]]; then
+if [[ $UPSTREAM == real ]]; then
     upstream_name="real llama-server ($real)"
     "$real" "$up" >"$work/upstream.log" 2>&1 &
 else
@@ -172,7 +182,7 @@ for target in "${targets[@]}"; do run_wrk stream4 "$target" 4 /v1/chat/completio
 for target in "${targets[@]}"; do run_wrk stream32 "$target" 32 /v1/chat/completions "$work/post-true.lua"; done
 
 # Bodies: a long prompt with escapes, `model` first, `stream` last (the whole body is read before routing).
-declare -A body_ms
+declare -A body_ms body_mem
 for size in 1 8 32; do
     python3 - "$size" "$work/body-$size.json" <<'PY'
 import sys
@@ -182,12 +192,22 @@ prompt = line * (size // len(line))
 open(path, "w").write('{"model":"m","messages":[{"role":"user","content":"%s"}],"stream":false}' % prompt)
 PY
     for target in "${targets[@]}"; do
+        if [[ $target == proxy ]]; then
+            # The peak over the three posts (one body in flight at a time) minus the RSS before them: what a body
+            # costs. Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0).
+            rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$proxy_pid/status")
+            echo 5 > "/proc/$proxy_pid/clear_refs" 2>/dev/null || say "cannot reset VmHWM: the memory figure is an upper bound"
+        fi
         times=()
         for _ in 1 2 3; do
             times+=("$(timeout 120 curl -s -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' -H 'Expect:' \
                 --data-binary @"$work/body-$size.json" "$(url_of "$target" /v1/chat/completions)" || echo 999)")
         done
         body_ms[$size,$target]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p | awk '{printf "%.1f", $1 * 1000}')
+        if [[ $target == proxy ]]; then
+            peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$proxy_pid/status")
+            body_mem[$size]=$(awk -v p="$peak_kb" -v i="$rss_before" -v s="$size" 'BEGIN {printf "%.2f", (p - i) / (s * 1024)}')
+        fi
         say "$size MiB body via $target: median ${body_ms[$size,$target]} ms"
     done
 done
@@ -211,7 +231,7 @@ row nonstream "non-streaming completions, 8 clients"
 row stream4 "16-token streams, 4 clients"
 row stream32 "16-token streams, 32 clients"
 for size in 1 8 32; do
-    echo "| $size MiB body (median of 3) | ${body_ms[$size,direct]} ms | ${body_ms[$size,nginx-new]} ms | ${body_ms[$size,nginx-pool]} ms | ${body_ms[$size,proxy]} ms | $(ratio "${body_ms[$size,proxy]}" "${body_ms[$size,nginx-pool]}") | +$(awk -v a="${body_ms[$size,proxy]}" -v b="${body_ms[$size,direct]}" 'BEGIN {printf "%.1f ms", a - b}') |"
+    echo "| $size MiB body (median of 3) | ${body_ms[$size,direct]} ms | ${body_ms[$size,nginx-new]} ms | ${body_ms[$size,nginx-pool]} ms | ${body_ms[$size,proxy]} ms, peak memory ${body_mem[$size]}× the body | $(ratio "${body_ms[$size,proxy]}" "${body_ms[$size,nginx-pool]}") | $(awk -v a="${body_ms[$size,proxy]}" -v b="${body_ms[$size,direct]}" 'BEGIN {printf "%+.1f ms", a - b}') |"
 done
 echo
 echo "llama-proxy CPU per small pass-through request: ${cpu_per_request} µs (user + system, /proc/$proxy_pid/stat)"

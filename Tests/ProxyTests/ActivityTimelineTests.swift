@@ -26,6 +26,15 @@ import Testing
 
         let heartbeats = try rig.lane("heartbeat")
         #expect(heartbeats.map(\.t) == [1000, 2000, 3000])
+        // The whole record in the order it was written (heartbeat marks are stored apart and put back in place).
+        let all = try rig.adminJSON("/api/activity/\(DrivenRelayRig.requestID)/timeline")["events"] as? [[String: Any]] ?? []
+        let order = all.map { "\($0["lane"] as? String ?? "?")@\(($0["t"] as? NSNumber)?.intValue ?? -1)" }
+        #expect(
+            order == [
+                "request@0", "client@1000", "heartbeat@1000", "heartbeat@2000", "heartbeat@3000", "request@3500",
+                "upstream@3800", "upstream@3800", "client@3800", "upstream@4000", "client@4000", "upstream@4000",
+                "client@4000", "request@4000",
+            ])
         #expect(heartbeats.allSatisfy { ($0.bytes ?? 0) > 0 })
         #expect(try rig.lane("client").map(\.t) == [1000, 3800, 4000, 4000], "head, two events, the end")
         #expect(try rig.lane("upstream").map(\.t) == [3800, 3800, 4000, 4000], "head, two reads, the end")

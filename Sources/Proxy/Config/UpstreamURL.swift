@@ -95,13 +95,19 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
 
     /// `host:port`, with an IPv6 host bracketed.
     public var authority: String {
-        "\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        "\(bracketedHost):\(port)"
+    }
+
+    /// The host, bracketed when it is an IPv6 address. A byte search: `contains(":")` is Foundation's substring search,
+    /// and the `Host` header is made for every forwarded request.
+    private var bracketedHost: String {
+        host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
     }
 
     /// The `Host` header for requests to this upstream: the port only when it is not the scheme's default (as Go's
     /// reverse proxy sends the URL's host), an IPv6 host bracketed.
     public var hostHeader: String {
-        port == (usesTLS ? 443 : 80) ? (host.contains(":") ? "[\(host)]" : host) : authority
+        port == (usesTLS ? 443 : 80) ? bracketedHost : authority
     }
 
     /// Whether the host is an IPv4 or IPv6 address rather than a name (a name is sent as TLS SNI).

@@ -92,7 +92,8 @@ public enum RequestSniffer {
 
     /// A path segment with `%XX` escapes decoded (`+` stays `+`, as in a path); the text as is when malformed.
     static func percentDecoded(_ text: String) -> String {
-        text.contains("%") ? (text.removingPercentEncoding ?? text) : text
+        // A byte search: `contains("%")` resolves to Foundation's substring search, 1 % of a small request's CPU.
+        text.utf8.contains(UInt8(ascii: "%")) ? (text.removingPercentEncoding ?? text) : text
     }
 
     /// `application/x-www-form-urlencoded`, with or without parameters.
