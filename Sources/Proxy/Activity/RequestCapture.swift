@@ -44,9 +44,17 @@ struct RequestCapture {
         uri = head.uri
         requestHeaders = head.headers.map { ($0.name, $0.value) }
         requestBodyLength = body.readableBytes
-        requestBody = Array(body.readableBytesView.prefix(limit))
-        truncated = body.readableBytes > limit
+        requestBody = Array(body.readableBytesView.prefix(Self.requestBodyBytesKept(of: body.readableBytes, limit: limit)))
+        truncated = requestBody.count < body.readableBytes
         size = requestBody.count
+    }
+
+    /// How much of a request body of `length` bytes a capture copies: all of it up to `limit`; of a larger body, at
+    /// most a tenth, so that the copy never adds more than 10 % to the memory the body itself takes while it is in
+    /// flight (a 1 MiB body keeps 102 KiB, a body of 2.5 MiB or more keeps `limit`). Such a capture is truncated
+    /// either way.
+    static func requestBodyBytesKept(of length: Int, limit: Int) -> Int {
+        length <= limit ? length : min(limit, length / 10)
     }
 
     mutating func upstreamHead(_ head: HTTPResponseHead, at: Duration) {

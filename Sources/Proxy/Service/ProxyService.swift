@@ -19,6 +19,7 @@ public enum ProxyService {
         logger: Logger
     ) async throws {
         OpenFileLimit.raiseToHardLimit(logger: logger)
+        LargeAllocations.returnToSystemWhenFreed(logger: logger)
         let store = ConfigStore(config)
         let supervisor = Supervisor(store: store, logs: logs, logger: logger)
         // The Prometheus registry lives here, one per running proxy: library code and tests hold no global one.

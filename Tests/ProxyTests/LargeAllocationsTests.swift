@@ -1,0 +1,54 @@
+import Logging
+import Testing
+
+@testable import Proxy
+
+#if canImport(Glibc)
+    import Glibc
+
+    /// glibc keeps a freed large block resident once its dynamic mmap threshold has risen past the block's size;
+    /// ``LargeAllocations`` fixes the threshold so a request body's memory goes back when the body ends. Each case
+    /// runs in a child process (the allocator's settings are per process).
+    @Suite struct LargeAllocationsTests {
+        /// Resident memory of this process, in KiB.
+        static func residentKiB() -> Int {
+            guard let file = fopen("/proc/self/status", "r") else { return -1 }
+            defer { fclose(file) }
+            var line = [CChar](repeating: 0, count: 256)
+            while fgets(&line, Int32(line.count), file) != nil {
+                let text = String(cString: line)
+                if text.hasPrefix("VmRSS:") {
+                    return Int(text.dropFirst(6).filter { $0.isNumber }) ?? -1
+                }
+            }
+            return -1
+        }
+
+        /// Allocates, touches and frees an 8 MiB block three times (a body of that size, three requests) and returns
+        /// how much resident memory grew, in KiB.
+        static func growthAfterThreeBodies() -> Int {
+            let size = 8 << 20
+            let before = residentKiB()
+            for _ in 0..<3 {
+                guard let block = malloc(size) else { return -1 }
+                memset(block, 1, size)
+                free(block)
+            }
+            return residentKiB() - before
+        }
+
+        @Test func freedBodiesGoBackToTheSystem() async {
+            await #expect(processExitsWith: .success) {
+                guard LargeAllocations.returnToSystemWhenFreed(logger: Logger(label: "test")) else { exit(2) }
+                exit(LargeAllocationsTests.growthAfterThreeBodies() < 2048 ? 0 : 3)
+            }
+        }
+
+        /// Without it, the second and third blocks come from the heap and stay resident: what the fix is for.
+        @Test func withoutItTheyStay() async {
+            await #expect(processExitsWith: .success) {
+                exit(LargeAllocationsTests.growthAfterThreeBodies() >= 6144 ? 0 : 3)
+            }
+        }
+    }
+#endif
