@@ -123,14 +123,18 @@ final class RequestRelay {
         var answered = false
         // A peer's model is leased at once (nothing to start); every other model through the supervisor.
         let leases = settings.peer.map { PeerLeaseRequester(target: $0) as any LeaseRequester } ?? self.leases
+        // Strong captures, on purpose: an object ever referenced weakly gets a side table, and then every retain and
+        // release of it takes the runtime's slow path — the relay is retained on every upstream read (3 % of a
+        // stream's CPU). The wait holds the relay only until it is answered or cancelled (``complete`` cancels it),
+        // and a lease that arrives after the end is released at once (``leaseAcquired``).
         let cancel = leases.requestLease(
             model: settings.requestedModel,
-            progress: { [weak self] progress in self?.loadingProgress(progress) },
-            completion: { [weak self] result in
+            progress: { progress in self.loadingProgress(progress) },
+            completion: { result in
                 answered = true
                 switch result {
-                case .success(let lease): self?.leaseAcquired(lease) ?? lease.release()
-                case .failure(let error): self?.acquireFailed(error)
+                case .success(let lease): self.leaseAcquired(lease)
+                case .failure(let error): self.acquireFailed(error)
                 }
             }
         )

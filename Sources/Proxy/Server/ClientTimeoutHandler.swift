@@ -97,8 +97,10 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case .arm(let deadline):
             timer?.cancel()
             let bound = context.loopBound
-            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.at) { [weak self] in
-                self?.timerFired(context: bound.value)
+            // A strong capture (a weak one would put every retain of this handler, one per request part, on the
+            // runtime's slow path); the timer is cancelled when the handler leaves the pipeline or the channel closes.
+            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.at) {
+                self.timerFired(context: bound.value)
             }
         }
     }
