@@ -3,8 +3,8 @@
 # connection per request, nginx's default), through nginx with a keepalive pool, and through llama-proxy; one table
 # of results and ratios from one run, with the machine's load. Workloads (wrk, SECONDS each): a small pass-through
 # GET (/health; /upstream/m/health through llama-proxy), non-streaming chat completions, 16-token streams at 4 and
-# 32 clients; then 1, 8 and 32 MiB chat bodies (curl, median of 3); and the proxy's CPU per request (/proc ticks
-# during the small pass-through run).
+# 32 clients; then 1, 8 and 32 MiB chat bodies (curl, median and minimum of 5, and the proxy's peak memory per body
+# in flight); and the proxy's CPU per request (/proc ticks during the small pass-through run).
 #
 # Two upstreams, one after the other, one table each: `harness serve` with llama-server's default answers (16 tokens;
 # the connection closed after every stream while `Keep-Alive: timeout=5, max=100` is advertised; non-streamed
@@ -182,7 +182,7 @@ for target in "${targets[@]}"; do run_wrk stream4 "$target" 4 /v1/chat/completio
 for target in "${targets[@]}"; do run_wrk stream32 "$target" 32 /v1/chat/completions "$work/post-true.lua"; done
 
 # Bodies: a long prompt with escapes, `model` first, `stream` last (the whole body is read before routing).
-declare -A body_ms body_mem
+declare -A body_ms body_min body_mem
 for size in 1 8 32; do
     python3 - "$size" "$work/body-$size.json" <<'PY'
 import sys
@@ -192,23 +192,27 @@ prompt = line * (size // len(line))
 open(path, "w").write('{"model":"m","messages":[{"role":"user","content":"%s"}],"stream":false}' % prompt)
 PY
     for target in "${targets[@]}"; do
-        if [[ $target == proxy ]]; then
-            # The peak over the three posts (one body in flight at a time) minus the RSS before them: what a body
-            # costs. Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0).
-            rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$proxy_pid/status")
-            echo 5 > "/proc/$proxy_pid/clear_refs" 2>/dev/null || say "cannot reset VmHWM: the memory figure is an upper bound"
-        fi
-        times=()
-        for _ in 1 2 3; do
+        times=() mems=()
+        for _ in 1 2 3 4 5; do
+            if [[ $target == proxy ]]; then
+                # What one body in flight costs: the peak during its post minus the RSS just before (writing 5 to
+                # clear_refs resets VmHWM to the current RSS, Linux ≥ 4.0); the median of five, since the activity
+                # ring's churn moves RSS by a few hundred KB either way.
+                rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$proxy_pid/status")
+                echo 5 > "/proc/$proxy_pid/clear_refs" 2>/dev/null || say "cannot reset VmHWM: the memory figure is an upper bound"
+            fi
             times+=("$(timeout 120 curl -s -o /dev/null -w '%{time_total}' -H 'Content-Type: application/json' -H 'Expect:' \
                 --data-binary @"$work/body-$size.json" "$(url_of "$target" /v1/chat/completions)" || echo 999)")
+            if [[ $target == proxy ]]; then
+                peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$proxy_pid/status")
+                mems+=("$(awk -v p="$peak_kb" -v i="$rss_before" -v s="$size" 'BEGIN {printf "%.2f", (p - i) / (s * 1024)}')")
+            fi
         done
-        body_ms[$size,$target]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p | awk '{printf "%.1f", $1 * 1000}')
-        if [[ $target == proxy ]]; then
-            peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$proxy_pid/status")
-            body_mem[$size]=$(awk -v p="$peak_kb" -v i="$rss_before" -v s="$size" 'BEGIN {printf "%.2f", (p - i) / (s * 1024)}')
-        fi
-        say "$size MiB body via $target: median ${body_ms[$size,$target]} ms"
+        # The median and the minimum of five: the upstream's own time per body varies by more than the proxy adds.
+        body_ms[$size,$target]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p | awk '{printf "%.1f", $1 * 1000}')
+        body_min[$size,$target]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 1p | awk '{printf "%.1f", $1 * 1000}')
+        [[ $target == proxy ]] && body_mem[$size]=$(printf '%s\n' "${mems[@]}" | sort -n | sed -n 3p)
+        say "$size MiB body via $target: median ${body_ms[$size,$target]} ms, minimum ${body_min[$size,$target]} ms"
     done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -231,7 +235,8 @@ row nonstream "non-streaming completions, 8 clients"
 row stream4 "16-token streams, 4 clients"
 row stream32 "16-token streams, 32 clients"
 for size in 1 8 32; do
-    echo "| $size MiB body (median of 3) | ${body_ms[$size,direct]} ms | ${body_ms[$size,nginx-new]} ms | ${body_ms[$size,nginx-pool]} ms | ${body_ms[$size,proxy]} ms, peak memory ${body_mem[$size]}× the body | $(ratio "${body_ms[$size,proxy]}" "${body_ms[$size,nginx-pool]}") | $(awk -v a="${body_ms[$size,proxy]}" -v b="${body_ms[$size,direct]}" 'BEGIN {printf "%+.1f ms", a - b}') |"
+    cell() { echo "${body_ms[$size,$1]} (${body_min[$size,$1]}) ms"; }
+    echo "| $size MiB body, median (minimum) of 5 | $(cell direct) | $(cell nginx-new) | $(cell nginx-pool) | $(cell proxy), memory per body ${body_mem[$size]}× its size | $(ratio "${body_ms[$size,proxy]}" "${body_ms[$size,nginx-pool]}") | $(awk -v a="${body_ms[$size,proxy]}" -v b="${body_ms[$size,direct]}" -v c="${body_min[$size,proxy]}" -v d="${body_min[$size,direct]}" 'BEGIN {printf "%+.1f ms (minimum %+.1f ms)", a - b, c - d}') |"
 done
 echo
 echo "llama-proxy CPU per small pass-through request: ${cpu_per_request} µs (user + system, /proc/$proxy_pid/stat)"
