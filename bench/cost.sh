@@ -9,7 +9,7 @@
 # over tens of thousands of requests is the repeatable measure left; run it twice and compare on a quiet machine.
 #
 # Usage: bench/cost.sh [seconds=10] [connections=8]. BIN=dir measures the llama-proxy/harness in dir (an older
-# build). Loopback only; bounded (seconds + about 10 s).
+# build); PROXY_ENV='NAME=value' starts the proxy with that in its environment (allocator experiments). Loopback only; bounded (seconds + about 10 s).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-10}
@@ -31,7 +31,7 @@ models:
     cmd: $BIN/harness serve --scenario $work/upstream.yaml --port \${PORT} --log-level warning
 YAML
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN/llama-proxy" --config "$work/config.yaml" --listen "127.0.0.1:$port" --log-level warning 2>"$work/proxy.log" &
+env ${PROXY_ENV:-} "$BIN/llama-proxy" --config "$work/config.yaml" --listen "127.0.0.1:$port" --log-level warning 2>"$work/proxy.log" &
 proxy_pid=$!
 for _ in $(seq 100); do curl -sf -m 2 "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 curl -sf -m 60 -o /dev/null "http://127.0.0.1:$port/upstream/m/health"   # starts the model
