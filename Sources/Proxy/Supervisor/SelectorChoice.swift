@@ -61,15 +61,17 @@ public enum SelectorChoice {
 
 /// Where each model stands, as the supervisor last left it: read without waiting by the router (selectors,
 /// `upstream.ignorePaths`).
+///
+/// It reads the supervisor's ``LeaseTable`` under its lock, so a count is current the moment a lease is taken or
+/// released (fast leases never pass through the actor), and nothing is rebuilt or published per change.
 public final class ModelStateBoard: Sendable {
-    private let states = NIOLockedValueBox<[String: SelectorChoice.TargetState]>([:])
+    private let table: LeaseTable
 
-    public init() {}
+    /// A board over a table of its own (nothing runs: every model stopped).
+    public convenience init() { self.init(table: LeaseTable()) }
+
+    init(table: LeaseTable) { self.table = table }
 
     /// Every model that has a state (not stopped, or with requests).
-    public var current: [String: SelectorChoice.TargetState] { states.withLockedValue { $0 } }
-
-    func publish(_ new: [String: SelectorChoice.TargetState]) {
-        states.withLockedValue { $0 = new }
-    }
+    public var current: [String: SelectorChoice.TargetState] { table.states() }
 }

@@ -9,6 +9,10 @@ import NIOConcurrencyHelpers
 ///   `SwapMatrix`) names the models to evict; a model with in-flight requests is never stopped under them: the new
 ///   model waits until their leases are released. Each matrix swap is logged once, as decided when it began.
 /// - Each lease counts as in flight until released; a model idle for its `ttl` is unloaded.
+/// - A ready model is leased without this actor (``tryAcquireReady(model:pinned:)``, under the ``LeaseTable``'s lock)
+///   while nothing queues and it serves fewer than `concurrencyLimit` requests; the counts live in that table, and this
+///   actor closes a model's fast leases before it stops it and turns them all off before it reads counts to plan, so
+///   the rules above hold with fast leases too (the table's doc comment has the details).
 /// - A child that dies while ready makes its model stopped; the next request starts it again.
 /// - `unload` stops at once (as llama-swap's `/unload` does); `shutdown` refuses new requests, gives in-flight ones a
 ///   grace, then stops every child; `reload` (SIGHUP) stops only the models whose config changed.
@@ -54,9 +58,10 @@ public actor Supervisor: UpstreamProvider {
         /// Tells exit reports of a replaced upstream (after a reload) from the current one's.
         var generation: Int
         var phase: Phase = .stopped
-        var inFlight = 0
         /// The run number of the ready upstream.
         var run: Int?
+        /// Where the ready run listens (read when its start finished).
+        var address: UpstreamURL?
         /// Counts starts, so joiners of a start know whether the failure recorded is theirs.
         var attempt = 0
         var lastFailure: (attempt: Int, failure: UpstreamFailure)?
@@ -84,12 +89,16 @@ public actor Supervisor: UpstreamProvider {
     private let clock: any Clock<Duration>
     private let logger: Logger
     private let factory: UpstreamFactory
-    private var slots: [String: Slot] = [:] {
-        didSet { publishStates() }
-    }
+    private var slots: [String: Slot] = [:]
+    /// Every model's requests in flight (this actor keeps no count of its own), its phase, and its fast-lease entry.
+    private nonisolated let table: LeaseTable
     /// Each model's phase and requests, for readers that cannot wait for this actor (the router's selectors and
-    /// `upstream.ignorePaths`); updated with every change of `slots`.
-    public nonisolated let board = ModelStateBoard()
+    /// `upstream.ignorePaths`): a view of `table`, current at every lease and phase change.
+    public nonisolated let board: ModelStateBoard
+    /// Time on `clock` since this supervisor was made (idle marks and TTL deadlines).
+    private nonisolated let elapsed: @Sendable () -> Duration
+    /// Told each model that stopped (``onModelStopped(_:)``).
+    private nonisolated let stopHook = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
     private var nextGeneration = 0
     private var shuttingDown = false
     private var changeWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -164,6 +173,12 @@ public actor Supervisor: UpstreamProvider {
         self.logger = logger
         self.clock = clock
         self.factory = factory
+        let elapsed = Self.elapsedReader(clock)
+        let table = LeaseTable(now: elapsed)
+        table.setGeneration(store.current.generation)
+        self.elapsed = elapsed
+        self.table = table
+        self.board = ModelStateBoard(table: table)
         if let problem { Self.report(problem, logs: logs, logger: logger) }
     }
 
@@ -185,7 +200,7 @@ public actor Supervisor: UpstreamProvider {
             logger.info("preloading model", metadata: ["model": "\(id)"])
             do {
                 let lease = try await acquire(model: id, progress: { _ in })
-                release(lease.modelID)
+                releaseCounted(lease.modelID)
             } catch {
                 logs.append("failed to preload model \(id): \(error.openAIError.message)", source: "proxy")
                 logger.error("failed to preload model", metadata: ["model": "\(id)", "reason": "\(error)"])
@@ -195,6 +210,13 @@ public actor Supervisor: UpstreamProvider {
 
     /// Counts model starts, crashes, swaps and ttl unloads into `metrics` from now on.
     public func useMetrics(_ metrics: ProxyMetrics) { self.metrics = metrics }
+
+    /// Calls `hook` with a model's id each time the model stops (a stop finished, or its process ended on its own),
+    /// from this actor; replaces any earlier hook. Production drops the model's idle pooled upstream connections
+    /// (`UpstreamPools.drop(model:)`): its port may be reused by the next model. `hook` must not block.
+    public nonisolated func onModelStopped(_ hook: @escaping @Sendable (String) -> Void) {
+        stopHook.withLockedValue { $0 = hook }
+    }
 
     // MARK: - UpstreamProvider
 
@@ -222,11 +244,10 @@ public actor Supervisor: UpstreamProvider {
         guard let model = view.model(named: requested) else { throw .unknownModel(requested) }
         let id = model.id
         if slots[id] == nil { slots[id] = makeSlot(model) }
-        guard slots[id]!.inFlight < model.concurrencyLimit else {
+        guard table.acquire(id, limit: model.concurrencyLimit) else {
             throw .overConcurrencyLimit(
                 model: id, limit: model.concurrencyLimit, retryAfterSeconds: Self.retryAfterSeconds)
         }
-        slots[id]!.inFlight += 1
         keepAlive(id)
 
         let listenerID = nextWaiterID
@@ -237,26 +258,49 @@ public actor Supervisor: UpstreamProvider {
         defer {
             queue.remove(ticket: listenerID)
             queuedProgress[listenerID] = nil
+            syncAccepting()
         }
 
         do {
             try await becomeReady(id, ticket: listenerID)
         } catch {
-            release(id)
+            releaseCounted(id)
             throw error
         }
         // Where this run listens: its port may have moved off one another process held.
-        let address = await slots[id]?.upstream.address ?? model.upstream
+        let address = slots[id]?.address ?? model.upstream
+        return makeLease(id, upstream: address, forwardedModelName: model.useModelName)
+    }
+
+    /// See ``UpstreamProvider/tryAcquireReady(model:pinned:)``: the name, the limit and `useModelName` are read as in
+    /// ``acquire(model:pinned:progress:)``; the lease is granted under the ``LeaseTable``'s lock when the model's
+    /// fast leases are open (it is ready, nothing queues, no shutdown) and it serves fewer than its limit. Without a
+    /// pinned snapshot, one read during a reload's first step is refused (its generation is not the table's).
+    public nonisolated func tryAcquireReady(model requested: String, pinned: ConfigSnapshot?) -> UpstreamLease? {
+        let snapshot = pinned ?? store.current
+        guard let model = snapshot.config.model(named: requested),
+            let open = table.tryAcquireFast(
+                model.id, limit: model.concurrencyLimit, generation: pinned == nil ? snapshot.generation : nil)
+        else { return nil }
+        return makeLease(model.id, upstream: open.address, forwardedModelName: model.useModelName)
+    }
+
+    /// A lease counted in `table`. Its release (once; later calls do nothing) lowers the count under the lock and
+    /// tells this actor only when the table says it must (``LeaseTable/release(_:)``).
+    private nonisolated func makeLease(_ id: String, upstream: UpstreamURL, forwardedModelName: String?)
+        -> UpstreamLease
+    {
         let released = NIOLockedValueBox(false)
+        let table = self.table
         return UpstreamLease(
-            modelID: id, upstream: address, forwardedModelName: model.useModelName,
+            modelID: id, upstream: upstream, forwardedModelName: forwardedModelName,
             onRelease: { [weak self] in
                 let first = released.withLockedValue { released in
                     defer { released = true }
                     return !released
                 }
-                guard first, let self else { return }
-                Task { await self.release(id) }
+                guard first, table.release(id), let self else { return }
+                Task { await self.released(id) }
             })
     }
 
@@ -270,7 +314,8 @@ public actor Supervisor: UpstreamProvider {
             let pid = await slot.upstream.processID
             result.append(
                 RunningModelInfo(
-                    id: id, phase: phase, pid: pid, inFlight: slot.inFlight, upstream: slot.upstream.config.upstream,
+                    id: id, phase: phase, pid: pid, inFlight: table.inFlight(id),
+                    upstream: slot.upstream.config.upstream,
                     ttl: config.models[id]?.ttl))
         }
         return result
@@ -308,16 +353,17 @@ public actor Supervisor: UpstreamProvider {
             return
         }
         shuttingDown = true
+        syncAccepting()  // before reading counts: no fast lease from now on, every release tells this actor
         logger.info("supervisor shutting down")
         notifyChange()
-        if grace > .zero && slots.values.contains(where: { $0.inFlight > 0 }) {
+        if grace > .zero && table.anyInFlight {
             let expired = NIOLockedValueBox(false)
             let timer = Task { [clock] in
                 try? await clock.sleep(for: grace)
                 expired.withLockedValue { $0 = true }
                 self.notifyChange()
             }
-            while slots.values.contains(where: { $0.inFlight > 0 }) && !expired.withLockedValue({ $0 }) {
+            while table.anyInFlight && !expired.withLockedValue({ $0 }) {
                 await waitForChange()
             }
             timer.cancel()
@@ -333,6 +379,9 @@ public actor Supervisor: UpstreamProvider {
     /// The new snapshot is put in force for the router and this supervisor in one step, in the same actor turn that
     /// retires the changed models' processes, so no request can see the new config with an old process or the reverse.
     public func reload(_ newConfig: ProxyConfig) async {
+        // No fast lease while the snapshot and the processes change: none may pair the new config with an old
+        // process (the changed models' entries are closed below, before fast leases are accepted again).
+        table.setAccepting(false)
         let oldConfig = config
         snapshot = store.replace(with: newConfig)
         let (engine, problem) = SwapEngine.make(config: newConfig)
@@ -359,9 +408,13 @@ public actor Supervisor: UpstreamProvider {
                 replaceUpstream(id, with: newModel)  // the stop begun above holds the old one
             }
         }
+        for id in slots.keys { table.setWatchIdle(id, Self.watchesIdle(id, config: newConfig)) }
+        table.setGeneration(snapshot.generation)
+        syncAccepting()
         for id in stopping { await slots[id]?.stopTask?.value }
         for id in slots.keys where newConfig.models[id] == nil && slots[id]?.phase == .stopped {
             slots[id] = nil
+            table.remove(id)
         }
         notifyChange()
     }
@@ -386,6 +439,7 @@ public actor Supervisor: UpstreamProvider {
                 // New, or admitted to a start that is gone (stopped by an unload, a reload or a crash): queue again.
                 joinedAttempt = nil
                 queue.enqueue(ticket: ticket, model: id)
+                syncAccepting()  // close first: the drain below reads counts no fast lease may raise
                 runQueue()
             }
             if !queue.contains(ticket: ticket), let slot = slots[id] {
@@ -421,6 +475,15 @@ public actor Supervisor: UpstreamProvider {
                 tell(decision.ticket, "waiting for \(busy.joined(separator: ", ")) to finish before starting \(id)", model: id)
             }
         }
+        // Only now, with the stops above begun (their entries closed): fast leases again if nobody waits.
+        syncAccepting()
+    }
+
+    /// Fast leases are accepted exactly while no request queues and the proxy is not shutting down: a queued
+    /// request's plan reads counts (a fast lease must not raise one after it was read), and a waiter or the shutdown
+    /// grace must hear every release.
+    private func syncAccepting() {
+        table.setAccepting(!shuttingDown && queue.waiters.isEmpty)
     }
 
     /// Tells a queued request what it waits for, once per change of message.
@@ -435,6 +498,8 @@ public actor Supervisor: UpstreamProvider {
         slot.attempt += 1
         slot.phase = .starting
         slot.run = nil
+        slot.address = nil
+        table.setPhase(id, .starting)
         let attempt = slot.attempt
         let upstream = slot.upstream
         let swapLine = slot.pendingSwapLine
@@ -448,13 +513,14 @@ public actor Supervisor: UpstreamProvider {
         let listeners = progressListeners
         Task {
             let began = ContinuousClock.now
-            let result: Result<Int, UpstreamStartError>
+            let result: Result<(run: Int, address: UpstreamURL), UpstreamStartError>
             do {
                 let run = try await upstream.start { message in
                     let callbacks = listeners.withLockedValue { $0[id].map { Array($0.values) } ?? [] }
                     for callback in callbacks { callback(LoadingProgress(modelID: id, message: message)) }
                 }
-                result = .success(run)
+                // Where this run listens: its port may have moved off one another process held.
+                result = .success((run, await upstream.address))
             } catch let error as UpstreamStartError {
                 result = .failure(error)
             } catch {
@@ -465,12 +531,15 @@ public actor Supervisor: UpstreamProvider {
         }
     }
 
-    private func finishStart(_ id: String, attempt: Int, result: Result<Int, UpstreamStartError>) {
+    private func finishStart(
+        _ id: String, attempt: Int, result: Result<(run: Int, address: UpstreamURL), UpstreamStartError>
+    ) {
         guard var slot = slots[id], slot.attempt == attempt, slot.phase == .starting else { return }
         switch result {
-        case .success(let run):
+        case .success(let started):
             slot.phase = .ready
-            slot.run = run
+            slot.run = started.run
+            slot.address = started.address
         case .failure(let failure):
             slot.phase = .stopped
             slot.lastFailure = (attempt, failure.failure)
@@ -478,12 +547,23 @@ public actor Supervisor: UpstreamProvider {
             logger.error("model failed to start", metadata: ["model": "\(id)", "reason": "\(failure)"])
         }
         slots[id] = slot
-        if slot.phase == .ready && slot.inFlight == 0 { scheduleUnload(id) }
+        table.setPhase(id, Self.plannerPhase(slot.phase))
+        if case .success(let started) = result {
+            // A model a reload removed serves only the requests routed before it (through this actor), then stops.
+            if config.models[id] != nil {
+                table.setWatchIdle(id, Self.watchesIdle(id, config: config))
+                table.open(id, at: LeaseTable.Open(address: started.address, run: started.run))
+            }
+            table.markIdle(id)
+            scheduleUnload(id)  // only if nothing is in flight (no idle mark otherwise)
+        }
         notifyChange()
     }
 
     private func beginStop(_ id: String) {
         guard var slot = slots[id], slot.phase == .starting || slot.phase == .ready else { return }
+        table.close(id)  // close first: no fast lease on a model being stopped
+        table.setPhase(id, .stopping)
         slot.phase = .stopping
         slot.ttlTask?.cancel()
         slot.ttlTask = nil
@@ -499,7 +579,13 @@ public actor Supervisor: UpstreamProvider {
         guard slots[id]?.phase == .stopping else { return }
         slots[id]?.phase = .stopped
         slots[id]?.run = nil
-        if config.models[id] == nil && slots[id]?.inFlight == 0 { slots[id] = nil }
+        slots[id]?.address = nil
+        table.setPhase(id, nil)
+        stopHook.withLockedValue { $0 }?(id)
+        if config.models[id] == nil && table.inFlight(id) == 0 {
+            slots[id] = nil
+            table.remove(id)
+        }
         notifyChange()
     }
 
@@ -507,26 +593,47 @@ public actor Supervisor: UpstreamProvider {
         guard var slot = slots[id], slot.generation == generation, slot.phase == .ready, slot.run == run else {
             return
         }
+        table.close(id)
+        table.setPhase(id, nil)
         slot.phase = .stopped
         slot.run = nil
+        slot.address = nil
         slot.ttlTask?.cancel()
         slot.ttlTask = nil
         slots[id] = slot
+        stopHook.withLockedValue { $0 }?(id)
         metrics.modelCrashed(id)
         logs.append("\(id) stopped on its own; the next request starts it again", source: "proxy")
         notifyChange()
     }
 
-    private func release(_ id: String) {
-        guard var slot = slots[id], slot.inFlight > 0 else { return }
-        slot.inFlight -= 1
-        // Nobody waits for a start any more: a swap line decided for it is stale.
-        if slot.inFlight == 0 && slot.phase == .stopped { slot.pendingSwapLine = nil }
-        slots[id] = slot
-        if slot.inFlight == 0 && slot.phase == .ready { scheduleUnload(id) }
-        if config.models[id] == nil && slot.inFlight == 0 {
-            // Removed by a reload while it served requests routed before it: done now.
-            if slot.phase == .stopped { slots[id] = nil } else { beginStop(id) }
+    /// Releases a count this actor took itself (a request that failed while waiting; a preload).
+    private func releaseCounted(_ id: String) {
+        _ = table.release(id)
+        released(id)
+    }
+
+    /// A release the table says this actor must hear of (``LeaseTable/release(_:)``): its count is already lowered.
+    private func released(_ id: String) {
+        let inFlight = table.inFlight(id)
+        guard let slot = slots[id] else {
+            if inFlight == 0 { table.remove(id) }
+            notifyChange()
+            return
+        }
+        if inFlight == 0 {
+            // Nobody waits for a start any more: a swap line decided for it is stale.
+            if slot.phase == .stopped { slots[id]?.pendingSwapLine = nil }
+            if slot.phase == .ready { scheduleUnload(id) }
+            if config.models[id] == nil {
+                // Removed by a reload while it served requests routed before it: done now.
+                if slot.phase == .stopped {
+                    slots[id] = nil
+                    table.remove(id)
+                } else {
+                    beginStop(id)
+                }
+            }
         }
         notifyChange()
     }
@@ -540,24 +647,30 @@ public actor Supervisor: UpstreamProvider {
         slots[id]?.ttlTask = nil
     }
 
+    /// Arms `id`'s TTL timer for `ttl` after the moment the table marked it idle (the last release, or the end of its
+    /// start), if nothing is in flight. The timer remembers the table's activity then: a fast lease taken since
+    /// (which this actor does not see) keeps the model.
     private func scheduleUnload(_ id: String) {
-        guard var slot = slots[id], let ttl = config.models[id]?.ttl else { return }
+        guard var slot = slots[id], let ttl = config.models[id]?.ttl, let mark = table.idleMark(id) else { return }
         slot.idleGeneration += 1
         slot.ttlTask?.cancel()
         let generation = slot.idleGeneration
+        let delay = max(.zero, ttl - (elapsed() - mark.since))
         slot.ttlTask = Task { [clock] in
             do {
-                try await clock.sleep(for: ttl)
+                try await clock.sleep(for: delay)
             } catch {
                 return
             }
-            self.unloadIfStillIdle(id, generation: generation)
+            self.unloadIfStillIdle(id, generation: generation, activity: mark.activity)
         }
         slots[id] = slot
     }
 
-    private func unloadIfStillIdle(_ id: String, generation: Int) {
-        guard let slot = slots[id], slot.idleGeneration == generation, slot.inFlight == 0, slot.phase == .ready
+    private func unloadIfStillIdle(_ id: String, generation: Int, activity: Int) {
+        // The table's check also closes the entry, in the same locked step: no fast lease between check and stop.
+        guard let slot = slots[id], slot.idleGeneration == generation, slot.phase == .ready,
+            table.closeIfIdle(id, since: activity)
         else { return }
         logs.append("unloading \(id): idle for its ttl", source: "proxy")
         logger.info("ttl reached, unloading", metadata: ["model": "\(id)"])
@@ -600,9 +713,13 @@ public actor Supervisor: UpstreamProvider {
             || old.environment != new.environment || old.checkEndpoint != new.checkEndpoint
     }
 
+    /// What runs, with the table's counts: read only while fast leases are off (the queue is not empty).
     private func plannerView() -> [SwapPlanner.RunningModel] {
-        slots.compactMap { id, slot in
-            Self.plannerPhase(slot.phase).map { SwapPlanner.RunningModel(id: id, phase: $0, inFlight: slot.inFlight) }
+        let counts = table.counts()
+        return slots.compactMap { id, slot in
+            Self.plannerPhase(slot.phase).map {
+                SwapPlanner.RunningModel(id: id, phase: $0, inFlight: counts[id, default: 0])
+            }
         }
     }
 
@@ -615,12 +732,17 @@ public actor Supervisor: UpstreamProvider {
         }
     }
 
-    private func publishStates() {
-        var states: [String: SelectorChoice.TargetState] = [:]
-        for (id, slot) in slots where slot.phase != .stopped || slot.inFlight > 0 {
-            states[id] = SelectorChoice.TargetState(phase: Self.plannerPhase(slot.phase), inFlight: slot.inFlight)
-        }
-        board.publish(states)
+    /// Whether the table must report `id`'s count reaching 0 while its entry is open: it has a `ttl` (the timer
+    /// re-arms from that release), or `config` no longer has it (it stops after its last request).
+    private static func watchesIdle(_ id: String, config: ProxyConfig) -> Bool {
+        guard let model = config.models[id] else { return true }
+        return model.ttl != nil
+    }
+
+    /// Time on `clock` since now, as a function (the clock's instants are opened once, here).
+    private static func elapsedReader<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
     }
 
     private static func report(_ problem: String, logs: LogBuffer, logger: Logger) {

@@ -25,6 +25,12 @@ public protocol UpstreamProvider: Sendable {
         pinned: ConfigSnapshot?,
         progress: @escaping @Sendable (LoadingProgress) -> Void
     ) async throws(UpstreamAcquireError) -> UpstreamLease
+
+    /// A lease on `model` at once, without waiting, when the provider can grant it synchronously (the `Supervisor`:
+    /// the model is ready, nothing is queued, and it serves fewer than `concurrencyLimit` requests); `nil` otherwise,
+    /// and the caller asks ``acquire(model:pinned:progress:)``, which gives every other answer (a load, a swap, a
+    /// 429). Never blocks beyond a short lock; callable from any thread, an event loop included.
+    func tryAcquireReady(model: String, pinned: ConfigSnapshot?) -> UpstreamLease?
 }
 
 extension UpstreamProvider {
@@ -36,6 +42,9 @@ extension UpstreamProvider {
     ) async throws(UpstreamAcquireError) -> UpstreamLease {
         try await acquire(model: model, progress: progress)
     }
+
+    /// Providers without a synchronous path (fixed upstreams in tests) always answer through `acquire`.
+    public func tryAcquireReady(model: String, pinned: ConfigSnapshot?) -> UpstreamLease? { nil }
 }
 
 /// A ready upstream, reserved for one request until ``release()``.
@@ -60,7 +69,8 @@ public struct UpstreamLease: Sendable {
         self.onRelease = onRelease
     }
 
-    /// Ends the reservation: the request is done (answered, failed or abandoned). Call exactly once.
+    /// Ends the reservation: the request is done (answered, failed or abandoned). Call once; the `Supervisor`'s
+    /// leases ignore a second call.
     public func release() { onRelease() }
 }
 
