@@ -22,6 +22,8 @@ public enum ProxyService {
         LargeAllocations.returnToSystemWhenFreed(logger: logger)
         let store = ConfigStore(config)
         let supervisor = Supervisor(store: store, logs: logs, logger: logger)
+        // A stopped model's idle pooled connections go: its port may be reused by the next model.
+        supervisor.onModelStopped { UpstreamPools.shared.drop(model: $0) }
         // The Prometheus registry lives here, one per running proxy: library code and tests hold no global one.
         let metrics = ProxyMetrics.prometheus()
         await supervisor.useMetrics(metrics)
