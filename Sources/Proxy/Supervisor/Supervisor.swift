@@ -95,8 +95,9 @@ public actor Supervisor: UpstreamProvider {
     /// Each model's phase and requests, for readers that cannot wait for this actor (the router's selectors and
     /// `upstream.ignorePaths`): a view of `table`, current at every lease and phase change.
     public nonisolated let board: ModelStateBoard
-    /// Time on `clock` since this supervisor was made (idle marks and TTL deadlines).
-    private nonisolated let elapsed: @Sendable () -> Duration
+    /// Sleeps on `clock` until a time since this supervisor was made (the table's idle marks count from then too):
+    /// a TTL deadline is an instant, whenever its task starts to sleep.
+    private nonisolated let sleepUntil: @Sendable (Duration) async throws -> Void
     /// Told each model that stopped (``onModelStopped(_:)``).
     private nonisolated let stopHook = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
     private var nextGeneration = 0
@@ -173,10 +174,10 @@ public actor Supervisor: UpstreamProvider {
         self.logger = logger
         self.clock = clock
         self.factory = factory
-        let elapsed = Self.elapsedReader(clock)
+        let (elapsed, sleepUntil) = Self.timeline(clock)
         let table = LeaseTable(now: elapsed)
         table.setGeneration(store.current.generation)
-        self.elapsed = elapsed
+        self.sleepUntil = sleepUntil
         self.table = table
         self.board = ModelStateBoard(table: table)
         if let problem { Self.report(problem, logs: logs, logger: logger) }
@@ -655,10 +656,10 @@ public actor Supervisor: UpstreamProvider {
         slot.idleGeneration += 1
         slot.ttlTask?.cancel()
         let generation = slot.idleGeneration
-        let delay = max(.zero, ttl - (elapsed() - mark.since))
-        slot.ttlTask = Task { [clock] in
+        let deadline = mark.since + ttl
+        slot.ttlTask = Task { [sleepUntil] in
             do {
-                try await clock.sleep(for: delay)
+                try await sleepUntil(deadline)
             } catch {
                 return
             }
@@ -739,10 +740,16 @@ public actor Supervisor: UpstreamProvider {
         return model.ttl != nil
     }
 
-    /// Time on `clock` since now, as a function (the clock's instants are opened once, here).
-    private static func elapsedReader<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+    /// Time on `clock` as offsets from now: reading it, and sleeping until an offset (the clock's instant type is
+    /// opened once, here).
+    private static func timeline<C: Clock<Duration>>(_ clock: C)
+        -> (elapsed: @Sendable () -> Duration, sleepUntil: @Sendable (Duration) async throws -> Void)
+    {
         let origin = clock.now
-        return { origin.duration(to: clock.now) }
+        return (
+            { origin.duration(to: clock.now) },
+            { offset in try await clock.sleep(until: origin.advanced(by: offset), tolerance: nil) }
+        )
     }
 
     private static func report(_ problem: String, logs: LogBuffer, logger: Logger) {

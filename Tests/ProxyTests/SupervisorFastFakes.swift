@@ -1,0 +1,247 @@
+import Logging
+import NIOConcurrencyHelpers
+import Testing
+
+@testable import Proxy
+
+/// A manual clock for the fast-lease tests: as ``SupervisorManualClock``, and it also shows its sleepers' deadlines,
+/// so a test can wait until a TTL timer is armed *at the instant it expects* (a re-armed timer is told from the old
+/// one by its deadline, not by a count).
+final class FastLeaseClock: Clock, Sendable {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private struct State {
+        var now = Instant(offset: .zero)
+        var sleepers: [Int: (deadline: Instant, continuation: CheckedContinuation<Void, any Error>)] = [:]
+        var nextID = 0
+    }
+    private let state = NIOLockedValueBox(State())
+
+    var now: Instant { state.withLockedValue { $0.now } }
+    var minimumResolution: Duration { .zero }
+
+    /// The deadlines of the tasks sleeping now, as offsets from the clock's start, earliest first.
+    var deadlines: [Duration] { state.withLockedValue { $0.sleepers.values.map(\.deadline.offset).sorted() } }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let id = state.withLockedValue { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, any Error>? = state.withLockedValue { state in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if deadline <= state.now { return .success(()) }
+                    state.sleepers[id] = (deadline, continuation)
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let sleeper = state.withLockedValue { $0.sleepers.removeValue(forKey: id) }
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Moves time on and wakes every sleeper whose deadline has come.
+    func advance(by duration: Duration) {
+        let due = state.withLockedValue { state in
+            state.now = state.now.advanced(by: duration)
+            let now = state.now
+            let due = state.sleepers.filter { $0.value.deadline <= now }
+            for id in due.keys { state.sleepers.removeValue(forKey: id) }
+            return due.values.map(\.continuation)
+        }
+        for continuation in due { continuation.resume() }
+    }
+
+    /// Waits (bounded) until the sleepers' deadlines are exactly `expected`; false if they never are.
+    func waitForDeadlines(_ expected: [Duration], timeout: Duration = .seconds(10)) async -> Bool {
+        let limit = ContinuousClock.now + timeout
+        while deadlines != expected {
+            if ContinuousClock.now >= limit { return false }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return true
+    }
+}
+
+/// A model upstream without a process for the fast-lease tests: starts at once or when the test opens its gate,
+/// stops at once or when the test opens the stop gate, can crash, and records every step in its fleet.
+actor FastLeaseUpstream: SupervisedUpstream {
+    nonisolated let config: ModelConfig
+    private let fleet: FastLeaseFleet
+    private let onExit: @Sendable (Int) -> Void
+    private(set) var starts = 0
+    private(set) var running = false
+    private var pendingStarts: [CheckedContinuation<Void, Never>] = []
+    private var pendingStops: [CheckedContinuation<Void, Never>] = []
+
+    init(config: ModelConfig, fleet: FastLeaseFleet, onExit: @escaping @Sendable (Int) -> Void) {
+        self.config = config
+        self.fleet = fleet
+        self.onExit = onExit
+    }
+
+    func start(progress: @escaping @Sendable (String) -> Void) async throws(UpstreamStartError) -> Int {
+        starts += 1
+        let run = starts
+        fleet.record("start \(config.id)")
+        if fleet.holdsStarts(config.id) { await withCheckedContinuation { pendingStarts.append($0) } }
+        running = true
+        fleet.record("ready \(config.id)")
+        return run
+    }
+
+    func stop() async {
+        for start in pendingStarts { start.resume() }
+        pendingStarts = []
+        // What the request path saw of this model as its stop began.
+        fleet.stopBegan(config.id)
+        if running && fleet.holdsStops(config.id) {
+            fleet.record("stopping \(config.id)")
+            await withCheckedContinuation { pendingStops.append($0) }
+        }
+        if running { fleet.record("stop \(config.id)") }
+        running = false
+    }
+
+    func openGate() {
+        for start in pendingStarts { start.resume() }
+        pendingStarts = []
+    }
+
+    func openStopGate() {
+        for stop in pendingStops { stop.resume() }
+        pendingStops = []
+    }
+
+    var processID: Int32? { running ? 4000 + Int32(starts) : nil }
+
+    func crash() {
+        running = false
+        fleet.record("crash \(config.id)")
+        onExit(starts)
+    }
+}
+
+/// The fakes a supervisor made and the events they recorded, in order.
+final class FastLeaseFleet: Sendable {
+    private struct State {
+        var upstreams: [String: FastLeaseUpstream] = [:]
+        var held: Set<String> = []
+        var heldStops: Set<String> = []
+        var events: [String] = []
+        var read = 0
+        var inFlightAtStop: [String: [Int]] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
+    /// Read when a stop begins: the supervisor's board (set once the supervisor exists).
+    let board = NIOLockedValueBox<ModelStateBoard?>(nil)
+
+    var factory: Supervisor.UpstreamFactory {
+        { model, _, onExit in
+            let upstream = FastLeaseUpstream(config: model, fleet: self, onExit: onExit)
+            self.state.withLockedValue { $0.upstreams[model.id] = upstream }
+            return upstream
+        }
+    }
+
+    func record(_ event: String) { state.withLockedValue { $0.events.append(event) } }
+
+    func stopBegan(_ id: String) {
+        let inFlight = board.withLockedValue { $0?.current[id]?.inFlight ?? 0 }
+        state.withLockedValue { $0.inFlightAtStop[id, default: []].append(inFlight) }
+    }
+
+    /// The requests in flight on `id` each time one of its stops began.
+    func inFlightAtStop(_ id: String) -> [Int] { state.withLockedValue { $0.inFlightAtStop[id] ?? [] } }
+
+    var events: [String] { state.withLockedValue { $0.events } }
+
+    /// The next event not read yet, polling (bounded); `nil` after `timeout`.
+    func next(timeout: Duration = .seconds(10)) async -> String? {
+        let limit = ContinuousClock.now + timeout
+        while true {
+            let event: String? = state.withLockedValue { state in
+                guard state.read < state.events.count else { return nil }
+                state.read += 1
+                return state.events[state.read - 1]
+            }
+            if let event { return event }
+            if ContinuousClock.now >= limit { return nil }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// The events not read yet, without waiting.
+    func unread() -> [String] {
+        state.withLockedValue { state in
+            defer { state.read = state.events.count }
+            return Array(state.events[state.read...])
+        }
+    }
+
+    func hold(_ id: String) { _ = state.withLockedValue { $0.held.insert(id) } }
+    func holdsStarts(_ id: String) -> Bool { state.withLockedValue { $0.held.contains(id) } }
+    func holdStops(_ id: String) { _ = state.withLockedValue { $0.heldStops.insert(id) } }
+    func holdsStops(_ id: String) -> Bool { state.withLockedValue { $0.heldStops.contains(id) } }
+    func upstream(_ id: String) -> FastLeaseUpstream? { state.withLockedValue { $0.upstreams[id] } }
+}
+
+enum FastLeaseFixtures {
+    static let quiet = Logger(label: "supervisor-fast-test") { _ in SwiftLogNoOpLogHandler() }
+
+    static func model(
+        _ id: String, ttl: Duration? = nil, limit: Int = 10, aliases: [String] = [], port: Int = 1,
+        useModelName: String? = nil
+    ) -> ModelConfig {
+        var model = ModelConfig(
+            id: id, command: ["fake"], upstream: UpstreamURL(host: "127.0.0.1", port: port),
+            aliases: aliases.map { ModelAlias(id: $0) }, ttl: ttl, concurrencyLimit: limit)
+        model.useModelName = useModelName
+        return model
+    }
+
+    static func config(_ models: [ModelConfig], groups: [GroupConfig]? = nil) -> ProxyConfig {
+        ProxyConfig(models: Dictionary(uniqueKeysWithValues: models.map { ($0.id, $0) }), groups: groups)
+    }
+
+    /// Two models that swap each other out (one group, `swap: true`).
+    static func swapping(_ a: ModelConfig, _ b: ModelConfig) -> ProxyConfig {
+        config([a, b], groups: [GroupConfig(id: "g", members: [a.id, b.id])])
+    }
+
+    /// Models that run side by side.
+    static func sideBySide(_ models: [ModelConfig]) -> ProxyConfig {
+        config(models, groups: [GroupConfig(id: "side", swap: false, exclusive: false, members: models.map(\.id))])
+    }
+
+    static func supervisor(
+        _ config: ProxyConfig, fleet: FastLeaseFleet, clock: any Clock<Duration> = ContinuousClock()
+    ) -> Supervisor {
+        let supervisor = Supervisor(config: config, logger: quiet, clock: clock, factory: fleet.factory)
+        fleet.board.withLockedValue { $0 = supervisor.board }
+        return supervisor
+    }
+
+    /// Starts `id` through the async path and releases that lease: the model is ready and idle.
+    static func warm(_ supervisor: Supervisor, _ id: String) async throws {
+        try await supervisor.acquire(model: id, progress: { _ in }).release()
+        while supervisor.board.current[id]?.inFlight ?? 0 > 0 { await Task.yield() }
+    }
+
+    static func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<UpstreamLease, UpstreamAcquireError> {
+        do {
+            return .success(try await supervisor.acquire(model: model, progress: { _ in }))
+        } catch {
+            return .failure(error)
+        }
+    }
+}
