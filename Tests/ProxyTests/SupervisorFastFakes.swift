@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import Testing
@@ -234,7 +235,21 @@ enum FastLeaseFixtures {
     /// Starts `id` through the async path and releases that lease: the model is ready and idle.
     static func warm(_ supervisor: Supervisor, _ id: String) async throws {
         try await supervisor.acquire(model: id, progress: { _ in }).release()
-        while supervisor.board.current[id]?.inFlight ?? 0 > 0 { await Task.yield() }
+        let limit = ContinuousClock.now + .seconds(10)
+        while supervisor.board.current[id]?.inFlight ?? 0 > 0 {
+            if ContinuousClock.now >= limit {
+                Issue.record("\(id) still has requests in flight")
+                return
+            }
+            await Task.yield()
+        }
+    }
+
+    /// Whether a fast lease on `model` is granted now (one that is, is released at once: a failing test leaks none).
+    static func leasable(_ supervisor: Supervisor, _ model: String, pinned: ConfigSnapshot? = nil) -> Bool {
+        guard let lease = supervisor.tryAcquireReady(model: model, pinned: pinned) else { return false }
+        lease.release()
+        return true
     }
 
     static func acquire(_ supervisor: Supervisor, _ model: String) async -> Result<UpstreamLease, UpstreamAcquireError> {
@@ -242,6 +257,26 @@ enum FastLeaseFixtures {
             return .success(try await supervisor.acquire(model: model, progress: { _ in }))
         } catch {
             return .failure(error)
+        }
+    }
+}
+
+/// Runs `body` on `threads` threads of its own (not the cooperative pool's, which the supervisor needs meanwhile)
+/// and returns when all are done.
+func onThreads(_ threads: Int, _ body: @escaping @Sendable (Int) -> Void) async {
+    let remaining = NIOLockedValueBox(threads)
+    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        for index in 0..<threads {
+            let thread = Thread {
+                body(index)
+                if remaining.withLockedValue({ remaining in
+                    remaining -= 1
+                    return remaining == 0
+                }) {
+                    done.resume()
+                }
+            }
+            thread.start()
         }
     }
 }
