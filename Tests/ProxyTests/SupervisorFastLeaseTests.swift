@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -28,6 +29,31 @@ private struct CountingProvider: UpstreamProvider {
     func tryAcquireReady(model: String, pinned: ConfigSnapshot?) -> UpstreamLease? {
         inner.tryAcquireReady(model: model, pinned: pinned)
     }
+}
+
+/// Metrics that call `onSwap` when the supervisor counts a swap: that count is taken in the very actor turn that read
+/// the counts to plan the swap and before it stops the evicted models, so a test can try a fast lease exactly there.
+private final class SwapTripwire: MetricsFactory, Sendable {
+    private final class Handler: CounterHandler, Sendable {
+        let action: @Sendable () -> Void
+        init(action: @escaping @Sendable () -> Void) { self.action = action }
+        func increment(by: Int64) { action() }
+        func reset() {}
+    }
+
+    let onSwap: @Sendable () -> Void
+    init(onSwap: @escaping @Sendable () -> Void) { self.onSwap = onSwap }
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        label == ProxyMetrics.Name.swaps ? Handler(action: onSwap) : NOOPMetricsHandler.instance
+    }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        NOOPMetricsHandler.instance
+    }
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler { NOOPMetricsHandler.instance }
+    func destroyCounter(_ handler: any CounterHandler) {}
+    func destroyRecorder(_ handler: any RecorderHandler) {}
+    func destroyTimer(_ handler: any TimerHandler) {}
 }
 
 @Suite(.timeLimit(.minutes(1))) struct SupervisorFastLeaseTests {
@@ -167,6 +193,27 @@ private struct CountingProvider: UpstreamProvider {
         #expect(F.leasable(supervisor, "b"), "the queue is empty again")
     }
 
+    @Test func aFastLeaseTriedWhileTheSwapIsPlannedIsRefused() async throws {
+        let fleet = FastLeaseFleet()
+        let supervisor = F.supervisor(F.swapping(F.model("a"), F.model("b")), fleet: fleet)
+        let sneaked = NIOLockedValueBox<[UpstreamLease]>([])
+        await supervisor.useMetrics(
+            ProxyMetrics(
+                factory: SwapTripwire {
+                    // Between the plan's read of a's count (0) and a's stop: no fast lease may raise it.
+                    if let lease = supervisor.tryAcquireReady(model: "a", pinned: nil) {
+                        sneaked.withLockedValue { $0.append(lease) }
+                    }
+                }))
+        try await F.warm(supervisor, "a")
+        let b = try await supervisor.acquire(model: "b", progress: { _ in })
+        let leases = sneaked.withLockedValue { $0 }
+        #expect(leases.isEmpty, "a fast lease was granted on a model the swap had planned to stop")
+        #expect(fleet.inFlightAtStop("a") == [0])
+        for lease in leases { lease.release() }
+        b.release()
+    }
+
     @Test func fastLeasesRacingASwapNeverHoldTheModelItStops() async throws {
         let fleet = FastLeaseFleet()
         let supervisor = F.supervisor(F.swapping(F.model("a", limit: 1_000), F.model("b")), fleet: fleet)
@@ -286,7 +333,11 @@ private struct CountingProvider: UpstreamProvider {
 
         let held = try #require(supervisor.tryAcquireReady(model: "a", pinned: nil))
         await fleet.upstream("a")!.crash()
-        while stopped.withLockedValue({ $0 }) != ["b", "a"] { try await Task.sleep(for: .milliseconds(1)) }
+        let limit = ContinuousClock.now + .seconds(10)
+        while stopped.withLockedValue({ $0 }) != ["b", "a"] && ContinuousClock.now < limit {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(stopped.withLockedValue { $0 } == ["b", "a"])
         #expect(!F.leasable(supervisor, "a"), "exited: closed")
         #expect(supervisor.board.current["a"] == SelectorChoice.TargetState(phase: nil, inFlight: 1))
         held.release()
