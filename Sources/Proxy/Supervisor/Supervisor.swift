@@ -288,6 +288,10 @@ public actor Supervisor: UpstreamProvider {
 
     /// A lease counted in `table`. Its release (once; later calls do nothing) lowers the count under the lock and
     /// tells this actor only when the table says it must (``LeaseTable/release(_:)``).
+    ///
+    /// The lease holds this supervisor strongly, on purpose: an object ever referenced weakly gets a side table, and
+    /// then every retain and release of it takes the runtime's slow path (the request path retains the provider per
+    /// request). A lease lives for one request; nothing here holds a lease, so there is no cycle.
     private nonisolated func makeLease(_ id: String, upstream: UpstreamURL, forwardedModelName: String?)
         -> UpstreamLease
     {
@@ -295,12 +299,12 @@ public actor Supervisor: UpstreamProvider {
         let table = self.table
         return UpstreamLease(
             modelID: id, upstream: upstream, forwardedModelName: forwardedModelName,
-            onRelease: { [weak self] in
+            onRelease: {
                 let first = released.withLockedValue { released in
                     defer { released = true }
                     return !released
                 }
-                guard first, table.release(id), let self else { return }
+                guard first, table.release(id) else { return }
                 Task { await self.released(id) }
             })
     }
