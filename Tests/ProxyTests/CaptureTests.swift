@@ -89,6 +89,28 @@ import Testing
         #expect(big.json(id: "x").contains("\"truncated\":true"))
     }
 
+    /// A record that leaves the ring leaves the capture budget too, and is freed: small answers (a 2-byte `OK`) used to
+    /// let a 4 MiB budget keep millions of records, about 4 KB of RSS per request through the proxy.
+    @Test func recordsLeavingTheRingAreFreed() throws {
+        let loop = EmbeddedEventLoop()
+        let store = ActivityStore(capacity: 3, captureBudget: 4 * 1024 * 1024, captureLimit: 1024)
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/upstream/m/health")
+        weak var first: LiveRequest?
+        for index in 0..<50 {
+            let request = store.begin(
+                id: "r\(index)", model: "m", route: "/upstream/*", head: head, body: ByteBuffer(), streaming: false,
+                arrival: loop.now, eventLoop: loop)
+            request.relayObserved(.upstreamPart(.body(ByteBuffer(string: "OK"))))
+            if index == 0 { first = request }
+            store.finished(request)
+        }
+        #expect(store.capturedCount <= 3, "captures kept only for the rows the ring still has")
+        #expect(store.capturedBytes == 3 * 2)
+        #expect(first == nil, "the first record was freed once the ring dropped it")
+        #expect(store.request(id: "r49")?.captureJSON() != nil)
+        try loop.syncShutdownGracefully()
+    }
+
     /// The store keeps the newest `capacity` requests; finished captures share one byte budget, oldest dropped
     /// first (their rows stay).
     @Test func theStoreIsARingWithACaptureBudget() throws {

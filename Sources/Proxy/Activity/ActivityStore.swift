@@ -46,6 +46,13 @@ public final class ActivityStore: Sendable {
             if state.requests.count > capacity {
                 let gone = state.requests.removeFirst()
                 gone.dropCapture()
+                // Its capture leaves the budget too: a capture whose row is gone cannot be read, and the list must
+                // not keep the whole record alive. Captures are listed in finishing order, so the oldest row's is
+                // at or near the front. (Before this, 2-byte captures of small answers let the 4 MiB budget keep
+                // about 2 million records: 4 KB of RSS per request, without end in practice.)
+                if let index = state.captured.firstIndex(where: { $0.request === gone }) {
+                    state.capturedBytes -= state.captured.remove(at: index).size
+                }
             }
         }
         return request
@@ -56,6 +63,8 @@ public final class ActivityStore: Sendable {
         let size = request.captureSize
         guard size > 0 else { return }
         let dropped: [LiveRequest] = state.withLockedValue { state in
+            // Left the ring meanwhile (its capture was dropped under this lock): nothing to keep.
+            guard request.captureSize > 0 else { return [] }
             state.captured.append((request, size))
             state.capturedBytes += size
             var dropped: [LiveRequest] = []
@@ -81,4 +90,7 @@ public final class ActivityStore: Sendable {
 
     /// Bytes held by finished captures.
     var capturedBytes: Int { state.withLockedValue { $0.capturedBytes } }
+
+    /// Finished captures kept (tests: never more than the ring holds).
+    var capturedCount: Int { state.withLockedValue { $0.captured.count } }
 }
