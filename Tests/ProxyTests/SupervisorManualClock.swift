@@ -22,6 +22,10 @@ final class SupervisorManualClock: Clock, Sendable {
     /// Tasks sleeping on this clock now.
     var sleeperCount: Int { state.withLockedValue { $0.sleepers.count } }
 
+    /// The deadlines of the tasks sleeping now, as offsets from the clock's start, earliest first: a test can wait
+    /// until a timer is armed *at the instant it expects* (a re-armed timer is told from the old one by its deadline).
+    var deadlines: [Duration] { state.withLockedValue { $0.sleepers.values.map(\.deadline.offset).sorted() } }
+
     func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = state.withLockedValue { state in
             defer { state.nextID += 1 }
@@ -53,5 +57,15 @@ final class SupervisorManualClock: Clock, Sendable {
             return due.values.map(\.continuation)
         }
         for continuation in due { continuation.resume() }
+    }
+
+    /// Waits (bounded) until the sleepers' deadlines are exactly `expected`; false if they never are.
+    func waitForDeadlines(_ expected: [Duration], timeout: Duration = .seconds(10)) async -> Bool {
+        let limit = ContinuousClock.now + timeout
+        while deadlines != expected {
+            if ContinuousClock.now >= limit { return false }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return true
     }
 }
