@@ -39,9 +39,9 @@ final class RequestRelay {
 
     private var policy: HeartbeatPolicy
     private var tracker = SSEBoundaryTracker()
-    private var timer: Scheduled<Void>?
+    private var timer: NIOScheduledCallback?
     /// The upstream time bounds' timer (``UpstreamTimeBounds``).
-    private var boundTimer: Scheduled<Void>?
+    private var boundTimer: NIOScheduledCallback?
     /// The upstream connection reported a reset (ECONNRESET) before it closed: a break is a "reset", not a "close".
     private var upstreamWasReset = false
     /// Reading from the upstream is paused because the client's socket is full (backpressure).
@@ -439,6 +439,28 @@ final class RequestRelay {
 
     // MARK: Performing the policy's actions
 
+    /// One of the relay's two timers firing (a strong reference: the relay cancels both when it completes).
+    private struct RelayTimer: NIOScheduledCallbackHandler {
+        let relay: RequestRelay
+        let bound: Bool
+
+        func handleScheduledCallback(eventLoop: some EventLoop) {
+            if bound { relay.boundTimerFired() } else { relay.heartbeatTimerFired() }
+        }
+    }
+
+    private func heartbeatTimerFired() {
+        timer = nil
+        guard !done else { return }
+        perform(policy.timerFired(now: now))
+    }
+
+    private func boundTimerFired() {
+        boundTimer = nil
+        guard !done else { return }
+        perform(policy.boundTimerFired(now: now))
+    }
+
     private func perform(_ actions: [HeartbeatAction]) {
         for action in actions {
             guard !done else { return }
@@ -450,24 +472,17 @@ final class RequestRelay {
         writer.observe(.action(action))
         switch action {
         case .schedule(let at):
+            // Scheduled callbacks, not `scheduleTask`: no promise and future per timer (two per request).
             timer?.cancel()
-            timer = eventLoop.assumeIsolated().scheduleTask(deadline: request.arrival + .nanoseconds(at.nanoseconds)) {
-                self.timer = nil
-                guard !self.done else { return }
-                self.perform(self.policy.timerFired(now: self.now))
-            }
+            timer = try? eventLoop.assumeIsolated().scheduleCallback(
+                at: request.arrival + .nanoseconds(at.nanoseconds), handler: RelayTimer(relay: self, bound: false))
         case .cancelTimer:
             timer?.cancel()
             timer = nil
         case .scheduleBound(let at):
             boundTimer?.cancel()
-            boundTimer = eventLoop.assumeIsolated().scheduleTask(
-                deadline: request.arrival + .nanoseconds(at.nanoseconds)
-            ) {
-                self.boundTimer = nil
-                guard !self.done else { return }
-                self.perform(self.policy.boundTimerFired(now: self.now))
-            }
+            boundTimer = try? eventLoop.assumeIsolated().scheduleCallback(
+                at: request.arrival + .nanoseconds(at.nanoseconds), handler: RelayTimer(relay: self, bound: true))
         case .cancelBoundTimer:
             boundTimer?.cancel()
             boundTimer = nil

@@ -10,7 +10,14 @@ import Wire
 /// (not held back behind a response in progress, as the handlers above see them) and every response part on its way
 /// out. A `408` is written from here, below the pipelining handler, because that handler only allows a response to
 /// a request it has seen the head of, and a request timing out in its head has none.
-final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
+///
+/// The timer is lazy: a deadline that moves later or goes away leaves the scheduled callback where it is, and a
+/// callback that finds no deadline passed re-arms for the one in force. A keep-alive connection's deadlines move at
+/// every request (header, body, idle bounds in turn), and scheduling and cancelling at each move cost several
+/// microseconds a request (a cancel searches the event loop's whole timer queue); now a busy connection's callback
+/// fires about once per header period. Expiries stay exact: the callback for a deadline that moved earlier is
+/// rescheduled, and one that fires early only re-arms.
+final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler, NIOScheduledCallbackHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -19,7 +26,8 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     private let limits: ClientLimits
     private let logger: Logger
     private var timeouts: ClientTimeouts?
-    private var timer: Scheduled<Void>?
+    /// The scheduled callback and when it fires; it may be earlier than the deadline in force, never later.
+    private var timer: (callback: NIOScheduledCallback, at: NIODeadline)?
 
     init(limits: ClientLimits, logger: Logger) {
         self.limits = limits
@@ -36,14 +44,13 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
+        self.context = nil
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -76,8 +83,13 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     // MARK: The timer
 
+    /// The context the scheduled callback works in (set while the handler is in a pipeline; a strong reference the
+    /// callback does not need to capture: a weak one would put every retain of this handler on the slow path).
+    private var context: ChannelHandlerContext?
+
     private func start(context: ChannelHandlerContext) {
         guard timeouts == nil else { return }
+        self.context = context
         timeouts = ClientTimeouts(limits: limits, now: context.eventLoop.now)
         update(context: context) { $0.start() }
     }
@@ -89,24 +101,30 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     private func perform(_ action: ClientTimeouts.TimerAction, context: ChannelHandlerContext) {
         switch action {
-        case .none:
+        case .none, .cancel:
+            // A callback left scheduled finds no deadline passed when it fires, and re-arms if one applies then.
             break
-        case .cancel:
-            timer?.cancel()
-            timer = nil
         case .arm(let deadline):
-            timer?.cancel()
-            let bound = context.loopBound
-            // A strong capture (a weak one would put every retain of this handler, one per request part, on the
-            // runtime's slow path); the timer is cancelled when the handler leaves the pipeline or the channel closes.
-            timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline.at) {
-                self.timerFired(context: bound.value)
+            if let timer, timer.at <= deadline.at { return }
+            cancelTimer()
+            if let callback = try? context.eventLoop.assumeIsolated().scheduleCallback(at: deadline.at, handler: self) {
+                timer = (callback, deadline.at)
             }
         }
     }
 
-    private func timerFired(context: ChannelHandlerContext) {
+    private func cancelTimer() {
+        timer?.callback.cancel()
         timer = nil
+    }
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        timer = nil
+        guard let context else { return }
+        timerFired(context: context)
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
         guard timeouts != nil else { return }
         guard let expiry = timeouts!.timerFired(now: context.eventLoop.now) else {
             update(context: context) { $0.resync() }

@@ -145,8 +145,9 @@ struct ClientTimeouts {
         return rearm()
     }
 
-    /// The timer fired at `now`: the expiry, if the deadline in force has passed. A timer that fired early (it
-    /// cannot, but a handler should not rely on it) returns nil; ``resync()`` then arms the deadline in force.
+    /// The timer fired at `now`: the expiry, if the deadline in force has passed. A timer that fired early (the
+    /// handler leaves its callback in place when a deadline moves later or goes away) returns nil; ``resync()`` then
+    /// arms the deadline in force.
     mutating func timerFired(now: NIODeadline) -> Expiry? {
         armed = nil
         guard let deadline, now >= deadline.at else { return nil }
