@@ -63,7 +63,8 @@ let package = Package(
         .target(
             name: "Proxy",
             dependencies: [
-                "Wire", "LocatedYAML", "DurationMath", "Timeline", "ScenarioWriter", .product(name: "Logging", package: "swift-log"),
+                "Wire", "LocatedYAML", "DurationMath", "Timeline", "ScenarioWriter", "SeededRandom",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -111,6 +111,35 @@ import Testing
         try loop.syncShutdownGracefully()
     }
 
+    /// Requests finishing out of order (the oldest still in flight while newer ones finish): a record leaving the
+    /// ring behind a live capture leaves a tombstone, removed once the captures before it go; the list stays within
+    /// the ring's size plus the requests in flight, and the bytes count only live captures.
+    @Test func outOfOrderFinishesKeepTheCaptureListBounded() throws {
+        let loop = EmbeddedEventLoop()
+        let store = ActivityStore(capacity: 4, captureBudget: 4 * 1024 * 1024, captureLimit: 1024)
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/upstream/m/health")
+        var inFlight: [LiveRequest] = []
+        weak var early: LiveRequest?
+        for index in 0..<200 {
+            let request = store.begin(
+                id: "r\(index)", model: "m", route: "/upstream/*", head: head, body: ByteBuffer(), streaming: false,
+                arrival: loop.now, eventLoop: loop)
+            request.relayObserved(.upstreamPart(.body(ByteBuffer(string: "OK"))))
+            if index == 1 { early = request }
+            inFlight.append(request)
+            if inFlight.count == 3 {
+                // The newest finishes first, then the oldest, then the middle one.
+                for position in [2, 0, 1] { store.finished(inFlight[position]) }
+                inFlight.removeAll()
+            }
+            #expect(store.capturedEntries <= 4 + 3, "tombstones pile up: \(store.capturedEntries) entries")
+            #expect(store.capturedBytes == 2 * store.capturedCount)
+        }
+        #expect(store.capturedCount <= 4)
+        #expect(early == nil, "a record that left the ring is freed")
+        try loop.syncShutdownGracefully()
+    }
+
     /// The store keeps the newest `capacity` requests; finished captures share one byte budget, oldest dropped
     /// first (their rows stay).
     @Test func theStoreIsARingWithACaptureBudget() throws {

@@ -91,4 +91,23 @@ import Testing
         let models: Set<String> = ["m", "org/m", "org/m/v2", "short"]
         #expect(UpstreamPath.split(row.rest, isModel: models.contains) == row.split)
     }
+
+    /// The first-segment shortcut answers as the general walk does, for every path these pieces make.
+    @Test func theShortcutAnswersAsTheWalk() {
+        let models: Set<String> = ["m", "org/m", "short", "a%b", "m/x"]
+        let pieces = ["m", "org", "short", "x", "", "%2F", "org%2Fm", "a%25b", "props", "m%2Fx", "v1", "."]
+        var checked = 0
+        for first in pieces {
+            for second in pieces {
+                for third in pieces {
+                    for rest in ["\(first)/\(second)", "\(first)/\(second)/\(third)", "/\(first)/\(second)", first] {
+                        let walked = UpstreamPath.walk(rest, isModel: models.contains)
+                        #expect(UpstreamPath.split(rest, isModel: models.contains) == walked, "\(rest)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked == 12 * 12 * 12 * 4)
+    }
 }

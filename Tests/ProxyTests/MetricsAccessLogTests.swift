@@ -75,6 +75,14 @@ import Testing
         #expect(access.first?.metadata["ttfb_ms"] == "0.0")
     }
 
+    /// Generated ids are 16 lowercase hex digits and never repeat within a process (SplitMix64 over a counter).
+    @Test func generatedIDsAreDistinct() {
+        let ids = (0..<20_000).map { _ in RequestStats.generatedID() }
+        #expect(Set(ids).count == ids.count)
+        #expect(ids.allSatisfy { $0.utf8.count == 16 && $0.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } })
+        #expect(Set(ids.map(\.first)).count == 16, "every leading digit appears: the values spread")
+    }
+
     /// The client leaves mid-stream: its line says so, with what it got until then.
     @Test func clientGoneEarlyIsInTheLine() throws {
         let logs = InMemoryLogHandler()

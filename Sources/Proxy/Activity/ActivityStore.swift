@@ -20,8 +20,11 @@ public final class ActivityStore: Sendable {
     private struct State {
         /// A ring (`CircularBuffer`): dropping the oldest of 500 on every request must not shift the other 499.
         var requests = CircularBuffer<LiveRequest>()
-        /// Finished requests with a capture, oldest first, and the bytes they hold.
-        var captured = CircularBuffer<(request: LiveRequest, size: Int)>()
+        /// Finished requests with a capture, oldest first, and the bytes they hold; `nil` where the request left the
+        /// ring (a tombstone: removing from the middle would shift the entries behind it, hundreds per request when
+        /// requests finish out of order). Tombstones at the front are removed at once, so each one waits at most
+        /// until the live captures before it leave the ring.
+        var captured = CircularBuffer<(request: LiveRequest?, size: Int)>()
         var capturedBytes = 0
     }
     private let state = NIOLockedValueBox(State())
@@ -51,7 +54,9 @@ public final class ActivityStore: Sendable {
                 // at or near the front. (Before this, 2-byte captures of small answers let the 4 MiB budget keep
                 // about 2 million records: 4 KB of RSS per request, without end in practice.)
                 if let index = state.captured.firstIndex(where: { $0.request === gone }) {
-                    state.capturedBytes -= state.captured.remove(at: index).size
+                    state.capturedBytes -= state.captured[index].size
+                    state.captured[index] = (nil, 0)
+                    while let first = state.captured.first, first.request == nil { state.captured.removeFirst() }
                 }
             }
         }
@@ -71,7 +76,7 @@ public final class ActivityStore: Sendable {
             while state.capturedBytes > captureBudget, !state.captured.isEmpty {
                 let oldest = state.captured.removeFirst()
                 state.capturedBytes -= oldest.size
-                dropped.append(oldest.request)
+                if let request = oldest.request { dropped.append(request) }
             }
             return dropped
         }
@@ -92,5 +97,8 @@ public final class ActivityStore: Sendable {
     var capturedBytes: Int { state.withLockedValue { $0.capturedBytes } }
 
     /// Finished captures kept (tests: never more than the ring holds).
-    var capturedCount: Int { state.withLockedValue { $0.captured.count } }
+    var capturedCount: Int { state.withLockedValue { $0.captured.count { $0.request != nil } } }
+
+    /// Entries of the capture list, tombstones included (tests: bounded).
+    var capturedEntries: Int { state.withLockedValue { $0.captured.count } }
 }

@@ -1,5 +1,7 @@
 import NIOCore
 import NIOHTTP1
+import SeededRandom
+import Synchronization
 
 /// What one request did, filled on its connection's event loop as its response is written (``ProxyConnectionHandler``
 /// is the single writer, so every byte passes one place), and reported once at its end to ``ProxyMetrics`` and the
@@ -53,12 +55,24 @@ struct RequestStats {
         return generatedID()
     }
 
-    /// 16 random hex digits.
+    /// 16 hex digits: the next value of a SplitMix64 sequence whose seed is drawn once per process (the system's
+    /// generator cost a `getrandom` call per request). SplitMix64 maps its counter one to one, so no two ids of one
+    /// process are equal; ids only need to be unique and unguessable enough to tell requests apart, not secret.
     static func generatedID() -> String {
-        let value = UInt64.random(in: .min ... .max)
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        let count = idCounter.wrappingAdd(1, ordering: .relaxed).oldValue
+        var generator = SplitMix64(seed: idSeed &+ count &* 0x9E37_79B9_7F4A_7C15)
+        let value = generator.next()
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            for index in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * index)) & 0xF
+                buffer[index] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            }
+            return 16
+        }
     }
+
+    private static let idSeed = UInt64.random(in: .min ... .max)
+    private static let idCounter = Atomic<UInt64>(0)
 
     /// Time since arrival at `now`.
     func elapsed(at now: NIODeadline) -> Duration {

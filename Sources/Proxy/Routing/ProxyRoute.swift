@@ -130,6 +130,22 @@ struct UpstreamPath: Equatable {
 
     /// Splits `rest` (the path after `/upstream/`); `nil` when no leading run of segments names a model.
     static func split(_ rest: String, isModel: (String) -> Bool) -> UpstreamPath? {
+        // The common case without splitting and joining every segment (1.5 % of a small request's CPU): a model
+        // named by the first segment, without escapes, and a path after it. The same answer as the walk below.
+        let utf8 = rest.utf8
+        if let slash = utf8.firstIndex(of: UInt8(ascii: "/")), slash != utf8.startIndex,
+            !utf8[..<slash].contains(UInt8(ascii: "%"))
+        {
+            let first = String(rest[..<slash])
+            if isModel(first) {
+                return UpstreamPath(model: first, forwardPath: String(rest[slash...]), needsTrailingSlash: false)
+            }
+        }
+        return walk(rest, isModel: isModel)
+    }
+
+    /// The general split: the shortest run of decoded segments that names a model.
+    static func walk(_ rest: String, isModel: (String) -> Bool) -> UpstreamPath? {
         let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
         var name = ""
         for (index, segment) in segments.enumerated() {
