@@ -122,29 +122,58 @@ public final class ProxyMetrics: Sendable {
 
     /// A relayed request for `model` started (its in-flight gauge goes up until ``requestEnded(_:)``).
     func relayStarted(model: String) {
-        meter(Name.inFlight, model: model).increment()
+        handles.withLockedValue { $0.meter(Name.inFlight, model: model, factory) }.increment()
     }
 
-    /// One request's end: every counter and histogram it moves, once.
+    /// One request's end: every counter and histogram it moves, once. Its handles are found with one lookup under
+    /// one lock (by model, route and status), not one per family: about 3 µs of a small request's CPU before.
     func requestEnded(_ stats: RequestStats) {
         let model = stats.model ?? ""
-        if stats.relayed { meter(Name.inFlight, model: model).decrement() }
-        counter(Name.requests, model: model, route: stats.route, status: "\(stats.status ?? 0)").increment()
-        timer(Name.duration, model: model, route: stats.route).recordNanoseconds(stats.duration.nanoseconds)
-        if let firstByte = stats.timeToFirstByte {
-            timer(Name.firstByte, model: model).recordNanoseconds(firstByte.nanoseconds)
+        let heartbeats = stats.heartbeats
+        let key = EndKey(model: model, route: stats.route, status: stats.status ?? 0)
+        let end = handles.withLockedValue { cache in
+            var end = cache.ends[key] ?? EndHandles()
+            let known = end
+            // Each family is made when something first moves it (it appears in `/metrics` only then).
+            if stats.relayed, end.inFlight == nil { end.inFlight = cache.meter(Name.inFlight, model: model, factory) }
+            if end.requests == nil {
+                end.requests = cache.counter(
+                    Name.requests, model: model, route: stats.route, status: "\(key.status)", factory)
+            }
+            if end.duration == nil { end.duration = cache.timer(Name.duration, model: model, route: stats.route, factory) }
+            if stats.timeToFirstByte != nil, end.firstByte == nil {
+                end.firstByte = cache.timer(Name.firstByte, model: model, factory)
+            }
+            if stats.bytesSent > 0, end.bytes == nil { end.bytes = cache.counter(Name.bytes, model: model, factory) }
+            if stats.clientGoneEarly, end.clientGone == nil {
+                end.clientGone = cache.counter(Name.clientGone, model: model, factory)
+            }
+            if let heartbeats {
+                if heartbeats.timeToUpstreamHead != nil, end.upstreamHead == nil {
+                    end.upstreamHead = cache.timer(Name.upstreamHead, model: model, factory)
+                }
+                if end.heartbeats == nil {
+                    end.heartbeats = cache.counter(Name.heartbeats, model: model, factory)
+                    end.withheld = cache.counter(Name.withheld, model: model, factory)
+                    end.inBandErrors = cache.counter(Name.inBandErrors, model: model, factory)
+                }
+            }
+            if end != known { cache.ends[key] = end }
+            return end
         }
-        if stats.bytesSent > 0 { counter(Name.bytes, model: model).increment(by: stats.bytesSent) }
-        if stats.clientGoneEarly { counter(Name.clientGone, model: model).increment() }
+        if stats.relayed { end.inFlight?.decrement() }
+        end.requests?.increment()
+        end.duration?.recordNanoseconds(stats.duration.nanoseconds)
+        if let firstByte = stats.timeToFirstByte { end.firstByte?.recordNanoseconds(firstByte.nanoseconds) }
+        if stats.bytesSent > 0 { end.bytes?.increment(by: stats.bytesSent) }
+        if stats.clientGoneEarly { end.clientGone?.increment() }
         if let tokens = stats.tokens { tokensReported(tokens, dimensions: [("model", model)]) }
-        guard let heartbeats = stats.heartbeats else { return }
-        if let head = heartbeats.timeToUpstreamHead {
-            timer(Name.upstreamHead, model: model).recordNanoseconds(head.nanoseconds)
-        }
+        guard let heartbeats else { return }
+        if let head = heartbeats.timeToUpstreamHead { end.upstreamHead?.recordNanoseconds(head.nanoseconds) }
         // Zero increments too: the families exist for every relayed model from its first request on.
-        counter(Name.heartbeats, model: model).increment(by: heartbeats.heartbeatsSent)
-        counter(Name.withheld, model: model).increment(by: heartbeats.heartbeatsWithheld)
-        counter(Name.inBandErrors, model: model).increment(by: heartbeats.inBandErrors)
+        end.heartbeats?.increment(by: heartbeats.heartbeatsSent)
+        end.withheld?.increment(by: heartbeats.heartbeatsWithheld)
+        end.inBandErrors?.increment(by: heartbeats.inBandErrors)
     }
 
     /// A handle's family and labels: `model`, then `route` and `status` where the family has them.
@@ -159,38 +188,67 @@ public final class ProxyMetrics: Sendable {
         }
     }
 
+    /// The label values a request's end is filed under.
+    struct EndKey: Hashable, Sendable {
+        var model: String
+        var route: String
+        var status: Int
+    }
+
+    /// The handles a request's end moves, each made on first use (the same handles as the per-family tables).
+    struct EndHandles: Sendable, Equatable {
+        var inFlight: CoreMetrics.Meter?
+        var requests: CoreMetrics.Counter?
+        var duration: CoreMetrics.Timer?
+        var firstByte: CoreMetrics.Timer?
+        var bytes: CoreMetrics.Counter?
+        var clientGone: CoreMetrics.Counter?
+        var upstreamHead: CoreMetrics.Timer?
+        var heartbeats: CoreMetrics.Counter?
+        var withheld: CoreMetrics.Counter?
+        var inBandErrors: CoreMetrics.Counter?
+
+        static func == (lhs: EndHandles, rhs: EndHandles) -> Bool {
+            lhs.inFlight === rhs.inFlight && lhs.requests === rhs.requests && lhs.duration === rhs.duration
+                && lhs.firstByte === rhs.firstByte && lhs.bytes === rhs.bytes && lhs.clientGone === rhs.clientGone
+                && lhs.upstreamHead === rhs.upstreamHead && lhs.heartbeats === rhs.heartbeats
+                && lhs.withheld === rhs.withheld && lhs.inBandErrors === rhs.inBandErrors
+        }
+    }
+
+    /// One handle per family and label set, made on its first use (a family appears in `/metrics` only once
+    /// something moved it); read and filled under ``handles``' lock.
     struct HandleCache: Sendable {
         var counters: [HandleKey: CoreMetrics.Counter] = [:]
         var timers: [HandleKey: CoreMetrics.Timer] = [:]
         var meters: [HandleKey: CoreMetrics.Meter] = [:]
-    }
+        var ends: [EndKey: EndHandles] = [:]
 
-    private func counter(_ name: String, model: String, route: String? = nil, status: String? = nil)
-        -> CoreMetrics.Counter
-    {
-        let key = HandleKey(name: name, model: model, route: route, status: status)
-        return cached(key, \.counters) { Counter(label: key.name, dimensions: key.dimensions, factory: factory) }
-    }
+        mutating func counter(
+            _ name: String, model: String, route: String? = nil, status: String? = nil, _ factory: any MetricsFactory
+        ) -> CoreMetrics.Counter {
+            let key = HandleKey(name: name, model: model, route: route, status: status)
+            if let known = counters[key] { return known }
+            let made = Counter(label: key.name, dimensions: key.dimensions, factory: factory)
+            counters[key] = made
+            return made
+        }
 
-    private func timer(_ name: String, model: String, route: String? = nil) -> CoreMetrics.Timer {
-        let key = HandleKey(name: name, model: model, route: route)
-        return cached(key, \.timers) { Timer(label: key.name, dimensions: key.dimensions, factory: factory) }
-    }
+        mutating func timer(_ name: String, model: String, route: String? = nil, _ factory: any MetricsFactory)
+            -> CoreMetrics.Timer
+        {
+            let key = HandleKey(name: name, model: model, route: route)
+            if let known = timers[key] { return known }
+            let made = Timer(label: key.name, dimensions: key.dimensions, factory: factory)
+            timers[key] = made
+            return made
+        }
 
-    private func meter(_ name: String, model: String) -> CoreMetrics.Meter {
-        let key = HandleKey(name: name, model: model)
-        return cached(key, \.meters) { Meter(label: key.name, dimensions: key.dimensions, factory: factory) }
-    }
-
-    /// The handle for `key`, made on its first use (a family appears in `/metrics` only once something moved it).
-    private func cached<Handle: Sendable>(
-        _ key: HandleKey, _ table: WritableKeyPath<HandleCache, [HandleKey: Handle]>, make: () -> Handle
-    ) -> Handle {
-        if let known = handles.withLockedValue({ $0[keyPath: table][key] }) { return known }
-        let made = make()
-        return handles.withLockedValue { cache in
-            if let raced = cache[keyPath: table][key] { return raced }
-            cache[keyPath: table][key] = made
+        mutating func meter(_ name: String, model: String, _ factory: any MetricsFactory) -> CoreMetrics.Meter {
+            let key = HandleKey(name: name, model: model)
+            if let known = meters[key] { return known }
+            let made = Meter(label: key.name, dimensions: key.dimensions, factory: factory)
+            meters[key] = made
             return made
         }
     }

@@ -10,20 +10,21 @@ enum HopByHopHeaders {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// `headers` without hop-by-hop fields, including any named in a `Connection` header.
+    /// The same names as an array, for removal by case-insensitive comparison.
+    private static let nameList = Array(names)
+
+    /// `headers` without hop-by-hop fields, including any named in a `Connection` header. Fields are removed from a
+    /// copy by NIO's case-insensitive comparison (lengths first) rather than rebuilt with a lowercased copy and a
+    /// set lookup per field: a request and its response each pass here.
     static func removing(from headers: HTTPHeaders) -> HTTPHeaders {
-        var extra = Set<String>()
+        var result = headers
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
-                extra.insert(token.trimmingCharacters(in: .whitespaces).lowercased())
+                let name = token.trimmingCharacters(in: .whitespaces)
+                if !name.isEmpty { result.remove(name: name) }
             }
         }
-        var result = HTTPHeaders()
-        for (name, value) in headers {
-            let lower = name.lowercased()
-            if names.contains(lower) || extra.contains(lower) { continue }
-            result.add(name: name, value: value)
-        }
+        for name in nameList where result.contains(name: name) { result.remove(name: name) }
         return result
     }
 }

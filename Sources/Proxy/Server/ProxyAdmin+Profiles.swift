@@ -70,7 +70,7 @@ extension ProxyRouter {
     /// `409` (as llama-swap answers), and nothing starts. `nil`: relay it as usual.
     func ignoredUpstreamPath(_ path: String, model: String, in snapshot: ConfigSnapshot) -> SimpleResponse? {
         // A ready model serves every path: the state is one lookup, the patterns a regular-expression match each.
-        guard modelStates[model]?.phase != .ready else { return nil }
+        guard (provider as? Supervisor)?.board.phase(of: model) != .ready else { return nil }
         let bare = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
         guard UpstreamIgnorePaths.matches(bare, patterns: snapshot.config.upstreamIgnorePaths) else { return nil }
         return .error(409, "model \(model) is not loaded; path matches upstream.ignorePaths")

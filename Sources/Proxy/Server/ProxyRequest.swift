@@ -15,13 +15,14 @@ struct ProxyRequest {
     /// loop); `nil` lets the router read them.
     var sniffed: RequestSniffer.Result?
 
-    /// Path without the query string.
+    /// Path without the query string. (A byte search: `firstIndex(of: "?")` on the string walks grapheme
+    /// clusters, and routing asks for the path several times a request.)
     var path: String {
-        head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
+        head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[..<$0]) } ?? head.uri
     }
 
     /// Query string without `?`, if any.
     var query: String? {
-        head.uri.firstIndex(of: "?").map { String(head.uri[head.uri.index(after: $0)...]) }
+        head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[head.uri.index(after: $0)...]) }
     }
 }

@@ -239,7 +239,10 @@ public final class ProxyRouter: Sendable {
     static let unservedMethods: [HTTPMethod] = [.CONNECT, .TRACE]
 
     private func settings(for model: ModelConfig, requested: String, stream: Bool, uri: String) -> RelaySettings {
-        let heartbeat = (try? SSEHeartbeat(comment: model.heartbeat.comment)) ?? .keepalive
+        // The default comment's bytes are made once, not per request.
+        let comment = model.heartbeat.comment
+        let heartbeat =
+            comment == SSEHeartbeat.defaultComment ? .keepalive : (try? SSEHeartbeat(comment: comment)) ?? .keepalive
         return RelaySettings(
             requestedModel: requested,
             stream: stream,

@@ -193,6 +193,11 @@ final class LeaseTable: Sendable {
     func entry(_ id: String) -> Entry? { state.withLockedValue { $0.entries[id] } }
 
     /// The board's view: every model with a phase or requests in flight.
+    /// One model's phase (`nil`: stopped), without building every model's state.
+    func phase(of model: String) -> SwapPlanner.Phase? {
+        state.withLockedValue { $0.entries[model]?.phase }
+    }
+
     func states() -> [String: SelectorChoice.TargetState] {
         state.withLockedValue { state in
             var states: [String: SelectorChoice.TargetState] = [:]

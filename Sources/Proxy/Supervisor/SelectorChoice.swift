@@ -74,4 +74,7 @@ public final class ModelStateBoard: Sendable {
 
     /// Every model that has a state (not stopped, or with requests).
     public var current: [String: SelectorChoice.TargetState] { table.states() }
+
+    /// One model's phase (`nil`: stopped): what the router asks per request, without copying every model's state.
+    public func phase(of model: String) -> SwapPlanner.Phase? { table.phase(of: model) }
 }
