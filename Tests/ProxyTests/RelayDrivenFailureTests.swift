@@ -199,6 +199,39 @@ import Wire
         #expect(response.ended)
     }
 
+    /// Reading from the upstream follows the client's writability, and only its changes touch the upstream
+    /// channel: one `read()` when the client drains, none per part read (the embedded channel's `autoRead` cannot be
+    /// read back, so its `read()` calls are counted).
+    @Test func upstreamReadingFollowsTheClientsWritability() throws {
+        let rig = try DrivenRelayRig(heartbeat: nil)
+        try rig.sendRequest()
+        try rig.upstreamStreamHead()
+        let reads = ReadCounter()
+        try rig.upstream.pipeline.syncOperations.addHandler(reads, position: .first)
+        try rig.upstreamChunk("data: 1\n\n")
+        try rig.upstreamChunk("data: 2\n\n")
+        #expect(reads.count == 0, "parts read while the client takes them ask for nothing")
+        rig.client.isWritable = false
+        rig.client.pipeline.fireChannelWritabilityChanged()
+        try rig.upstreamChunk("data: 3\n\n")
+        #expect(reads.count == 0)
+        rig.client.isWritable = true
+        rig.client.pipeline.fireChannelWritabilityChanged()
+        #expect(reads.count == 1, "the client drained: reading resumes once")
+        try rig.upstreamChunk("data: 4\n\n")
+        #expect(reads.count == 1)
+        #expect(try rig.response().text == "data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n")
+    }
+
+    private final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = NIOAny
+        var count = 0
+        func read(context: ChannelHandlerContext) {
+            count += 1
+            context.read()
+        }
+    }
+
     /// A slow client (its socket full) makes the relay stop reading the upstream; that silence is not the
     /// upstream's, so `streamIdleTimeout` waits, and counts again from the moment the client drains.
     @Test func streamIdleTimeoutWaitsWhileTheClientIsSlow() throws {

@@ -26,12 +26,13 @@ public struct TokenCounts: Sendable, Hashable {
     public static func read(tail: [UInt8]) -> TokenCounts? {
         var counts = TokenCounts()
         var found = false
-        if let usage = lastObject(named: "usage", in: tail, keys: ["prompt_tokens", "completion_tokens"]) {
+        // No quote, no member: most small answers (`OK`, `{}`) end here without building the key sets.
+        guard tail.contains(UInt8(ascii: "\"")) else { return nil }
+        if let usage = lastObject(named: "usage", in: tail, keys: usageKeys) {
             counts.promptTokens = usage["prompt_tokens"].flatMap(Int.init(exactly:))
             counts.completionTokens = usage["completion_tokens"].flatMap(Int.init(exactly:))
             found = true
         }
-        let timingKeys: Set<String> = ["prompt_n", "predicted_n", "prompt_per_second", "predicted_per_second"]
         if let timings = lastObject(named: "timings", in: tail, keys: timingKeys) {
             if let value = timings["prompt_n"].flatMap(Int.init(exactly:)) { counts.promptTokens = value }
             if let value = timings["predicted_n"].flatMap(Int.init(exactly:)) { counts.completionTokens = value }
@@ -41,6 +42,9 @@ public struct TokenCounts: Sendable, Hashable {
         }
         return found ? counts : nil
     }
+
+    private static let usageKeys: Set<String> = ["prompt_tokens", "completion_tokens"]
+    private static let timingKeys: Set<String> = ["prompt_n", "predicted_n", "prompt_per_second", "predicted_per_second"]
 
     /// The numbers `keys` of the last object that is the value of a member named `name` in `bytes`.
     static func lastObject(named name: String, in bytes: [UInt8], keys: Set<String>) -> [String: Double]? {

@@ -41,7 +41,7 @@ struct RequestStats {
     init(head: HTTPRequestHead, arrival: NIODeadline) {
         self.id = Self.requestID(from: head.headers)
         self.arrival = arrival
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let path = head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(head.uri[..<$0]) } ?? head.uri
         self.route = ProxyRoute.metricsLabel(method: head.method, path: path)
     }
 

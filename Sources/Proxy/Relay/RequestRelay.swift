@@ -195,9 +195,14 @@ final class RequestRelay {
         exchange = UpstreamExchange(reused: false)
         let handler = NIOLoopBound(UpstreamResponseHandler(relay: self), eventLoop: eventLoop)
         upstreamHandler = handler.value
+        // NIO's outbound header check is left out for a local upstream: every field of the request came through
+        // NIO's parser (which refuses CR, LF and bad name bytes) or is one of ours, and the check cost about 1 µs a
+        // request. A peer's request also carries its configured API key, so it keeps the check.
+        let validateHeaders = settings.peer != nil
         connector.connect(to: target, on: eventLoop) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                try channel.pipeline.syncOperations.addHTTPClientHandlers(
+                    enableOutboundHeaderValidation: validateHeaders)
                 try channel.pipeline.syncOperations.addHandler(handler.value)
             }
         }
@@ -426,15 +431,15 @@ final class RequestRelay {
         applyBackpressure()
     }
 
+    /// Reading from the upstream follows the client's writability: only a change touches the channel (its
+    /// `autoRead` is on whenever reading is not paused: a new connection's default, and a pooled one's at release).
     private func applyBackpressure() {
-        guard let upstream, let options = upstream.syncOptions else { return }
         let writable = writer.isWritable
+        guard upstreamReadingPaused == writable, let upstream, let options = upstream.syncOptions else { return }
+        upstreamReadingPaused = !writable
         try? options.setOption(.autoRead, value: writable)
         if writable { upstream.read() }
-        if upstreamReadingPaused == writable {
-            upstreamReadingPaused = !writable
-            perform(policy.upstreamReadingPaused(!writable, now: now))
-        }
+        perform(policy.upstreamReadingPaused(!writable, now: now))
     }
 
     // MARK: Performing the policy's actions
@@ -571,7 +576,7 @@ final class RequestRelay {
             if let pool, let poolKey, let upstreamHandler {
                 pool.release(
                     upstream, handler: upstreamHandler, key: poolKey, requestsServed: exchange.earlierRequests + 1,
-                    verdict: exchange.verdict)
+                    verdict: exchange.verdict, readingPaused: upstreamReadingPaused)
             } else {
                 upstream.close(promise: nil)
             }

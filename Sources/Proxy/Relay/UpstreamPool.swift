@@ -57,9 +57,10 @@ final class UpstreamPool {
     }
 
     /// A connection whose exchange ended with `verdict`: pooled (after the loop polls once more) or closed.
+    /// `readingPaused`: the relay had stopped reading it (client backpressure), so reading is turned on again.
     func release(
         _ channel: any Channel, handler: UpstreamResponseHandler, key: UpstreamPoolKey, requestsServed: Int,
-        verdict: UpstreamExchange.Verdict
+        verdict: UpstreamExchange.Verdict, readingPaused: Bool = true
     ) {
         eventLoop.preconditionInEventLoop()
         handler.relay = nil
@@ -69,8 +70,10 @@ final class UpstreamPool {
         }
         releasedCount += 1
         // The relay may have paused reading (client backpressure): an idle connection must see its close.
-        try? channel.syncOptions?.setOption(.autoRead, value: true)
-        channel.read()
+        if readingPaused {
+            try? channel.syncOptions?.setOption(.autoRead, value: true)
+            channel.read()
+        }
         let box = ChannelBox(channel)
         // Any close or byte from now on ends the connection (the handler closes it on a byte); while settling
         // nothing can take it, and the settle step below finds it inactive.
