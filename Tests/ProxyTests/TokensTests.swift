@@ -34,6 +34,8 @@ import Testing
         #expect(Self.read(LlamaServerTail.content) == nil)
         let partial = "{\"timings\":{\"prompt_n\":4,\"predicted_n\":2},\"id\":\"z\"}"
         #expect(Self.read(partial) == TokenCounts(promptTokens: 4, completionTokens: 2))
+        let laterNull = "data: {\"timings\":{\"prompt_n\":6,\"predicted_n\":1}}\n\ndata: {\"timings\": null}\n\n"
+        #expect(Self.read(laterNull) == TokenCounts(promptTokens: 6, completionTokens: 1), "the last member that is an object")
         #expect(Self.read("data: [DONE]\n\n") == nil)
         #expect(Self.read("{\"timings\": \"none\"}") == nil)
     }

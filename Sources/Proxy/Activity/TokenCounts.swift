@@ -1,3 +1,4 @@
+import Foundation
 import Wire
 
 /// Tokens and speeds of one answer, from llama-server's `timings` (`prompt_n`, `predicted_n`, `prompt_per_second`,
@@ -50,15 +51,26 @@ public struct TokenCounts: Sendable, Hashable {
     static func lastObject(named name: String, in bytes: [UInt8], keys: Set<String>) -> [String: Double]? {
         let pattern = Array("\"\(name)\"".utf8)
         guard bytes.count >= pattern.count else { return nil }
+        // Candidates from the end, found by an unchecked byte scan (a stream's tail is searched twice per request).
         var start = bytes.count - pattern.count
         while start >= 0 {
-            defer { start -= 1 }
-            guard bytes[start] == pattern[0], bytes[start..<(start + pattern.count)].elementsEqual(pattern) else {
-                continue
+            let found: Int? = bytes.withUnsafeBufferPointer { buffer in
+                pattern.withUnsafeBufferPointer { wanted in
+                    var at = start
+                    while at >= 0 {
+                        if buffer[at] == wanted[0], memcmp(buffer.baseAddress! + at, wanted.baseAddress!, wanted.count) == 0 {
+                            return at
+                        }
+                        at -= 1
+                    }
+                    return nil
+                }
             }
+            guard let candidate = found else { return nil }
+            start = candidate - 1
             // A key, not text inside a string: inside one, the quote would be escaped.
-            if start > 0 && bytes[start - 1] == UInt8(ascii: "\\") { continue }
-            var index = start + pattern.count
+            if candidate > 0 && bytes[candidate - 1] == UInt8(ascii: "\\") { continue }
+            var index = candidate + pattern.count
             func skipSpace() { while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 } }
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { continue }
