@@ -35,6 +35,12 @@ struct BootstrapUpstreamConnector: UpstreamConnector {
                 .channelOption(Self.tcpKeepInterval, value: seconds)
         }
         guard target.usesTLS else {
+            // An address is connected to as it is: `connect(host:)` would resolve even `127.0.0.1` with getaddrinfo
+            // on a Dispatch thread and hop back to the loop, about 50 µs of CPU per new connection (one per stream:
+            // llama-server closes after each).
+            if let address = try? SocketAddress(ipAddress: target.host, port: target.port) {
+                return bootstrap.channelInitializer(initializer).connect(to: address)
+            }
             return bootstrap.channelInitializer(initializer).connect(host: target.host, port: target.port)
         }
         let context: NIOSSLContext
