@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "FakeUpstream", targets: ["FakeUpstream"]),
         .executable(name: "harness", targets: ["HarnessCommand"]),
         .executable(name: "llama-proxy", targets: ["llama-proxy"]),
+        .executable(name: "nio-floor", targets: ["NIOFloor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -74,6 +75,8 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
             ] + nio
         ),
+        // bench/compare.sh's floor: the least a proxy on NIO's HTTP/1 codec does per request (not a product).
+        .executableTarget(name: "NIOFloor", dependencies: nio),
         // Replay, client profiles, expectations, the timeline report and the recorder: the harness's own logic.
         .target(
             name: "Harness",

@@ -6,6 +6,11 @@
 # 32 clients; then 1, 8 and 32 MiB chat bodies (curl, median and minimum of 5, and the proxy's peak memory per body
 # in flight); and the proxy's CPU per request (/proc ticks during the small pass-through run).
 #
+# A fifth column, the NIO floor (`nio-floor`, Sources/NIOFloor): the least a proxy built on NIO's HTTP/1 codec does
+# per request — each client connection paired with one upstream connection on its event loop, parts relayed as they
+# arrive (one flush per upstream read), a connection dropped after a stream; no routing, timeouts, heartbeats,
+# metrics, activity or pool. It bounds what llama-proxy can reach on this machine with the codec it must use.
+#
 # Two upstreams, one after the other, one table each: `harness serve` with llama-server's default answers (16 tokens;
 # the connection closed after every stream while `Keep-Alive: timeout=5, max=100` is advertised; non-streamed
 # answers keep it), 10x faster than 100 tokens/s; then, when a real llama-server has been built (REAL_SERVER, default
@@ -41,6 +46,7 @@ if [[ -z "${BIN:-}" ]]; then
     say "building release llama-proxy and harness (bounded: 20 min)"
     timeout 1200 swift build -c release --product llama-proxy >/dev/null
     timeout 1200 swift build -c release --product harness >/dev/null
+    timeout 1200 swift build -c release --product nio-floor >/dev/null
     BIN=$(swift build -c release --show-bin-path)
 fi
 
@@ -84,6 +90,17 @@ proxy_pid=$!
 pids+=($proxy_pid)
 say "llama-proxy on port $proxy (pid $proxy_pid)"
 wait_http "http://127.0.0.1:$proxy/health"
+floor=
+if [[ -x "$BIN/nio-floor" ]]; then
+    floor=$(free_port)
+    "$BIN/nio-floor" --listen "$floor" --upstream "$up" 2>"$work/floor.log" &
+    floor_pid=$!
+    pids+=($floor_pid)
+    say "NIO floor on port $floor (pid $floor_pid)"
+    for _ in $(seq 50); do curl -s -m 2 -o /dev/null "http://127.0.0.1:$floor/health" && break; sleep 0.1; done
+else
+    say "no nio-floor in $BIN: the floor column stays empty"
+fi
 
 nginx_conf() {  # name port pooled
     local upstream_block="" version="" connection=""
@@ -145,26 +162,31 @@ done
 
 declare -A rps p50 errs
 targets=(direct nginx-new nginx-pool proxy)
+wrk_targets=(direct nginx-new nginx-pool ${floor:+floor} proxy)
 url_of() {  # target path
     case $1 in
+        floor) echo "http://127.0.0.1:$floor$2" ;;
         direct) echo "http://127.0.0.1:$up$2" ;;
         nginx-new) echo "http://127.0.0.1:$nginx_new$2" ;;
         nginx-pool) echo "http://127.0.0.1:$nginx_pool$2" ;;
         proxy) if [[ $2 == /health ]]; then echo "http://127.0.0.1:$proxy/upstream/m/health"; else echo "http://127.0.0.1:$proxy$2"; fi ;;
     esac
 }
-ticks() { awk '{print $14 + $15}' "/proc/$proxy_pid/stat"; }
+ticks() { awk '{print $14 + $15}' "/proc/${1:-$proxy_pid}/stat"; }
 cpu_per_request=
+floor_cpu_per_request=-
 run_wrk() {  # workload target connections path [script]
     local out="$work/wrk-$1-$2.txt" script=()
     [[ -n "${5:-}" ]] && script=(-s "$5")
-    local before
-    before=$(ticks)
+    local before measured=${proxy_pid}
+    [[ $2 == floor ]] && measured=$floor_pid
+    before=$(ticks "$measured")
     timeout $((seconds + 30)) wrk -t2 -c"$3" -d"${seconds}s" --latency "${script[@]}" "$(url_of "$2" "$4")" >"$out" 2>&1 || true
-    if [[ $1 == small && $2 == proxy ]]; then
-        local used=$(( $(ticks) - before )) requests
+    if [[ $1 == small && ( $2 == proxy || $2 == floor ) ]]; then
+        local used=$(( $(ticks "$measured") - before )) requests per
         requests=$(awk '/requests in/ {print $1}' "$out")
-        cpu_per_request=$(awk "BEGIN {printf \"%.0f\", $used * 1e6 / $(getconf CLK_TCK) / $requests}")
+        per=$(awk "BEGIN {printf \"%.0f\", $used * 1e6 / $(getconf CLK_TCK) / $requests}")
+        if [[ $2 == proxy ]]; then cpu_per_request=$per; else floor_cpu_per_request=$per; fi
     fi
     rps[$1,$2]=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$out")
     p50[$1,$2]=$(awk '$1 == "50%" {print $2}' "$out")
@@ -176,10 +198,10 @@ run_wrk() {  # workload target connections path [script]
     say "$1 via $2 (-c$3): ${rps[$1,$2]} req/s, p50 ${p50[$1,$2]}, errors ${errs[$1,$2]}"
 }
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-for target in "${targets[@]}"; do run_wrk small "$target" 8 /health; done
-for target in "${targets[@]}"; do run_wrk nonstream "$target" 8 /v1/chat/completions "$work/post-false.lua"; done
-for target in "${targets[@]}"; do run_wrk stream4 "$target" 4 /v1/chat/completions "$work/post-true.lua"; done
-for target in "${targets[@]}"; do run_wrk stream32 "$target" 32 /v1/chat/completions "$work/post-true.lua"; done
+for target in "${wrk_targets[@]}"; do run_wrk small "$target" 8 /health; done
+for target in "${wrk_targets[@]}"; do run_wrk nonstream "$target" 8 /v1/chat/completions "$work/post-false.lua"; done
+for target in "${wrk_targets[@]}"; do run_wrk stream4 "$target" 4 /v1/chat/completions "$work/post-true.lua"; done
+for target in "${wrk_targets[@]}"; do run_wrk stream32 "$target" 32 /v1/chat/completions "$work/post-true.lua"; done
 
 # Bodies: a long prompt with escapes, `model` first, `stream` last (the whole body is read before routing).
 declare -A body_ms body_min body_mem
@@ -217,18 +239,22 @@ PY
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo
 echo "upstream: $upstream_name; $(nproc) cores; load average $load_before before, $load_after after; wrk ${seconds} s each"
 echo
-echo "| workload | direct | nginx, new connection | nginx, pooled | llama-proxy | proxy / nginx pooled | proxy / direct |"
-echo "|---|---|---|---|---|---|---|"
+echo "| workload | direct | nginx, new connection | nginx, pooled | NIO floor | llama-proxy | proxy / nginx pooled | proxy / direct | floor / nginx pooled | floor / direct |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 row() {  # workload label
     local cells=()
-    for target in "${targets[@]}"; do
-        cells+=("${rps[$1,$target]} req/s, p50 ${p50[$1,$target]}, ${errs[$1,$target]} errors")
+    for target in direct nginx-new nginx-pool floor proxy; do
+        if [[ -n "${rps[$1,$target]:-}" ]]; then
+            cells+=("${rps[$1,$target]} req/s, p50 ${p50[$1,$target]}, ${errs[$1,$target]} errors")
+        else
+            cells+=("-")
+        fi
     done
-    echo "| $2 | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${cells[3]} | $(ratio "${rps[$1,proxy]}" "${rps[$1,nginx-pool]}") | $(ratio "${rps[$1,proxy]}" "${rps[$1,direct]}") |"
+    echo "| $2 | ${cells[0]} | ${cells[1]} | ${cells[2]} | ${cells[3]} | ${cells[4]} | $(ratio "${rps[$1,proxy]}" "${rps[$1,nginx-pool]}") | $(ratio "${rps[$1,proxy]}" "${rps[$1,direct]}") | $(ratio "${rps[$1,floor]:-}" "${rps[$1,nginx-pool]}") | $(ratio "${rps[$1,floor]:-}" "${rps[$1,direct]}") |"
 }
 row small "small GET passed through, 8 clients"
 row nonstream "non-streaming completions, 8 clients"
@@ -236,7 +262,7 @@ row stream4 "16-token streams, 4 clients"
 row stream32 "16-token streams, 32 clients"
 for size in 1 8 32; do
     cell() { echo "${body_ms[$size,$1]} (${body_min[$size,$1]}) ms"; }
-    echo "| $size MiB body, median (minimum) of 5 | $(cell direct) | $(cell nginx-new) | $(cell nginx-pool) | $(cell proxy), memory per body ${body_mem[$size]}× its size | $(ratio "${body_ms[$size,proxy]}" "${body_ms[$size,nginx-pool]}") | $(awk -v a="${body_ms[$size,proxy]}" -v b="${body_ms[$size,direct]}" -v c="${body_min[$size,proxy]}" -v d="${body_min[$size,direct]}" 'BEGIN {printf "%+.1f ms (minimum %+.1f ms)", a - b, c - d}') |"
+    echo "| $size MiB body, median (minimum) of 5 | $(cell direct) | $(cell nginx-new) | $(cell nginx-pool) | - | $(cell proxy), memory per body ${body_mem[$size]}× its size | $(ratio "${body_ms[$size,proxy]}" "${body_ms[$size,nginx-pool]}") | $(awk -v a="${body_ms[$size,proxy]}" -v b="${body_ms[$size,direct]}" -v c="${body_min[$size,proxy]}" -v d="${body_min[$size,direct]}" 'BEGIN {printf "%+.1f ms (minimum %+.1f ms)", a - b, c - d}') | - | - |"
 done
 echo
-echo "llama-proxy CPU per small pass-through request: ${cpu_per_request} µs (user + system, /proc/$proxy_pid/stat)"
+echo "llama-proxy CPU per small pass-through request: ${cpu_per_request} µs (user + system, /proc/$proxy_pid/stat); NIO floor: ${floor_cpu_per_request} µs"
