@@ -161,6 +161,25 @@ import Testing
         #expect(!over.client.isActive)
     }
 
+    /// Malformed bytes after an answered request, sent apart or pipelined behind it: the answer stands, then `400`
+    /// in the envelope, then the close (the decoder reads nothing after an error).
+    @Test(arguments: [false, true])
+    func malformedRequestAfterAnAnswerIs400(pipelined: Bool) throws {
+        let rig = try Self.rig()
+        let garbage = "GET /health HTTP/1.1\r\nHost: p\r\nBad Header\r\n\r\n"
+        if pipelined {
+            try? Self.send(rig, Self.health + garbage)
+        } else {
+            try Self.send(rig, Self.health)
+            #expect(Self.statuses(try rig.takeText()) == [200])
+            try? Self.send(rig, garbage)
+        }
+        let text = try rig.takeText()
+        #expect(Self.statuses(text) == (pipelined ? [200, 400] : [400]), "\(text)")
+        #expect(text.contains("malformed HTTP request"), "\(text)")
+        #expect(!rig.client.isActive)
+    }
+
     @Test func headBytesAndLineLengthAre431() throws {
         let tooManyBytes = try Self.rig(Self.small)
         let fields = (0..<4).map { "X\($0): \(String(repeating: "v", count: 100))\r\n" }.joined()

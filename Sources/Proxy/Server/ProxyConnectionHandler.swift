@@ -37,6 +37,10 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private let tracker: ConnectionTracker
     /// Bodies larger than this are refused with 413 (the proxy reads bodies whole to find the model).
     private let maxRequestBodySize: Int
+    /// The decoder's limits, named in the answer to a head that broke them.
+    private let limits: ClientLimits
+    /// A response head was written and its end was not: a decoder error then only closes (no second response).
+    private var responseUnterminated = false
     /// Where large bodies are scanned (``sniffOffThreshold``); `nil` scans every body on the loop (tests that drive
     /// an `EmbeddedEventLoop`).
     private let sniffPool: NIOThreadPool?
@@ -68,7 +72,8 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         limits: ClientLimits? = nil,
         sniffPool: NIOThreadPool? = nil
     ) {
-        self.maxRequestBodySize = (limits ?? router.config.clientLimits).maxRequestBodySize
+        self.limits = limits ?? router.config.clientLimits
+        self.maxRequestBodySize = self.limits.maxRequestBodySize
         self.sniffPool = sniffPool
         self.router = router
         self.connector = connector
@@ -198,8 +203,37 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            answerMalformedRequest(parserError, context: context)
+            return
+        }
         logger.debug("client connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    /// NIO's decoder rejected what the client sent (pipelined bytes reach here only after the response before them
+    /// ended: NIO's pipelining handler holds their error back): `400` or `431` in the OpenAI envelope with
+    /// `Connection: close`, then the close. A response under way cannot be followed by another, and a closed
+    /// connection (the decoder reports a head cut short by the close as an error too) takes no answer.
+    private func answerMalformedRequest(_ error: HTTPParserError, context: ChannelHandlerContext) {
+        guard !responseUnterminated, context.channel.isActive else {
+            context.close(promise: nil)
+            return
+        }
+        let answer = ClientProtocolErrorAnswer.answer(to: error, limits: limits)
+        let body = ByteBuffer(string: answer.json)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+        headers.add(name: "Connection", value: "close")
+        let status = HTTPResponseStatus(statusCode: answer.code)
+        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let bound = context.loopBound
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            bound.value.close(promise: nil)
+        }
     }
 
     // MARK: Dispatch
@@ -299,6 +333,14 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
         guard let context else { return }
         var part = part
         recordWrite(&part, at: context.eventLoop.now)
+        switch part {
+        case .head(let head) where head.status.code >= 200 || head.status.code == 101:
+            responseUnterminated = true
+        case .end:
+            responseUnterminated = false
+        case .head, .body:
+            break
+        }
         switch part {
         case .head(var head):
             if closeAfterResponse { head.headers.replaceOrAdd(name: "Connection", value: "close") }

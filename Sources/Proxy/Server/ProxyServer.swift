@@ -93,7 +93,7 @@ public final class ProxyServer: Sendable {
     /// The client side of a connection's pipeline, in front of ``ProxyConnectionHandler``: a byte tap
     /// (``ClientByteTap``), NIO's HTTP/1 server codec with the decoder's limits from `limits`, the client timeouts
     /// (``ClientTimeoutHandler``), NIO's pipelining assistance (pipelined requests are held back until the current
-    /// response ended) and the answer to malformed requests (``ClientProtocolErrorResponder``).
+    /// response ended); ``ProxyConnectionHandler`` answers malformed requests (``ClientProtocolErrorAnswer``).
     /// One place, so the tests that drive a connection on an `EmbeddedChannel` install exactly this.
     static func addHTTPCodec(
         to pipeline: ChannelPipeline.SynchronousOperations,
@@ -113,7 +113,6 @@ public final class ProxyServer: Sendable {
         try pipeline.addHandler(ClientByteTap(), position: .first)
         let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
         try pipeline.addHandler(ClientTimeoutHandler(limits: limits, logger: logger), position: .before(pipelining))
-        try pipeline.addHandler(ClientProtocolErrorResponder(limits: limits))
     }
 
     /// Requests being served right now.
