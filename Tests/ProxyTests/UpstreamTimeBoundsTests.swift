@@ -71,17 +71,38 @@ import Wire
         #expect(relay.violations.isEmpty)
     }
 
-    /// A head one nanosecond before the limit meets the bound; the idle bound then counts from the head.
+    /// A head one nanosecond before the limit meets the bound; the idle bound then counts from the head. The
+    /// header bound's timer stays armed (no timer action at the head) and re-arms for the idle deadline when it fires.
     @Test(arguments: limits)
     func headInTimeStartsTheIdleBound(limit: Duration) {
         var relay = Self.relay(header: limit, idle: limit * 2)
         relay.upstreamRequestSent()
         relay.advance(to: limit - Self.oneNanosecond)
+        let timerActions = { relay.actions.filter(\.isBoundTimerAction).count }
+        let before = timerActions()
         relay.upstreamHead()
-        #expect(relay.boundTimer == limit - Self.oneNanosecond + limit * 2)
+        #expect(timerActions() == before, "the head costs no timer action")
+        #expect(relay.boundTimer == limit)
+        relay.advance(to: limit)
+        #expect(relay.boundTimer == limit - Self.oneNanosecond + limit * 2, "re-armed for the idle deadline")
         relay.advance(to: limit * 3 - Self.oneNanosecond * 2)
         #expect(!relay.upstreamClosed)
         #expect(relay.writes.map(\.write) == [.upstreamHead])
+        relay.advance(to: limit * 3 - Self.oneNanosecond)
+        #expect(relay.upstreamClosed, "the idle bound passes exactly one idle period after the head")
+    }
+
+    /// An idle bound shorter than the time left on the header bound's timer re-arms it earlier at the head.
+    @Test func aShorterIdleBoundMovesTheTimerEarlier() {
+        var relay = Self.relay(header: .seconds(60), idle: .seconds(5))
+        relay.upstreamRequestSent()
+        relay.advance(to: .seconds(1))
+        relay.upstreamHead()
+        #expect(relay.boundTimer == .seconds(6))
+        relay.advance(to: .seconds(6) - Self.oneNanosecond)
+        #expect(!relay.upstreamClosed)
+        relay.advance(to: .seconds(6))
+        #expect(relay.upstreamClosed)
     }
 
     // MARK: streamIdleTimeout
@@ -209,5 +230,15 @@ import Wire
         #expect(policy.upstreamRequestSent(now: .zero) == [.scheduleBound(at: .seconds(1))])
         #expect(policy.clientClosed(now: .milliseconds(10)) == [.cancelBoundTimer, .closeUpstream])
         #expect(policy.boundTimerFired(now: .seconds(1)) == [])
+    }
+}
+
+extension HeartbeatAction {
+    /// Scheduling or cancelling the bound timer.
+    fileprivate var isBoundTimerAction: Bool {
+        switch self {
+        case .scheduleBound, .cancelBoundTimer: true
+        default: false
+        }
     }
 }

@@ -93,12 +93,15 @@ public struct UpstreamTimeBounds: Sendable, Hashable {
         return rearm()
     }
 
-    /// The upstream's head arrived `now`: the header bound is met and the idle bound starts.
+    /// The upstream's head arrived `now`: the header bound is met and the idle bound starts. An armed timer due
+    /// no later than the idle deadline stays (it re-arms when it fires early): with the default bounds (30 min each)
+    /// every request would otherwise cancel one timer and schedule another here.
     public mutating func headArrived(now: Duration) -> [HeartbeatAction] {
         switch stage {
         case .notSent, .awaitingHead: stage = .readingBody(lastReadAt: now)
         case .readingBody, .over: return []
         }
+        if let armed = timerDeadline, let wanted = deadline, armed <= wanted { return [] }
         return rearm()
     }
 
