@@ -101,7 +101,7 @@ final class UpstreamPool {
                     return
                 }
                 self.handlers[ObjectIdentifier(channel)] = handler
-                self.armTimer()
+                self.armTimer(added: releasedAt + idleFor)
             }
         }
     }
@@ -123,8 +123,14 @@ final class UpstreamPool {
         box.channel.close(promise: nil)
     }
 
-    /// One timer for the earliest expiry: idle sockets are closed at their expiry, not only skipped.
-    private func armTimer() {
+    /// One timer for the earliest expiry: idle sockets are closed at their expiry, not only skipped. `added`: the
+    /// expiry of the connection just pooled; a timer already due no later needs no look at every idle connection.
+    private func armTimer(added: Duration? = nil) {
+        if let added, let timerDeadline, timer != nil,
+            timerDeadline <= NIODeadline.uptimeNanoseconds(UInt64(max(0, added.nanoseconds)))
+        {
+            return
+        }
         guard let next = idle.nextExpiry else {
             timer?.cancel()
             timer = nil

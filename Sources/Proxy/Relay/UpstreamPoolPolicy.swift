@@ -263,14 +263,13 @@ public struct UpstreamIdleSet<Key: Hashable & Sendable, Connection: Sendable & E
             guard now >= until else { return false }
             distrustedUntil[key] = nil
         }
-        var list = idle[key] ?? []
-        guard list.count < maxIdlePerKey else { return false }
+        guard (idle[key]?.count ?? 0) < maxIdlePerKey else { return false }
         let availableAt = trusted.contains(key) ? now : now + Self.probation
-        list.append(
+        // Appended in place (a copy taken out of the dictionary and stored back would copy the list each time).
+        idle[key, default: []].append(
             Entry(
                 connection: connection, expiresAt: now + idleFor, requestsServed: requestsServed,
                 availableAt: availableAt))
-        idle[key] = list
         return true
     }
 
@@ -278,15 +277,19 @@ public struct UpstreamIdleSet<Key: Hashable & Sendable, Connection: Sendable & E
     /// every expired one for `key` (to be closed). A connection is expired from its `expiresAt` on.
     /// A connection still on probation at `now` is not handed out; one past its probation makes the key trusted.
     public mutating func take(key: Key, now: Duration) -> (entry: Entry?, expired: [Connection]) {
-        guard var list = idle[key] else { return (nil, []) }
-        let expired = list.filter { $0.expiresAt <= now }.map(\.connection)
-        list.removeAll { $0.expiresAt <= now }
-        var entry: Entry?
-        if let index = list.lastIndex(where: { $0.availableAt <= now }) {
-            entry = list.remove(at: index)
-            trusted.insert(key)
+        guard let list = idle[key] else { return (nil, []) }
+        var expired: [Connection] = []
+        if list.contains(where: { $0.expiresAt <= now }) {
+            expired = list.filter { $0.expiresAt <= now }.map(\.connection)
+            idle[key]!.removeAll { $0.expiresAt <= now }
         }
-        idle[key] = list.isEmpty ? nil : list
+        var entry: Entry?
+        // In place, through the dictionary's element (no copy of the list per request).
+        if let index = idle[key]!.lastIndex(where: { $0.availableAt <= now }) {
+            entry = idle[key]!.remove(at: index)
+            if !trusted.contains(key) { trusted.insert(key) }
+        }
+        if idle[key]!.isEmpty { idle[key] = nil }
         return (entry, expired)
     }
 
