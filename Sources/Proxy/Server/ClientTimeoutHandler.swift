@@ -144,19 +144,7 @@ final class ClientTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler,
 
     /// `408` with the OpenAI envelope and `Connection: close`, then the close once it is written.
     private func writeRequestTimeout(_ message: String, context: ChannelHandlerContext) {
-        let error = OpenAIError(message: message, type: "timeout_error", code: 408)
-        let body = ByteBuffer(string: error.json)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
-        headers.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: .requestTimeout, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let bound = context.loopBound
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            bound.value.close(promise: nil)
-        }
+        ClosingErrorResponse.write(OpenAIError(message: message, type: "timeout_error", code: 408), to: context)
     }
 }
 

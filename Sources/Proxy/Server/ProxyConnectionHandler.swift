@@ -220,20 +220,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             context.close(promise: nil)
             return
         }
-        let answer = ClientProtocolErrorAnswer.answer(to: error, limits: limits)
-        let body = ByteBuffer(string: answer.json)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: "\(body.readableBytes)")
-        headers.add(name: "Connection", value: "close")
-        let status = HTTPResponseStatus(statusCode: answer.code)
-        let head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        let bound = context.loopBound
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-            bound.value.close(promise: nil)
-        }
+        ClosingErrorResponse.write(ClientProtocolErrorAnswer.answer(to: error, limits: limits), to: context)
     }
 
     // MARK: Dispatch
