@@ -14,11 +14,11 @@ extension RequestContext {
             path = uri
             query = nil
         }
-        let json = RequestBody.object(body)
+        let members = RequestBody.members(body)
         let parameters = Self.queryParameters(query)
-        var model = json?["model"] as? String
+        var model = members.flatMap { RequestBody.value("model", in: body, members: $0) as? String }
         if model == nil { model = parameters["model"] }
-        var stream = json?["stream"] as? Bool ?? false
+        var stream = members.flatMap { RequestBody.value("stream", in: body, members: $0) as? Bool } ?? false
         if !stream, let flag = parameters["stream"] { stream = flag == "true" || flag == "1" }
         self.init(
             method: method, path: path, query: query, headers: headers, body: body, model: model, stream: stream
