@@ -57,7 +57,11 @@ final class LiveRequest: @unchecked Sendable {
         /// The last byte mark of the upstream and client lanes (where later ones merge).
         var lastUpstreamBytes: Int?
         var lastClientBytes: Int?
-        var watch = ClientDeadlineWatch(profiles: ClientProfiles.all)
+        /// Each client profile's deadlines, fed with every read the client got — from the moment the events stop
+        /// holding every read exactly (a byte mark merged or a mark dropped, past the limits). Until then it is `nil`
+        /// and made when read, by replaying the events (``replayedWatch(_:)``): most requests are never looked at,
+        /// and feeding it on every write was about 1 % of a small request's CPU.
+        var watch: ClientDeadlineWatch?
         /// The next body write is a heartbeat or an error event (the relay said so just before writing it).
         var nextBodyLane: RequestTimeline.Lane?
         var capture: RequestCapture?
@@ -131,16 +135,20 @@ final class LiveRequest: @unchecked Sendable {
     func clientWrote(_ part: HTTPServerResponsePart, at now: NIODeadline) {
         let t = offset(now)
         lock.withLockVoid {
+            // Past either limit this read's mark may be merged or dropped: the watch takes over from the events.
+            if state.watch == nil, state.byteMarks >= Self.byteMarkLimit || state.otherMarks >= Self.markLimit {
+                state.watch = Self.replayedWatch(state)
+            }
             switch part {
             case .head(let head):
                 if state.status == nil { state.status = Int(head.status.code) }
                 if state.timeToFirstByte == nil { state.timeToFirstByte = t }
-                state.watch.received(at: t, completesHead: true, hasBody: false)
+                state.watch?.received(at: t, completesHead: true, hasBody: false)
                 append(&state, .init(t: t, lane: .client, mark: .head, label: "response head \(head.status.code)"))
             case .body(let data):
                 let count = data.readableBytes
                 state.bytesSent += count
-                state.watch.received(at: t, completesHead: false, hasBody: count > 0)
+                state.watch?.received(at: t, completesHead: false, hasBody: count > 0)
                 let lane = state.nextBodyLane ?? .client
                 state.nextBodyLane = nil
                 switch lane {
@@ -242,8 +250,27 @@ final class LiveRequest: @unchecked Sendable {
     func timeline(now: NIODeadline) -> (timeline: RequestTimeline, now: Duration, inFlight: Bool, dropped: Int, merged: Int) {
         let s = lock.withLock { state }
         let at = s.duration ?? offset(now)
-        return (RequestTimeline(events: Self.allEvents(s), deadlines: s.watch.deadlines(at: at)), at, s.duration == nil,
+        let watch = s.watch ?? Self.replayedWatch(s)
+        return (RequestTimeline(events: Self.allEvents(s), deadlines: watch.deadlines(at: at)), at, s.duration == nil,
             s.eventsDropped, s.eventsMerged)
+    }
+
+    /// The watch fed with the client's reads as the events recorded them, in the order they were written: the
+    /// client's head, then each body write (client, heartbeat and error byte marks). Exact while no client read's
+    /// mark was merged or dropped, which ``clientWrote(_:at:)`` ensures by making the watch before that can happen.
+    static func replayedWatch(_ state: State) -> ClientDeadlineWatch {
+        var watch = ClientDeadlineWatch(profiles: ClientProfiles.all)
+        for event in allEvents(state) {
+            switch (event.lane, event.mark) {
+            case (.client, .head):
+                watch.received(at: event.t, completesHead: true, hasBody: false)
+            case (.client, .bytes), (.heartbeat, .bytes), (.error, .bytes):
+                watch.received(at: event.t, completesHead: false, hasBody: (event.bytes ?? 0) > 0)
+            default:
+                break
+            }
+        }
+        return watch
     }
 
     /// The events with the heartbeat marks put back where they were written.

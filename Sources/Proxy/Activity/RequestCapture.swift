@@ -11,7 +11,8 @@ import FakeUpstream
 struct RequestCapture {
     var method: String
     var uri: String
-    var requestHeaders: [(String, String)]
+    /// The head's fields as received: NIO's storage, shared, not copied field by field (every request is captured).
+    var requestHeaders: HTTPHeaders
     var requestBody: [UInt8]
     var requestBodyLength: Int
     /// The upstream's head and when it arrived.
@@ -42,7 +43,7 @@ struct RequestCapture {
         self.limit = limit
         method = head.method.rawValue
         uri = head.uri
-        requestHeaders = head.headers.map { ($0.name, $0.value) }
+        requestHeaders = head.headers
         requestBodyLength = body.readableBytes
         requestBody = Array(body.readableBytesView.prefix(Self.requestBodyBytesKept(of: body.readableBytes, limit: limit)))
         truncated = requestBody.count < body.readableBytes
@@ -93,7 +94,8 @@ struct RequestCapture {
         }
         var out = "{\"id\":\(ActivityJSON.string(id)),\"truncated\":\(truncated),\"request\":{"
         out += "\"method\":\(ActivityJSON.string(method)),\"uri\":\(ActivityJSON.string(uri)),"
-        out += "\"headers\":\(headers(requestHeaders, secrets: HeaderRedaction.secretRequestHeaders)),"
+        let requestFields = requestHeaders.map { ($0.name, $0.value) }
+        out += "\"headers\":\(headers(requestFields, secrets: HeaderRedaction.secretRequestHeaders)),"
         out += "\"body\":\(ActivityJSON.string(String(decoding: requestBody, as: UTF8.self))),"
         out += "\"bodyBytes\":\(requestBodyLength)},\"response\":{"
         out += "\"status\":\(responseHead.map { "\($0.status.code)" } ?? "null"),"
@@ -131,7 +133,7 @@ struct RequestCapture {
         if truncated { note += "; the capture was cut at \(limit) bytes, so the response is incomplete" }
         return RecordedExchange(
             request: RecordedRequest(
-                method: method, uri: uri, headers: requestHeaders.map { HeaderField($0.0, $0.1) }, body: requestBody),
+                method: method, uri: uri, headers: requestHeaders.map { HeaderField($0.name, $0.value) }, body: requestBody),
             reads: reads, ending: ending, endedAt: endedAt, note: note, upstream: "llama-proxy model '\(model)'",
             date: date)
     }

@@ -23,6 +23,11 @@ struct RequestBodyEdits: Sendable, Hashable {
     /// The edits for a request to `requestedID` (the model id or alias the client named) served by a model with
     /// `useModelName` and `filters`.
     init(useModelName: String?, filters: FilterSettings, requestedID: String) {
+        // Most models have neither: no sorting, no dictionary (this runs on every relayed request).
+        guard useModelName != nil || !filters.isEmpty else {
+            self.edits = []
+            return
+        }
         var edits: [JSONBodyEditor.Edit] = []
         if let useModelName { edits.append(.set(key: "model", string: useModelName)) }
         for key in filters.stripParams.sorted() where !FilterSettings.protectedParams.contains(key) {
