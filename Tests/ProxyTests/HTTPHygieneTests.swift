@@ -37,19 +37,40 @@ import Testing
         #expect(rig.client.isActive)
     }
 
-    /// A request pipelined behind a relayed one is answered after it, on the same connection (NIO's pipelining
-    /// handler hands it over while the relayed answer's end is being written).
+    /// Requests pipelined behind a relayed one wait, in order, until its answer has ended — and the connection reads
+    /// nothing more meanwhile (a pipelining client buffers at most one read in the proxy) — then are answered on the
+    /// same connection, and reading resumes.
     @Test func pipelinedRequestAfterARelayedAnswerIsServed() throws {
         let rig = try Self.rig()
         let body = "{\"model\":\"m\",\"messages\":[]}"
+        // The embedded channel neither reads by itself nor reports `autoRead`: its `read()` calls are counted.
+        let reads = ReadCounter()
+        try rig.client.pipeline.syncOperations.addHandler(reads, position: .first)
         try Self.send(
-            rig, "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)" + Self.health)
+            rig,
+            "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)" + Self.health
+                + "GET /nope HTTP/1.1\r\n\r\n")
+        #expect(try rig.takeText().isEmpty, "nothing is answered before the relayed request's answer")
+        rig.client.read()
+        #expect(reads.count == 0, "no reading while requests wait")
         try rig.upstreamWrites("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
         let text = try rig.takeText()
-        #expect(Self.statuses(text) == [200, 200], "\(text)")
+        #expect(Self.statuses(text) == [200, 200, 404], "\(text)")
         #expect(rig.client.isActive)
+        #expect(reads.count == 1, "the read held back goes on once nothing waits")
+        rig.client.read()
+        #expect(reads.count == 2)
         try Self.send(rig, Self.health)
         #expect(Self.statuses(try rig.takeText()) == [200])
+    }
+
+    private final class ReadCounter: ChannelOutboundHandler {
+        typealias OutboundIn = NIOAny
+        var count = 0
+        func read(context: ChannelHandlerContext) {
+            count += 1
+            context.read()
+        }
     }
 
     /// A stream the proxy committed itself (the first heartbeat) carries `Connection: close` in its own head.

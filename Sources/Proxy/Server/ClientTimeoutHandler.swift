@@ -6,10 +6,9 @@ import Wire
 /// Runs ``ClientTimeouts`` for one client connection: feeds it the connection's events on the event loop's clock,
 /// keeps its one timer, and carries out an expiry (`408` and close, or a quiet close).
 ///
-/// It sits between NIO's HTTP codec and `HTTPServerPipelineHandler`, so it sees request parts as they are decoded
-/// (not held back behind a response in progress, as the handlers above see them) and every response part on its way
-/// out. A `408` is written from here, below the pipelining handler, because that handler only allows a response to
-/// a request it has seen the head of, and a request timing out in its head has none.
+/// It sits between NIO's HTTP codec and ``ProxyConnectionHandler``, so it sees request parts as they are decoded
+/// (not held back behind a response in progress, as the connection handler holds them) and every response part on
+/// its way out. A `408` is written from here: a request timing out in its head never reached the connection handler.
 ///
 /// The timer is lazy: a deadline that moves later or goes away leaves the scheduled callback where it is, and a
 /// callback that finds no deadline passed re-arms for the one in force. A keep-alive connection's deadlines move at

@@ -12,10 +12,16 @@ import NIOPosix
 /// unknown length by the close instead of chunking it, which an HTTP/1.0 client could not read.
 ///
 /// This handler is the single writer of its connection. A relayed request's ``RequestRelay`` writes through it
-/// (``ClientWriter``), on this connection's event loop; nothing else writes here. `HTTPServerPipelineHandler` in
-/// front of it holds pipelined requests back until the current response has ended.
-final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
+/// (``ClientWriter``), on this connection's event loop; nothing else writes here.
+///
+/// It also holds pipelined requests back: parts (and a decoder error) that arrive while a response is under way wait
+/// in order until it has ended, and reading stops meanwhile, so a pipelining client buffers at most one read here.
+/// (NIO's `HTTPServerPipelineHandler` did this by pausing reads during every response: two `epoll_ctl` calls per
+/// request for every client, where this costs nothing unless a client actually pipelines.)
+final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
     typealias InboundIn = HTTPServerRequestPart
+    /// Nothing writes through it from behind (it is the last handler); it is outbound only to hold back `read()`.
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     private enum State {
@@ -49,10 +55,16 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     private var closeAfterResponse = false
     /// The current request is HTTP/1.0: its response is written as HTTP/1.0.
     private var answerAsHTTP10 = false
-    /// A response's end is being written. NIO's pipelining handler hands over the next pipelined request from
-    /// inside that write, before the writer has called ``responseCompleted()``; its parts wait in `deferredParts`.
+    /// A response's end is being written: what arrives meanwhile waits for ``responseCompleted()``.
     private var writingEnd = false
-    private var deferredParts: [HTTPServerRequestPart] = []
+    /// What arrived while a response was under way, in order: the next requests' parts, a decoder error.
+    private enum Deferred {
+        case part(HTTPServerRequestPart)
+        case malformed(HTTPParserError)
+    }
+    private var deferred: [Deferred] = []
+    /// A `read()` was held back because something waits in `deferred`; it goes on once nothing does.
+    private var readHeldBack = false
     private var context: ChannelHandlerContext?
     private var relay: RequestRelay?
     private var backgroundTask: Task<Void, Never>?
@@ -92,11 +104,32 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if writingEnd || !deferredParts.isEmpty {
-            deferredParts.append(part)
+        if mustWait {
+            hold(.part(part), context: context)
             return
         }
         handle(part, context: context)
+    }
+
+    /// A response is under way (or others wait already): what arrives now belongs after it.
+    private var mustWait: Bool {
+        if writingEnd || !deferred.isEmpty { return true }
+        if case .responding = state { return true }
+        return false
+    }
+
+    /// Keeps `item` for after the current response (reading stops until the queue is drained: ``read(context:)``).
+    private func hold(_ item: Deferred, context: ChannelHandlerContext) {
+        deferred.append(item)
+    }
+
+    /// The channel asks for more bytes (with `autoRead`, after every read): not while requests wait.
+    func read(context: ChannelHandlerContext) {
+        if deferred.isEmpty {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
     }
 
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -185,9 +218,9 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // Requests NIO's pipelining handler still held are replayed as the pipeline is torn down: none may start.
+        // Requests held back never start: the client is gone.
         state = .closing
-        deferredParts = []
+        deferred = []
         relay?.clientClosed()
         reportRequest(heartbeats: relay?.heartbeatStats, clientGone: true, at: context.eventLoop.now)
         relay = nil
@@ -204,7 +237,12 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError {
-            answerMalformedRequest(parserError, context: context)
+            // Bytes after a request whose answer is under way: the error's turn comes after that answer.
+            if mustWait {
+                hold(.malformed(parserError), context: context)
+            } else {
+                answerMalformedRequest(parserError, context: context)
+            }
             return
         }
         logger.debug("client connection error", metadata: ["error": "\(error)"])
@@ -212,7 +250,7 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
     }
 
     /// NIO's decoder rejected what the client sent (pipelined bytes reach here only after the response before them
-    /// ended: NIO's pipelining handler holds their error back): `400` or `431` in the OpenAI envelope with
+    /// ended: ``errorCaught(context:error:)`` holds their error back): `400` or `431` in the OpenAI envelope with
     /// `Connection: close`, then the close. A response under way cannot be followed by another, and a closed
     /// connection (the decoder reports a head cut short by the close as an error too) takes no answer.
     private func answerMalformedRequest(_ error: HTTPParserError, context: ChannelHandlerContext) {
@@ -376,10 +414,18 @@ final class ProxyConnectionHandler: ChannelInboundHandler, ClientWriter {
             state = .idle
         }
         finishRequest()
-        // The pipelined request handed over while the end was written, in order (a part may start a response
-        // that ends at once and hands over more: they join the same queue).
-        while let context, !writingEnd, !deferredParts.isEmpty {
-            handle(deferredParts.removeFirst(), context: context)
+        // What waited, in order, until a request starts its response (an answer that ends at once comes back here
+        // and goes on with the rest); reading resumes once nothing waits.
+        while let context, !writingEnd, !deferred.isEmpty {
+            if case .responding = state { return }
+            switch deferred.removeFirst() {
+            case .part(let part): handle(part, context: context)
+            case .malformed(let error): answerMalformedRequest(error, context: context)
+            }
+        }
+        if deferred.isEmpty, readHeldBack, let context {
+            readHeldBack = false
+            context.read()
         }
     }
 

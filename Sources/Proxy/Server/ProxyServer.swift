@@ -92,8 +92,8 @@ public final class ProxyServer: Sendable {
 
     /// The client side of a connection's pipeline, in front of ``ProxyConnectionHandler``: a byte tap
     /// (``ClientByteTap``), NIO's HTTP/1 server codec with the decoder's limits from `limits`, the client timeouts
-    /// (``ClientTimeoutHandler``), NIO's pipelining assistance (pipelined requests are held back until the current
-    /// response ended); ``ProxyConnectionHandler`` answers malformed requests (``ClientProtocolErrorAnswer``).
+    /// (``ClientTimeoutHandler``); ``ProxyConnectionHandler`` after them holds pipelined requests back until the
+    /// current response ended and answers malformed requests (``ClientProtocolErrorAnswer``).
     /// One place, so the tests that drive a connection on an `EmbeddedChannel` install exactly this.
     static func addHTTPCodec(
         to pipeline: ChannelPipeline.SynchronousOperations,
@@ -108,11 +108,10 @@ public final class ProxyServer: Sendable {
         // accepted them (no CR, LF or bad name bytes), the client's own (an Origin echoed, a checked X-Request-Id)
         // or ours (constants, configured model names).
         try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
+            withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: decoderLimits)
         try pipeline.addHandler(ClientByteTap(), position: .first)
-        let pipelining = try pipeline.handler(type: HTTPServerPipelineHandler.self)
-        try pipeline.addHandler(ClientTimeoutHandler(limits: limits, logger: logger), position: .before(pipelining))
+        try pipeline.addHandler(ClientTimeoutHandler(limits: limits, logger: logger))
     }
 
     /// Requests being served right now.
