@@ -65,9 +65,12 @@ struct RequestCapture {
     }
 
     /// The buffers at their exact sizes (a growing buffer may hold up to twice its bytes), once the answer ended.
+    /// Small buffers stay as they are: their slack is bytes, and a copy per request cost more than it saved.
     mutating func compact() {
-        if body.capacity > body.count + body.count / 4 { body = Array(body[...]) }
-        readEnds = Array(readEnds[...])
+        if body.capacity > 4096, body.capacity > body.count + body.count / 4 { body = Array(body[...]) }
+        if readEnds.capacity > 64, readEnds.capacity > readEnds.count + readEnds.count / 4 {
+            readEnds = Array(readEnds[...])
+        }
     }
 
     mutating func upstreamBody(_ bytes: some Collection<UInt8>, at: Duration) {

@@ -259,17 +259,22 @@ public struct UpstreamIdleSet<Key: Hashable & Sendable, Connection: Sendable & E
     public mutating func release(
         _ connection: Connection, key: Key, requestsServed: Int, idleFor: Duration, now: Duration
     ) -> Bool {
-        if let until = distrustedUntil[key] {
+        if !distrustedUntil.isEmpty, let until = distrustedUntil[key] {
             guard now >= until else { return false }
             distrustedUntil[key] = nil
         }
-        guard (idle[key]?.count ?? 0) < maxIdlePerKey else { return false }
         let availableAt = trusted.contains(key) ? now : now + Self.probation
-        // Appended in place (a copy taken out of the dictionary and stored back would copy the list each time).
-        idle[key, default: []].append(
-            Entry(
-                connection: connection, expiresAt: now + idleFor, requestsServed: requestsServed,
-                availableAt: availableAt))
+        let entry = Entry(
+            connection: connection, expiresAt: now + idleFor, requestsServed: requestsServed, availableAt: availableAt)
+        // One lookup of the key (it hashes a model name and a URL), and the list appended in place (a copy taken
+        // out of the dictionary and stored back would copy the list each time).
+        guard let slot = idle.index(forKey: key) else {
+            guard maxIdlePerKey > 0 else { return false }
+            idle[key] = [entry]
+            return true
+        }
+        guard idle.values[slot].count < maxIdlePerKey else { return false }
+        idle.values[slot].append(entry)
         return true
     }
 
@@ -277,19 +282,20 @@ public struct UpstreamIdleSet<Key: Hashable & Sendable, Connection: Sendable & E
     /// every expired one for `key` (to be closed). A connection is expired from its `expiresAt` on.
     /// A connection still on probation at `now` is not handed out; one past its probation makes the key trusted.
     public mutating func take(key: Key, now: Duration) -> (entry: Entry?, expired: [Connection]) {
-        guard let list = idle[key] else { return (nil, []) }
+        // One lookup of the key, then the list changed in place through its index (no copy of the list, no
+        // hashing of the key per step).
+        guard let slot = idle.index(forKey: key) else { return (nil, []) }
         var expired: [Connection] = []
-        if list.contains(where: { $0.expiresAt <= now }) {
-            expired = list.filter { $0.expiresAt <= now }.map(\.connection)
-            idle[key]!.removeAll { $0.expiresAt <= now }
+        if idle.values[slot].contains(where: { $0.expiresAt <= now }) {
+            expired = idle.values[slot].filter { $0.expiresAt <= now }.map(\.connection)
+            idle.values[slot].removeAll { $0.expiresAt <= now }
         }
         var entry: Entry?
-        // In place, through the dictionary's element (no copy of the list per request).
-        if let index = idle[key]!.lastIndex(where: { $0.availableAt <= now }) {
-            entry = idle[key]!.remove(at: index)
+        if let index = idle.values[slot].lastIndex(where: { $0.availableAt <= now }) {
+            entry = idle.values[slot].remove(at: index)
             if !trusted.contains(key) { trusted.insert(key) }
         }
-        if idle[key]!.isEmpty { idle[key] = nil }
+        if idle.values[slot].isEmpty { idle.remove(at: slot) }
         return (entry, expired)
     }
 
