@@ -78,16 +78,20 @@ public struct UpstreamKeepAlive: Sendable, Hashable {
         }
     }
 
-    private static func forEachField(_ value: String, _ body: (ArraySlice<UInt8>) -> Void) {
-        let bytes = Array(value.utf8)
-        var start = 0
-        for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: ",") {
-            body(trimmed(bytes[start..<index]))
-            start = index + 1
+    /// Each comma-separated field of `value`, trimmed, read in place from the string's UTF-8 (no copy).
+    private static func forEachField(_ value: String, _ body: (Slice<UnsafeBufferPointer<UInt8>>) -> Void) {
+        var value = value
+        value.withUTF8 { bytes in
+            var start = 0
+            for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: ",") {
+                body(trimmed(bytes[start..<index]))
+                start = index + 1
+            }
         }
     }
 
-    private static func trimmed(_ slice: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    private static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ slice: Bytes) -> Bytes
+    where Bytes.SubSequence == Bytes {
         var slice = slice
         while let first = slice.first, first == 32 || first == 9 { slice = slice.dropFirst() }
         while let last = slice.last, last == 32 || last == 9 { slice = slice.dropLast() }
@@ -95,7 +99,7 @@ public struct UpstreamKeepAlive: Sendable, Hashable {
     }
 
     /// ASCII case-insensitive equality with a lowercase literal.
-    static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercase: StaticString) -> Bool {
+    static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
         guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
         return lowercase.withUTF8Buffer { expected in
             zip(bytes, expected).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
