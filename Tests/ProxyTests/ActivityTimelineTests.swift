@@ -137,6 +137,19 @@ import Testing
         }
     }
 
+    /// A small answer that is not a stream writes no more marks than the record reserves for it (one allocation).
+    @Test func aSmallAnswerFitsTheReservedMarks() throws {
+        let rig = try DrivenRelayRig(heartbeat: .seconds(1))
+        try rig.sendRequest(stream: false)
+        rig.advance(to: .milliseconds(5))
+        try rig.upstreamWrites("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        #expect(try rig.response().ended)
+        let timeline = try rig.adminJSON("/api/activity/\(DrivenRelayRig.requestID)/timeline")
+        let events = timeline["events"] as? [[String: Any]] ?? []
+        #expect(events.count == 9, "\(events.map { $0["label"] as? String ?? "" })")
+        #expect(events.count <= LiveRequest.nonStreamingMarks)
+    }
+
     /// Unknown ids are 404 envelopes; the endpoints accept only their methods; admin requests are not activity.
     @Test func unknownIdsAndMethods() throws {
         let rig = try DrivenRelayRig(heartbeat: nil)
