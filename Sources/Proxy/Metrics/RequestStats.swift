@@ -98,9 +98,10 @@ extension ProxyRoute {
     /// it, `/v1/audio/*`, `/upstream/*`, an admin path, or `other` for anything unrouted.
     static func metricsLabel(method: HTTPMethod, path: String) -> String {
         if modelPaths.contains(path) { return path }
+        // The pass-through prefix first: it is the busiest after the model paths (no other label starts with it).
+        if path.hasPrefix("/upstream/") { return "/upstream/*" }
         if let bounded = ActivityEndpoint.metricsLabel(path: path) { return bounded }
         if path.hasPrefix("/v1/audio/") { return "/v1/audio/*" }
-        if path.hasPrefix("/upstream/") { return "/upstream/*" }
         switch classify(method: method, path: path, query: nil) {
         case .notFound: return "other"
         default: return path

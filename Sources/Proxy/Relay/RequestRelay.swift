@@ -585,8 +585,8 @@ final class RequestRelay {
         retryBody = nil
         lease?.release()
         lease = nil
-        let stats = policy.stats
-        debug("request done", ["heartbeats": "\(stats.description)"])
+        // Checked here: the line's metadata was built (and destroyed) on every request even with debug lines off.
+        if logger.logLevel <= .debug { debug("request done", ["heartbeats": "\(policy.stats.description)"]) }
         if notifyWriter { writer.responseCompleted() }
     }
 }

@@ -49,11 +49,12 @@ enum ActivityEndpoint: Equatable {
 
     /// A bounded metrics label for these paths (their ids would make one label per request).
     static func metricsLabel(path: String) -> String? {
-        for prefix in ["/api/activity/", "/api/captures/", "/api/models/load/"] where path.hasPrefix(prefix) {
-            return prefix + "*"
-        }
+        for (prefix, label) in boundedPrefixes where path.hasPrefix(prefix) { return label }
         return nil
     }
+
+    /// The paths with an id after a prefix, and their label (made once: this runs for every request).
+    private static let boundedPrefixes = ["/api/activity/", "/api/captures/", "/api/models/load/"].map { ($0, $0 + "*") }
 
     private static func suffix(of path: String, after prefix: String) -> String? {
         path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : nil
