@@ -64,15 +64,6 @@ import Testing
         #expect(Self.statuses(try rig.takeText()) == [200])
     }
 
-    private final class ReadCounter: ChannelOutboundHandler {
-        typealias OutboundIn = NIOAny
-        var count = 0
-        func read(context: ChannelHandlerContext) {
-            count += 1
-            context.read()
-        }
-    }
-
     /// A stream the proxy committed itself (the first heartbeat) carries `Connection: close` in its own head.
     @Test func connectionCloseOnAStreamCommittedByAHeartbeat() throws {
         let rig = try Self.rig(heartbeat: .seconds(15))

@@ -223,15 +223,6 @@ import Wire
         #expect(try rig.response().text == "data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n")
     }
 
-    private final class ReadCounter: ChannelOutboundHandler {
-        typealias OutboundIn = NIOAny
-        var count = 0
-        func read(context: ChannelHandlerContext) {
-            count += 1
-            context.read()
-        }
-    }
-
     /// A slow client (its socket full) makes the relay stop reading the upstream; that silence is not the
     /// upstream's, so `streamIdleTimeout` waits, and counts again from the moment the client drains.
     @Test func streamIdleTimeoutWaitsWhileTheClientIsSlow() throws {
