@@ -105,7 +105,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         if mustWait {
-            hold(.part(part), context: context)
+            deferred.append(.part(part))  // reading stops until the queue is drained: ``read(context:)``
             return
         }
         handle(part, context: context)
@@ -116,11 +116,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
         if writingEnd || !deferred.isEmpty { return true }
         if case .responding = state { return true }
         return false
-    }
-
-    /// Keeps `item` for after the current response (reading stops until the queue is drained: ``read(context:)``).
-    private func hold(_ item: Deferred, context: ChannelHandlerContext) {
-        deferred.append(item)
     }
 
     /// The channel asks for more bytes (with `autoRead`, after every read): not while requests wait.
@@ -239,7 +234,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
         if let parserError = error as? HTTPParserError {
             // Bytes after a request whose answer is under way: the error's turn comes after that answer.
             if mustWait {
-                hold(.malformed(parserError), context: context)
+                deferred.append(.malformed(parserError))
             } else {
                 answerMalformedRequest(parserError, context: context)
             }
