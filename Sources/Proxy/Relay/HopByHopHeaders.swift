@@ -4,13 +4,11 @@ import NIOHTTP1
 ///
 /// Everything else passes unchanged, in order, so clients see the upstream's headers as the upstream sent them.
 enum HopByHopHeaders {
-    static let names: Set<String> = [
+    /// The names, lowercase, compared with each field's name as bytes.
+    private static let nameList: [StaticString] = [
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
         "proxy-authenticate", "proxy-authorization",
     ]
-
-    /// The same names as an array, for removal by case-insensitive comparison.
-    private static let nameList = Array(names)
 
     /// `headers` without hop-by-hop fields, including any named in a `Connection` header. One pass over the
     /// fields finds what goes (names compared as bytes, ASCII case-insensitively, lengths first); only then is a
@@ -19,32 +17,20 @@ enum HopByHopHeaders {
     static func removing(from headers: HTTPHeaders) -> HTTPHeaders {
         var doomed: [String] = []
         for field in headers {
-            guard let known = nameList.first(where: { equalsIgnoringCase(field.name, $0) }) else { continue }
-            if !doomed.contains(known) { doomed.append(known) }
-            guard known == "connection" else { continue }
+            guard let known = nameList.first(where: { HTTPFieldBytes.equalsIgnoringCase(field.name.utf8, $0) })
+            else { continue }
+            let name = known.description
+            if !doomed.contains(name) { doomed.append(name) }
+            guard name == "connection" else { continue }
             // The names a Connection header lists go too (empty list items and spaces around them ignored).
             for token in field.value.utf8.split(separator: UInt8(ascii: ",")) {
-                let name = trimmed(token)
-                if !name.isEmpty { doomed.append(String(decoding: name, as: UTF8.self)) }
+                let listed = HTTPFieldBytes.trimmed(token)
+                if !listed.isEmpty { doomed.append(String(decoding: listed, as: UTF8.self)) }
             }
         }
         guard !doomed.isEmpty else { return headers }
         var result = headers
         for name in doomed { result.remove(name: name) }
         return result
-    }
-
-    /// ASCII case-insensitive equality of a field name with a lowercase name.
-    private static func equalsIgnoringCase(_ name: String, _ lowercase: String) -> Bool {
-        guard name.utf8.count == lowercase.utf8.count else { return false }
-        return zip(name.utf8, lowercase.utf8).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
-    }
-
-    /// Without spaces and tabs at either end.
-    private static func trimmed(_ bytes: Substring.UTF8View.SubSequence) -> Substring.UTF8View.SubSequence {
-        var bytes = bytes
-        while let first = bytes.first, first == 32 || first == 9 { bytes = bytes.dropFirst() }
-        while let last = bytes.last, last == 32 || last == 9 { bytes = bytes.dropLast() }
-        return bytes
     }
 }

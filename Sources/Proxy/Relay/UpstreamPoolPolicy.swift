@@ -59,8 +59,8 @@ public struct UpstreamKeepAlive: Sendable, Hashable {
         var sawKeepAlive = false
         for value in connection {
             Self.forEachField(value) { field in
-                if Self.equalsIgnoringCase(field, "close") { sawClose = true }
-                if Self.equalsIgnoringCase(field, "keep-alive") { sawKeepAlive = true }
+                if HTTPFieldBytes.equalsIgnoringCase(field, "close") { sawClose = true }
+                if HTTPFieldBytes.equalsIgnoringCase(field, "keep-alive") { sawKeepAlive = true }
             }
         }
         let http10 = versionMajor == 1 && versionMinor == 0
@@ -68,12 +68,12 @@ public struct UpstreamKeepAlive: Sendable, Hashable {
         for value in keepAlive {
             Self.forEachField(value) { field in
                 guard let equals = field.firstIndex(of: UInt8(ascii: "=")) else { return }
-                let name = Self.trimmed(field[..<equals])
-                let number = Self.trimmed(field[(equals + 1)...])
+                let name = HTTPFieldBytes.trimmed(field[..<equals])
+                let number = HTTPFieldBytes.trimmed(field[(equals + 1)...])
                 guard !number.isEmpty, number.count <= 9, number.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return }
                 let parsed = number.reduce(0) { $0 * 10 + Int($1 - 48) }
-                if Self.equalsIgnoringCase(name, "timeout") { timeout = .seconds(parsed) }
-                if Self.equalsIgnoringCase(name, "max") { max = parsed }
+                if HTTPFieldBytes.equalsIgnoringCase(name, "timeout") { timeout = .seconds(parsed) }
+                if HTTPFieldBytes.equalsIgnoringCase(name, "max") { max = parsed }
             }
         }
     }
@@ -84,32 +84,10 @@ public struct UpstreamKeepAlive: Sendable, Hashable {
         value.withUTF8 { bytes in
             var start = 0
             for index in 0...bytes.count where index == bytes.count || bytes[index] == UInt8(ascii: ",") {
-                body(trimmed(bytes[start..<index]))
+                body(HTTPFieldBytes.trimmed(bytes[start..<index]))
                 start = index + 1
             }
         }
-    }
-
-    private static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ slice: Bytes) -> Bytes
-    where Bytes.SubSequence == Bytes {
-        var slice = slice
-        while let first = slice.first, first == 32 || first == 9 { slice = slice.dropFirst() }
-        while let last = slice.last, last == 32 || last == 9 { slice = slice.dropLast() }
-        return slice
-    }
-
-    /// ASCII case-insensitive equality with a lowercase literal.
-    static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        return lowercase.withUTF8Buffer { expected in
-            zip(bytes, expected).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
-        }
-    }
-
-    /// Whether `value` starts with `lowercase`, ASCII case-insensitively.
-    static func hasPrefixIgnoringCase(_ value: String, _ lowercase: StaticString) -> Bool {
-        let bytes = ArraySlice(value.utf8.prefix(lowercase.utf8CodeUnitCount))
-        return equalsIgnoringCase(bytes, lowercase)
     }
 }
 
@@ -184,7 +162,7 @@ public struct UpstreamExchange: Sendable {
         self.keepAlive = keepAlive
         self.framed = framed
         if status == 101 { upgraded = true }
-        if let contentType, UpstreamKeepAlive.hasPrefixIgnoringCase(contentType, "text/event-stream") {
+        if let contentType, HTTPFieldBytes.hasPrefixIgnoringCase(contentType, "text/event-stream") {
             eventStream = true
         }
     }
