@@ -4,6 +4,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import Proxy
+import TestSupport
 import Testing
 
 @testable import Harness
@@ -54,6 +55,11 @@ import Testing
         #expect(cases[index].timeScale == 1.6)
         #expect(model.heartbeat.interval == .milliseconds(1600))
         #expect(model.environment[SoakProxyConfig.markerVariable] == "t0/" + SoakProxyConfig.modelID(client: 2, caseIndex: index))
+        // A slowed build's cases wait as much longer for their models: never-ready's 30 s bound at 0.5 × 5.
+        let slowed = SoakProxyConfig.yaml(
+            cases: SoakSession.slowed(cases, by: 5), clients: 1, harness: "harness", startPort: 21_000, token: "t0",
+            timingScale: 5)
+        #expect(try ConfigLoader.load(yaml: slowed, file: "soak.yaml", environment: [:]).0.healthCheckTimeout == .seconds(75))
     }
 
     @Test func procStatusIsParsed() throws {
@@ -163,11 +169,22 @@ import Testing
         #expect(ProcessStats.programs(5, descriptors: ["pipe", "pipe ↔ llvm-symbolizer (sanitizer)"]) == 4)
     }
 
+    @Test(arguments: [(0.5, 1.0), (1.0, 1.0), (5.0, 5.0)])
+    func aSlowedBuildStretchesEveryCasesTimeScale(timingScale: Double, factor: Double) throws {
+        let cases = try SoakLibrary.cases(directory: Self.scenarios, entries: SoakLibrary.entries)
+        let slowed = SoakSession.slowed(cases, by: timingScale)
+        #expect(slowed.count == cases.count)
+        #expect(zip(cases, slowed).allSatisfy { $1.timeScale == $0.timeScale * factor && $1.label == $0.label })
+    }
+
     @Test func aHungUpClientsBodyMustBeAPrefixAndTheUpstreamMustClose() {
         #expect(SoakJudge.closeCheck(delay: .milliseconds(300), connections: 1).status == .passed)
         #expect(SoakJudge.closeCheck(delay: nil, connections: 1).status == .failed)
         #expect(SoakJudge.closeCheck(delay: .seconds(2), connections: 1).status == .failed)
         #expect(SoakJudge.closeCheck(delay: nil, connections: 0).status == .passed)
+        // A slowed build stretches the bound (1.4 s) and its slack alike: 2 s passes at ×2, 3 s does not.
+        #expect(SoakJudge.closeCheck(delay: .seconds(2), connections: 1, timingScale: 2).status == .passed)
+        #expect(SoakJudge.closeCheck(delay: .seconds(3), connections: 1, timingScale: 2).status == .failed)
     }
 
     @Test func theModelsStartWidensAtUpwardAndHeartbeatsMaxOnly() throws {
@@ -208,10 +225,13 @@ import Testing
         clients: Int, duration: Duration, entries: [SoakLibrary.Entry],
         tamper: (@Sendable ([ReplayAttempt]) -> [ReplayAttempt])? = nil
     ) -> SoakSession {
-        SoakSession(
+        var session = SoakSession(
             clients: clients, duration: duration, seed: 7, scenarios: scenarios,
             proxyExecutable: executable("llama-proxy"), harnessExecutable: executable("harness"),
             progressInterval: .seconds(5), entries: entries, tamper: tamper)
+        // Under ThreadSanitizer (TEST_TIMING_SCALE=5) the runs' time scales stretch, not their slack.
+        session.timingScale = TimingSlack.factor
+        return session
     }
 
     @Test func aShortSoakPassesWithFlatStats() async throws {

@@ -43,6 +43,8 @@ struct SoakClient: Sendable {
     var tamper: (@Sendable ([ReplayAttempt]) -> [ReplayAttempt])?
     /// How many mismatch reports are printed in full; later ones get their first line only.
     var fullReports: Int
+    /// ``SoakSession/timingScale``: stretches the hang-up's close bound (the cases' scales already carry it).
+    var timingScale: Double
 
     /// Added to the client's head and first-byte timers of runs that do not expect a time-out (see `exchange`).
     static let modelStartAllowance: Duration = .seconds(10)
@@ -125,7 +127,7 @@ struct SoakClient: Sendable {
                 soakCase, profile: profile, attempts: attempts, journal: journal, origin: clocked.originLow,
                 modelStart: modelStart, bound: bound)
             result.scenario = "client \(number) \(model) " + result.scenario
-            verdict = SoakJudge.hungUp(result, closeCheck: SoakJudge.closeCheck(delay: delay, connections: connections))
+            verdict = SoakJudge.hungUp(result, closeCheck: SoakJudge.closeCheck(delay: delay, connections: connections, timingScale: timingScale))
         } else {
             var result = SoakJudge.assemble(
                 soakCase, profile: profile, attempts: attempts, journal: clocked?.journal, origin: clocked?.originLow,
@@ -193,7 +195,7 @@ struct SoakClient: Sendable {
                 let last = closes.compactMap { $0 }.max()!
                 let upper = Duration.nanoseconds((originHigh + .nanoseconds(last) - hangUp).nanoseconds)
                 let lower = Duration.nanoseconds((originLow + .nanoseconds(last) - hangUp).nanoseconds)
-                let limit = SoakJudge.closeWithin + SoakJudge.closeSlack
+                let limit = SoakJudge.closeBound(timingScale: timingScale)
                 guard upper > limit, lower <= limit, probes < 3,
                     let again = try? await http.clockedJournal(model: model, port: port)
                 else { return (journal, max(.zero, upper), connections.count) }

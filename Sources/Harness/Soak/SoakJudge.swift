@@ -41,6 +41,9 @@ enum SoakJudge {
     /// `SoakLibrary.slack`, which would double the bound. The measure is an upper bound already (clock probe).
     static let closeSlack: Duration = .milliseconds(400)
 
+    /// `closeWithin` plus `closeSlack`, stretched by `timingScale`: the longest hang-up-to-close that passes.
+    static func closeBound(timingScale: Double) -> Duration { (closeWithin + closeSlack) * timingScale }
+
     /// The facts and, for a judged exchange, the verdict of `ReplayRunner.assemble`.
     static func assemble(
         _ soakCase: SoakCase, profile: ClientProfile, attempts: [ReplayAttempt], journal: JournalSnapshot?,
@@ -140,10 +143,11 @@ enum SoakJudge {
     /// The upstream-close check from what the caller saw: `delay` is at most how long after the hang-up the last
     /// connection carrying the request closed (an upper bound, from the journal's close time and the clock
     /// probe), `nil` if it was still open when the caller stopped waiting; `connections` how many carried it.
-    static func closeCheck(delay: Duration?, connections: Int, slack: Duration = SoakJudge.closeSlack)
-        -> ExpectationResult
-    {
-        let bound = closeWithin + slack
+    /// `timingScale` stretches both `closeWithin` and its slack (``SoakSession/timingScale``).
+    static func closeCheck(delay: Duration?, connections: Int, timingScale: Double = 1) -> ExpectationResult {
+        let closeWithin = closeWithin * timingScale
+        let slack = closeSlack * timingScale
+        let bound = closeBound(timingScale: timingScale)
         let expected = "every upstream connection with the request closed within \(TimeText.seconds(closeWithin)) "
             + "+ \(TimeText.seconds(slack)) slack of the hang-up (real time)"
         if connections == 0 {

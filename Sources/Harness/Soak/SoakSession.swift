@@ -52,6 +52,22 @@ public struct SoakSession: Sendable {
     /// On SIGINT or SIGTERM, stop the proxy (it stops its models) and exit 1, so that an interrupted soak leaves no
     /// process behind. The command sets it; tests do not (the handlers are process-wide).
     public var handlesSignals = false
+    /// How much the real-time bounds stretch because everything runs slower on purpose: a sanitizer build, where
+    /// the tests pass their `TEST_TIMING_SCALE` (under ThreadSanitizer, CI once saw three streams of one soak fall
+    /// silent together and resume at the same moment, 0.3–0.7 s past their 1.6 s heartbeat bounds with 400 ms
+    /// slack). Every case's time scale, the proxy's health-check timeout and the hang-up's close bound stretch by
+    /// it, so each timing bound keeps its share of slack (at most a quarter of the bound) rather than getting more
+    /// slack than it bounds. 1 for the command.
+    public var timingScale: Double = 1
+
+    /// `cases` with their time scales stretched by `timingScale` (``timingScale``; below 1 counts as 1).
+    static func slowed(_ cases: [SoakCase], by timingScale: Double) -> [SoakCase] {
+        cases.map { soakCase in
+            var soakCase = soakCase
+            soakCase.timeScale *= max(1, timingScale)
+            return soakCase
+        }
+    }
 
     /// How long after its end a phase may take to drain.
     public static let drainBound: Duration = .seconds(90)
@@ -100,7 +116,7 @@ public struct SoakSession: Sendable {
         // Absolute: the models' `cmd` names the files, and the proxy's children need not share our directory.
         let scenarios = URL(fileURLWithPath: self.scenarios).standardizedFileURL.path
         do {
-            cases = try SoakLibrary.cases(directory: scenarios, entries: entries)
+            cases = Self.slowed(try SoakLibrary.cases(directory: scenarios, entries: entries), by: timingScale)
         } catch {
             return failed("\(error)")
         }
@@ -120,7 +136,7 @@ public struct SoakSession: Sendable {
         let startPort = 20_000 + Int(getpid() % 50) * (cases.count * clients + 10)
         let config = SoakProxyConfig.yaml(
             cases: cases, clients: clients, harness: harnessExecutable, startPort: min(startPort, 32_000 - cases.count * clients),
-            token: token)
+            token: token, timingScale: max(1, timingScale))
         do {
             try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         } catch {
@@ -146,7 +162,8 @@ public struct SoakSession: Sendable {
         print(
             "soak: \(clients) clients, \(TimeText.seconds(duration)) (warm-up \(TimeText.seconds(warmUp))), seed \(seed); "
                 + "\(cases.count) runs from \(scenarios), \(cases.filter { $0.fault != nil }.count) of them faults, "
-                + "plus crashes (\(Int(SoakClient.crashChance * 100)) % of judged exchanges)")
+                + "plus crashes (\(Int(SoakClient.crashChance * 100)) % of judged exchanges)"
+                + (timingScale > 1 ? "; time scales ×\(timingScale) (a slowed build)" : ""))
         print(
             "soak: llama-proxy pid \(proxy.pid) on 127.0.0.1:\(proxy.port), config \(configPath); each exchange is "
                 + "watched up to its run's replay bound (at most \(TimeText.seconds(longest))), each phase must drain "
@@ -229,7 +246,7 @@ public struct SoakSession: Sendable {
         let clients = (1...self.clients).map { number in
             SoakClient(
                 number: number, cases: cases, port: proxy.port, token: token, http: http, tally: tally, print: print,
-                tamper: tamper, fullReports: fullReports)
+                tamper: tamper, fullReports: fullReports, timingScale: max(1, timingScale))
         }
         let seed = self.seed
         let work = Task {
