@@ -21,6 +21,19 @@ import Testing
         #expect(Self.read(body) == TokenCounts(promptTokens: 5, completionTokens: 3, promptPerSecond: 10.5, predictedPerSecond: 2.25))
     }
 
+    /// `timings` wins count by count: `usage` (read wherever it is) gives only what `timings` leaves out.
+    @Test(arguments: [
+        ("{\"prompt_n\":5,\"predicted_n\":3}", TokenCounts(promptTokens: 5, completionTokens: 3)),
+        ("{\"prompt_n\":5}", TokenCounts(promptTokens: 5, completionTokens: 9)),
+        ("{\"predicted_n\":3,\"prompt_per_second\":2.5}", TokenCounts(promptTokens: 7, completionTokens: 3, promptPerSecond: 2.5)),
+        ("{}", TokenCounts(promptTokens: 7, completionTokens: 9)),
+    ])
+    func usageFillsOnlyWhatTimingsLeavesOut(timings: String, expected: TokenCounts) {
+        let usage = "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":9}"
+        #expect(Self.read("{\(usage),\"timings\":\(timings)}") == expected)
+        #expect(Self.read("{\"timings\":\(timings),\(usage)}") == expected)
+    }
+
     /// Without `timings` (another OpenAI-compatible server), `usage` gives the counts and no speeds.
     @Test func usageAlone() {
         let body = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":9,\"total_tokens\":16}}\n\n"

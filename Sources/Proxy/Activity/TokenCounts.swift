@@ -29,16 +29,20 @@ public struct TokenCounts: Sendable, Hashable {
         var found = false
         // No quote, no member: most small answers (`OK`, `{}`) end here without building the key sets.
         guard tail.contains(UInt8(ascii: "\"")) else { return nil }
-        if let usage = lastObject(named: "usage", in: tail, keys: usageKeys) {
-            counts.promptTokens = usage["prompt_tokens"].flatMap(Int.init(exactly:))
-            counts.completionTokens = usage["completion_tokens"].flatMap(Int.init(exactly:))
-            found = true
-        }
         if let timings = lastObject(named: "timings", in: tail, keys: timingKeys) {
-            if let value = timings["prompt_n"].flatMap(Int.init(exactly:)) { counts.promptTokens = value }
-            if let value = timings["predicted_n"].flatMap(Int.init(exactly:)) { counts.completionTokens = value }
+            counts.promptTokens = timings["prompt_n"].flatMap(Int.init(exactly:))
+            counts.completionTokens = timings["predicted_n"].flatMap(Int.init(exactly:))
             counts.promptPerSecond = timings["prompt_per_second"].flatMap { $0.isFinite ? $0 : nil }
             counts.predictedPerSecond = timings["predicted_per_second"].flatMap { $0.isFinite ? $0 : nil }
+            found = true
+        }
+        // `timings` wins, so `usage` only fills a count it left out: for llama-server's answers (both counts in
+        // `timings`) the tail is not searched a second time, back to its start, for a `usage` that would not count.
+        if counts.promptTokens == nil || counts.completionTokens == nil,
+            let usage = lastObject(named: "usage", in: tail, keys: usageKeys)
+        {
+            counts.promptTokens = counts.promptTokens ?? usage["prompt_tokens"].flatMap(Int.init(exactly:))
+            counts.completionTokens = counts.completionTokens ?? usage["completion_tokens"].flatMap(Int.init(exactly:))
             found = true
         }
         return found ? counts : nil
