@@ -30,7 +30,7 @@ final class FloorClientSide: ChannelInboundHandler {
         let me = NIOLoopBound(self, eventLoop: context.eventLoop)
         let owner = me
         ClientBootstrap(group: context.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

@@ -93,7 +93,7 @@ public final class RawTCPClient: Sendable {
     ) async throws -> RawTCPClient {
         let state = Watched()
         let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connectTimeout(TimeAmount(connectTimeout))
             .channelInitializer { channel in

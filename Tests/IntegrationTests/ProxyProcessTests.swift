@@ -1,5 +1,6 @@
 import DurationMath
 import FakeUpstream
+import Logging
 import Foundation
 import NIOCore
 import RawHTTP
@@ -81,6 +82,63 @@ import Glibc
         #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
         for pid in children { #expect(isGone(pid), "child \(pid) outlived the proxy") }
         #expect(processes(withArgument: scenario).isEmpty)
+    }
+
+    /// The proxy as an ordinary user serves requests (every other test runs as root, which may set any socket
+    /// option: a `SO_DEBUG` set by mistake made each accepted connection fail with `EACCES` for anyone else, so
+    /// the proxy reset every client). Runs when the tests are root and `setpriv` can drop to `nobody`; the binary
+    /// is copied where `nobody` can read it (a clone may sit in a private directory). SocketOptionsTests checks
+    /// the options themselves on every run.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func servesWhenRunByAnUnprivilegedUser() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-nobody-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let binary = directory.appendingPathComponent("llama-proxy").path
+        try FileManager.default.copyItem(atPath: BuiltProducts.path(of: "llama-proxy"), toPath: binary)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
+
+        let fake = FakeUpstreamServer(
+            responder: ScenarioResponder(scenarios: [try ScenarioParser.parse(yaml: "description: llama-server defaults\n", file: "inline.yaml")]),
+            logger: Logger(label: "nobody-upstream", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let upstreamPort = try await fake.start()
+        defer { Task { try? await fake.stop() } }
+        let configPath = directory.appendingPathComponent("config.yaml").path
+        try "models:\n  m:\n    proxy: http://127.0.0.1:\(upstreamPort)\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: configPath)
+
+        // A sanitizer build reads its suppressions file as the user it runs as: nobody gets a copy it can read.
+        var environment: [String: String] = [:]
+        if let options = ProcessInfo.processInfo.environment["TSAN_OPTIONS"] {
+            environment["TSAN_OPTIONS"] = try options.split(separator: " ").map { item in
+                guard item.hasPrefix("suppressions=") else { return String(item) }
+                let copy = directory.appendingPathComponent("tsan.supp").path
+                try FileManager.default.copyItem(atPath: String(item.dropFirst("suppressions=".count)), toPath: copy)
+                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: copy)
+                return "suppressions=" + copy
+            }.joined(separator: " ")
+        }
+
+        let proxyPort = try freePort()
+        let output = WatchedValue([String]())
+        let proxy = try await ChildProcess.launch(
+            argv: [
+                "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, "--config", configPath,
+                "--listen", "127.0.0.1:\(proxyPort)",
+            ],
+            environment: environment,
+            onLine: { _, line in output.update { $0.append(line) } },
+            onExit: { _ in }
+        )
+        defer { kill(proxy.pid, SIGKILL) }
+        _ = try await output.wait(timeout: .seconds(20), what: "the proxy to listen as nobody") { lines in
+            lines.contains { $0.contains("llama-proxy listening") }
+        }
+        #expect(try await get("/health", port: proxyPort).status == 200, "\(output.value)")
+        let relayed = try await get("/upstream/m/health", port: proxyPort)
+        #expect(relayed.status == 200, "\(output.value)")
+        #expect(relayed.bodyText == "{\"status\":\"ok\"}")
     }
 }
 

@@ -22,7 +22,7 @@ struct BootstrapUpstreamConnector: UpstreamConnector {
         let connectTimeout =
             target.connection.connectTimeout.map { TimeAmount.nanoseconds($0.nanoseconds) } ?? .hours(1)
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(
                 .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
             )
