@@ -174,6 +174,30 @@ import Testing
         }
     }
 
+    /// Both of the recorder's sockets (the client's, as accepted, and its own to the upstream) have Nagle off and
+    /// nothing else switched on: `SO_DEBUG`, set by mistake, made every connection fail when not run as root.
+    @Test func theRecordersSocketsHaveNagleOffAndNothingElse() async throws {
+        let scenario = try ScenarioParser.parse(
+            yaml: "description: keep-alive\nresponses:\n  - match: {path: /health}\n    steps: [{status: 200, framing: content-length}, {write: ok}]\n",
+            file: "keepalive.yaml")
+        let session = try await RecorderRig.start(scenario: scenario, closeGrace: .milliseconds(50))
+        let client = try await RawTCPClient.connect(port: session.recorderPort)
+        _ = try await client.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        let received = try await client.waitFor(timeout: .seconds(30), "the answer") { $0.text.contains("\r\n\r\n") && $0.text.contains("ok") }
+        #expect(received.text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        let sockets = ConnectedTCPSockets.ofThisProcess()
+        let accepted = sockets.filter { $0.localPort == session.recorderPort }
+        let toUpstream = sockets.filter { $0.remotePort == session.upstreamPort }
+        #expect(accepted.count == 1, "\(sockets)")
+        #expect(toUpstream.count == 1, "\(sockets)")
+        for socket in accepted + toUpstream {
+            #expect(socket.noDelay == 1, "\(socket)")
+            #expect(socket.debug == 0, "\(socket)")
+        }
+        await client.close()
+        try await session.stop()
+    }
+
     /// The file's ending mirrors what the upstream did; a client that gives up first leaves a `hang`.
     @Test(arguments: [(Ending.rst, Ending.rst), (.fin, .fin), (.hang, .hang), (.close, .close)])
     func theEndingMirrorsTheUpstream(scripted: Ending, recorded: Ending) async throws {
@@ -328,6 +352,7 @@ struct RecorderRig {
     let upstream: FakeUpstreamServer
     let recorder: Recorder
     let recorderPort: Int
+    let upstreamPort: Int
     let directory: TemporaryDirectory
     let files: AsyncStream<RecordedFile>
 
@@ -348,7 +373,8 @@ struct RecorderRig {
                 closeGrace: closeGrace, onRecorded: { continuation.yield($0) }), logger: quietLogger)
         let port = try await recorder.start()
         return RecorderRig(
-            upstream: upstream, recorder: recorder, recorderPort: port, directory: directory, files: files)
+            upstream: upstream, recorder: recorder, recorderPort: port, upstreamPort: upstreamPort, directory: directory,
+            files: files)
     }
 
     /// The next file the recorder wrote, in the order they were finished.
