@@ -86,18 +86,32 @@ import Glibc
 
     /// The proxy as an ordinary user serves requests (every other test runs as root, which may set any socket
     /// option: a `SO_DEBUG` set by mistake made each accepted connection fail with `EACCES` for anyone else, so
-    /// the proxy reset every client). Runs when the tests are root and `setpriv` can drop to `nobody`; the binary
-    /// is copied where `nobody` can read it (a clone may sit in a private directory). SocketOptionsTests checks
-    /// the options themselves on every run.
+    /// the proxy reset every client), relays to a running upstream and to a model it starts itself, and stops that
+    /// model on SIGTERM. Runs when the tests are root and `setpriv` can drop to `nobody`; the executables are linked
+    /// where `nobody` can reach them (a clone may sit in a private directory). SocketOptionsTests checks the options
+    /// themselves on every run.
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
     func servesWhenRunByAnUnprivilegedUser() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-nobody-\(UUID().uuidString)")
         try FileManager.default.createDirectory(
             at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(at: directory) }
-        let binary = directory.appendingPathComponent("llama-proxy").path
-        try FileManager.default.copyItem(atPath: BuiltProducts.path(of: "llama-proxy"), toPath: binary)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
+        // The executables, linked (or copied) where nobody can reach them.
+        func readable(_ product: String) throws -> String {
+            let path = directory.appendingPathComponent(product).path
+            do {
+                try FileManager.default.linkItem(atPath: BuiltProducts.path(of: product), toPath: path)
+            } catch {
+                try FileManager.default.copyItem(atPath: BuiltProducts.path(of: product), toPath: path)
+            }
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+            return path
+        }
+        let binary = try readable("llama-proxy")
+        let harness = try readable("harness")
+        let scenario = directory.appendingPathComponent("answer.yaml").path
+        try "description: llama-server defaults\n".write(toFile: scenario, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: scenario)
 
         let fake = FakeUpstreamServer(
             responder: ScenarioResponder(scenarios: [try ScenarioParser.parse(yaml: "description: llama-server defaults\n", file: "inline.yaml")]),
@@ -105,7 +119,17 @@ import Glibc
         let upstreamPort = try await fake.start()
         defer { Task { try? await fake.stop() } }
         let configPath = directory.appendingPathComponent("config.yaml").path
-        try "models:\n  m:\n    proxy: http://127.0.0.1:\(upstreamPort)\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        // `m`: an upstream already running; `spawned`: a model the proxy starts, as nobody, on demand.
+        let startPort = try freePortRange(1)
+        try """
+            startPort: \(startPort)
+            models:
+              m:
+                proxy: http://127.0.0.1:\(upstreamPort)
+              spawned:
+                cmd: \(harness) serve --scenario \(scenario) --port ${PORT}
+
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: configPath)
 
         // A sanitizer build reads its suppressions file as the user it runs as: nobody gets a copy it can read.
@@ -131,14 +155,23 @@ import Glibc
             onLine: { _, line in output.update { $0.append(line) } },
             onExit: { _ in }
         )
-        defer { kill(proxy.pid, SIGKILL) }
+        var exited = false
+        defer { if !exited { kill(proxy.pid, SIGKILL) } }
         _ = try await output.wait(timeout: .seconds(20), what: "the proxy to listen as nobody") { lines in
             lines.contains { $0.contains("llama-proxy listening") }
         }
         #expect(try await get("/health", port: proxyPort).status == 200, "\(output.value)")
-        let relayed = try await get("/upstream/m/health", port: proxyPort)
-        #expect(relayed.status == 200, "\(output.value)")
-        #expect(relayed.bodyText == "{\"status\":\"ok\"}")
+        for model in ["m", "spawned"] {
+            let relayed = try await get("/upstream/\(model)/health", port: proxyPort)
+            #expect(relayed.status == 200, "\(model): \(output.value)")
+            #expect(relayed.bodyText == "{\"status\":\"ok\"}", "\(model)")
+        }
+        let children = processes(withArgument: scenario)
+        #expect(children.count == 1, "the spawned model runs: \(children)")
+        #expect(kill(proxy.pid, SIGTERM) == 0)
+        #expect(await proxy.waitForExit() == .exited(0), "\(output.value)")
+        exited = true
+        for pid in children { #expect(isGone(pid), "model \(pid) outlived the proxy") }
     }
 }
 
