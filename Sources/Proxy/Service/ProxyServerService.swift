@@ -28,7 +28,7 @@ public struct ProxyServerService: Service {
         do {
             port = try await server.start()
         } catch {
-            throw ProxyServiceError("cannot listen on \(address): \(error)", underlying: error)
+            throw ProxyServiceError(ListenFailure.message(address: address, error: error), underlying: error)
         }
         onListening(port)
         do {
