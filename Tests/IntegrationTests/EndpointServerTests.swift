@@ -113,11 +113,10 @@ import Testing
         let list = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
         let data = try #require(list["data"] as? [[String: Any]])
         #expect(data.compactMap { $0["id"] as? String } == ["org/tts", "tts"])
-        #expect(data.allSatisfy { ($0["status"] as? [String: Any])?["value"] as? String == "loading" })
-        #expect(
-            data.first.flatMap { ($0["meta"] as? [String: Any])?["llamaswap"] as? [String: String] } == [
-                "voice": "alloy"
-            ])
+        #expect(data.allSatisfy { ($0["status"] as? [String: Any])?["value"] as? String == "loaded" })
+        let meta = try #require(data.first.flatMap { ($0["meta"] as? [String: Any])?["llamaswap"] as? [String: Any] })
+        #expect(meta.count == 3 && meta["voice"] as? String == "alloy" && meta["type"] as? String == "model")
+        #expect(meta["aliases"] as? [String] == ["tts"])
         #expect(data.last?["name"] as? String == "Speech")
     }
 

@@ -53,7 +53,25 @@ import Testing
         Row(method: .GET, path: "/health", route: .health),
         Row(method: .POST, path: "/health", route: .health),
         Row(method: .GET, path: "/nowhere", route: .notFound),
+        // llama-swap's versionless routes, audio.cpp's task API, wol-proxy's health check, the version, /upstream.
+        Row(method: .POST, path: "/v/chat/completions", route: .model),
+        Row(method: .POST, path: "/v/messages/count_tokens", route: .model),
+        Row(method: .GET, path: "/v/embeddings", route: .methodNotAllowed(allowed: "POST")),
+        Row(method: .POST, path: "/v/models", route: .notFound),
+        Row(method: .POST, path: "/audioapi/v1/tasks/run", route: .model),
+        Row(method: .GET, path: "/wol-health", route: .health),
+        Row(method: .GET, path: "/api/version", route: .version),
+        Row(method: .GET, path: "/upstream", route: .ui(.redirectToModels)),
     ]
+
+    /// What a model route's request is forwarded as: llama-swap strips `/v` and `/audioapi`, nothing else.
+    @Test(arguments: [
+        ("/v/chat/completions?a=1", "/chat/completions?a=1"), ("/audioapi/v1/tasks/run", "/v1/tasks/run"),
+        ("/v1/chat/completions", "/v1/chat/completions"), ("/v1/audio/speech", "/v1/audio/speech"),
+    ])
+    func forwardURI(uri: String, forwarded: String) {
+        #expect(ProxyRoute.forwardURI(uri) == forwarded)
+    }
 
     @Test(arguments: rows)
     func classifies(_ row: Row) {

@@ -109,30 +109,86 @@ final class EndpointFakeAdmin: ProxyAdmin {
         #expect(a["object"] as? String == "model" && a["owned_by"] as? String == "llama-swap")
         #expect((a["created"] as? Int).map { $0 >= before && $0 <= before + 5 } == true)
         #expect(a["name"] as? String == "Model A" && a["description"] as? String == "first")
-        let meta = try #require((a["meta"] as? [String: Any])?["llamaswap"] as? [String: Any])
-        #expect(meta["temperature"] as? Double == 0.7 && (meta["tags"] as? [Any])?.count == 2)
-        let capabilities = try #require(a["capabilities"] as? [String: Any])
-        #expect(capabilities["in"] as? [String] == ["text", "image"] && capabilities["out"] as? [String] == ["text"])
-        #expect(capabilities["tools"] as? Bool == true && capabilities["reranker"] as? Bool == false)
-        #expect(a["context_length"] as? Int == 32000)
+        let meta = try #require(a["meta"] as? [String: Any])
+        let llamaswap = try #require(meta["llamaswap"] as? [String: Any])
+        #expect(llamaswap["temperature"] as? Double == 0.7 && (llamaswap["tags"] as? [Any])?.count == 2)
+        #expect(llamaswap["type"] as? String == "model" && llamaswap["aliases"] as? [String] == ["a-one", "a-hidden"])
+        #expect(meta["n_ctx"] as? Int == 32000)
+        // llama-swap's renderCapabilities for in [text, image], out [text], tools, context 32000.
+        let architecture = try #require(a["architecture"] as? [String: Any])
+        #expect(architecture["input_modalities"] as? [String] == ["text", "image"])
+        #expect(architecture["output_modalities"] as? [String] == ["text"])
+        #expect(architecture["modality"] as? String == "text+image->text")
+        let capabilities = try #require(a["capabilities"] as? [String: Bool])
+        #expect(capabilities == ["vision": true, "function_calling": true])
+        #expect(a["supported_parameters"] as? [String] == ["tools", "tool_choice"])
+        #expect(a["context_length"] as? Int == 32000 && a["context_window"] as? Int == 32000)
         #expect((a["status"] as? [String: Any])?["value"] as? String == "loaded")
 
+        // Starting is "loaded" in llama-swap's two words (it has a process); /running tells the states apart.
         let c = try #require(byID["org/c"])
-        #expect((c["status"] as? [String: Any])?["value"] as? String == "loading")
-        #expect(c["meta"] == nil && c["capabilities"] == nil && c["name"] == nil)
+        #expect((c["status"] as? [String: Any])?["value"] as? String == "loaded")
+        #expect(c["capabilities"] == nil && c["architecture"] == nil && c["context_window"] == nil && c["name"] == nil)
+        let cMeta = try #require((c["meta"] as? [String: Any])?["llamaswap"] as? [String: Any])
+        #expect(cMeta.count == 2 && cMeta["type"] as? String == "model" && cMeta["aliases"] as? [String] == ["c"])
         if includeAliases {
             #expect(byID["a-one"]?["name"] as? String == "A One")
-            #expect((byID["c"]?["status"] as? [String: Any])?["value"] as? String == "loading")
+            let alias = try #require((byID["a-one"]?["meta"] as? [String: Any])?["llamaswap"] as? [String: Any])
+            #expect(alias["type"] as? String == "alias" && alias["modelID"] as? String == "a")
+            #expect(alias["temperature"] as? Double == 0.7)
+            #expect((byID["c"]?["status"] as? [String: Any])?["value"] as? String == "loaded")
             #expect(byID["a-hidden"] == nil)
         }
     }
 
-    @Test func stoppedWhenNotRunning() async throws {
+    @Test func unloadedWhenNotRunning() async throws {
         let router = Self.router(Self.config(), admin: EndpointFakeAdmin())
         let response = try await Self.response(router.decide(Self.request(.GET, "/v1/models")))
         let data = try #require(try Self.object(response.body)["data"] as? [[String: Any]])
-        #expect(data.map { ($0["status"] as? [String: Any])?["value"] as? String } == ["stopped", "stopped"])
+        #expect(data.map { ($0["status"] as? [String: Any])?["value"] as? String } == ["unloaded", "unloaded"])
         #expect(!response.headers.contains { $0.0 == "Access-Control-Allow-Origin" })
+    }
+
+    /// llama-swap's renderCapabilities, flag by flag: each modality pair implies its flag, `reranker` and `tools`
+    /// their own; metadata keys the renderer owns are dropped from `meta.llamaswap` when there are capabilities.
+    @Test(arguments: [
+        (["audio"], ["text"], false, false, ["audio_transcriptions"]),
+        (["text"], ["audio"], false, false, ["audio_speech"]),
+        (["text"], ["image"], false, false, ["image_generation"]),
+        (["image"], ["image"], false, false, ["image_to_image", "vision"]),
+        (["text"], ["text"], false, true, ["reranker"]),
+        ([], [], true, false, ["function_calling"]),
+    ])
+    func capabilityFlags(input: [String], output: [String], tools: Bool, reranker: Bool, flags: [String]) throws {
+        var model = ModelConfig(id: "m", command: nil, upstream: UpstreamURL(host: "127.0.0.1", port: 9))
+        model.capabilities.input = input
+        model.capabilities.output = output
+        model.capabilities.tools = tools
+        model.capabilities.reranker = reranker
+        model.metadata = .mapping([("context_length", .integer(1)), ("keep", .bool(true))])
+        let list = try Self.object(AdminResponses.modelList(ProxyConfig(models: ["m": model]), states: nil, created: 0))
+        let m = try #require((list["data"] as? [[String: Any]])?.first)
+        let capabilities = try #require(m["capabilities"] as? [String: Bool])
+        #expect(capabilities.keys.sorted() == flags && capabilities.values.allSatisfy { $0 })
+        #expect(m["status"] == nil && m["context_length"] == nil)
+        let meta = try #require((m["meta"] as? [String: Any])?["llamaswap"] as? [String: Any])
+        #expect(meta.count == 2 && meta["keep"] as? Bool == true && meta["type"] as? String == "model")
+    }
+
+    @Test func apiVersion() async throws {
+        let response = try await Self.response(Self.router(Self.config(), admin: nil).decide(Self.request(.GET, "/api/version")))
+        #expect(response.status == 200)
+        let object = try Self.object(response.body)
+        #expect(object as? [String: String] == ["version": ProxyInfo.version, "commit": "unknown", "build_date": "unknown"])
+    }
+
+    @Test(arguments: [("/wol-health", 200, nil), ("/upstream", 302, "/ui/#/models")] as [(String, Int, String?)])
+    func openEndpoints(path: String, status: Int, location: String?) async throws {
+        // Answered without the key, as llama-swap does.
+        let router = Self.router(Self.config(apiKeys: ["k"]), admin: nil)
+        let response = try await Self.response(router.decide(Self.request(.GET, path)))
+        #expect(response.status == status)
+        #expect(response.headers.first { $0.0 == "Location" }?.1 == location)
     }
 
     // MARK: /running

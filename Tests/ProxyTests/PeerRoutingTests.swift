@@ -141,7 +141,7 @@ import Testing
             list.contains(
                 "{\"id\":\"beta/only-beta\",\"object\":\"model\",\"created\":7,\"owned_by\":\"llama-swap\","
                     + "\"name\":\"beta: only-beta\",\"meta\":{\"llamaswap\":{\"type\":\"peer\",\"peerID\":\"beta\"}},"
-                    + "\"status\":{\"value\":\"stopped\"}}"), "\(list)")
+                    + "\"status\":{\"value\":\"unloaded\"}}"), "\(list)")
         let ids = list.components(separatedBy: "{\"id\":\"").dropFirst().map { $0.prefix { $0 != "\"" } }
         #expect(
             ids == [

@@ -68,9 +68,9 @@ enum PeerRouting {
                     "peer '\(route.peer.id)' is reached through \(route.peer.proxy), "
                         + "which this proxy does not support"))
         }
-        var uri = request.head.uri
+        var uri = ProxyRoute.forwardURI(request.head.uri)
         if request.head.method == .GET, route.model != requested, let query = request.query {
-            uri = request.path + "?" + replacingModel(in: query, with: route.model)
+            uri = ProxyRoute.forwardURI(request.path) + "?" + replacingModel(in: query, with: route.model)
         }
         return .relay(
             settings(for: route, upstream: upstream, requested: requested, stream: stream, uri: uri, config: config))
@@ -127,7 +127,7 @@ enum PeerRouting {
                     "\"owned_by\":\"llama-swap\"", "\"name\":\(JSONText.quote("\(peer.id): \(model)"))",
                     "\"meta\":{\"llamaswap\":{\"type\":\"peer\",\"peerID\":\(JSONText.quote(peer.id))}}",
                 ]
-                if withStatus { fields.append("\"status\":{\"value\":\"stopped\"}") }
+                if withStatus { fields.append("\"status\":{\"value\":\"unloaded\"}") }
                 rows.append((id, "{" + fields.joined(separator: ",") + "}"))
             }
         }

@@ -227,22 +227,32 @@ final class RequestRelay {
             sendRequest(on: channel, target: target, body: body)
             return
         }
-        let edits = RequestBodyEdits(
-            useModelName: forwardedModelName ?? settings.bodyModel, filters: settings.filters,
-            requestedID: settings.requestedModel)
-        guard !edits.isEmpty else {
-            sendRequest(on: channel, target: target, body: [request.body])
-            return
+        // A multipart form gets only its `model` field renamed (llama-swap's form filter); any other body the JSON
+        // edits (`useModelName`, filters), which leave a body that is not one JSON object alone.
+        let newModel = forwardedModelName ?? settings.bodyModel
+        let rewrite: @Sendable (ByteBuffer) -> [ByteBuffer]?
+        if let newModel,
+            let form = MultipartModelEdit(contentType: request.head.headers.first(name: "content-type"), model: newModel)
+        {
+            rewrite = { form.apply(to: $0) }
+        } else {
+            let edits = RequestBodyEdits(
+                useModelName: newModel, filters: settings.filters, requestedID: settings.requestedModel)
+            guard !edits.isEmpty else {
+                sendRequest(on: channel, target: target, body: [request.body])
+                return
+            }
+            rewrite = { edits.apply(to: $0) }
         }
-        // useModelName and filters: slices of the body around the changed members, never a copy. Scanning a large
-        // body takes long enough (about 20 ms for 32 MB) to delay this loop's heartbeats, so it happens on the pool.
+        // Slices of the body around the changed bytes, never a copy. Scanning a large body takes long enough (about
+        // 20 ms for 32 MB) to delay this loop's heartbeats, so it happens on the pool.
         let original = request.body
         guard original.readableBytes >= ProxyConnectionHandler.sniffOffThreshold, let rewritePool else {
-            sendRequest(on: channel, target: target, body: edits.apply(to: original) ?? [original])
+            sendRequest(on: channel, target: target, body: rewrite(original) ?? [original])
             return
         }
         rewritePool.runIfActive(eventLoop: eventLoop) {
-            edits.apply(to: original) ?? [original]
+            rewrite(original) ?? [original]
         }.assumeIsolated().whenComplete { result in
             guard !self.done, self.upstream === channel else { return }
             self.sendRequest(on: channel, target: target, body: (try? result.get()) ?? [original])

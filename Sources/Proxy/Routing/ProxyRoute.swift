@@ -20,7 +20,10 @@ enum ProxyRoute: Equatable {
     case unload(model: String?)
     /// `POST /api/models/unload` (all) and `POST /api/models/unload/{id}` (one; the id may contain `/`).
     case apiUnload(model: String?)
+    /// `/health`, and `/wol-health` (llama-swap's, for wol-proxy's checks): `200 OK`, no key needed.
     case health
+    /// `GET /api/version`: `{"version","commit","build_date"}` as llama-swap's.
+    case version
     case logs
     /// `/logs/stream[/{proxy|upstream|model id}]`; `history` is false with `?no-history`.
     case logStream(LogStreamSource, history: Bool)
@@ -55,6 +58,11 @@ enum ProxyRoute: Equatable {
         "/v1/responses", "/v1/rerank", "/v1/reranking", "/rerank", "/reranking", "/completion", "/completions",
         "/infill", "/embedding", "/embeddings", "/v1/images/generations", "/v1/images/edits",
         "/sdapi/v1/txt2img", "/sdapi/v1/img2img",
+        // audio.cpp's task API, forwarded without `/audioapi` (``forwardURI(_:)``).
+        "/audioapi/v1/tasks/run",
+        // llama-swap's versionless routes (its issue #728), forwarded without the `/v` (``forwardURI(_:)``).
+        "/v/chat/completions", "/v/responses", "/v/completions", "/v/messages", "/v/messages/count_tokens",
+        "/v/embeddings", "/v/rerank", "/v/reranking",
     ]
     static let modelPathPrefixes = ["/v1/audio/"]
     /// `GET` paths llama-swap sends to the model named by `?model=` (`proxyGETModelHandler`), plus `/props`.
@@ -70,11 +78,21 @@ enum ProxyRoute: Equatable {
         "/metrics": ([.GET], .metrics),
         "/api/profiles": ([.GET], .profiles),
         "/api/profiles/active": ([.PUT], .profiles),
+        "/api/version": ([.GET], .version),
     ]
+
+    /// The URI a model route's request is forwarded with (`uri` as received, query included): llama-swap strips the
+    /// `/v` of its versionless routes (`/v/chat/completions` reaches the upstream as `/chat/completions`) and the
+    /// `/audioapi` of audio.cpp's task API (`/v1/tasks/run`); every other path goes on as sent.
+    static func forwardURI(_ uri: String) -> String {
+        if uri.hasPrefix("/v/") { return String(uri.dropFirst(2)) }
+        if uri.hasPrefix("/audioapi/") { return String(uri.dropFirst(9)) }
+        return uri
+    }
 
     static func classify(method: HTTPMethod, path: String, query: String?) -> ProxyRoute {
         if method == .OPTIONS { return .preflight }
-        if path == "/health" { return .health }
+        if path == "/health" || path == "/wol-health" { return .health }
         if let ui = UIRoutes.classify(method: method, path: path) { return ui }
         if queryModelPaths.contains(path), method == .GET { return .modelFromQuery }
         if modelPaths.contains(path) || modelPathPrefixes.contains(where: path.hasPrefix) {

@@ -119,6 +119,15 @@ public enum RequestSniffer {
 
     /// The value of a simple (non-file) multipart field, as UTF-8 text.
     static func multipartField(named name: String, in body: UnsafeRawBufferPointer, boundary: String) -> String? {
+        multipartFieldRange(named: name, in: body, boundary: boundary).map {
+            String(decoding: UnsafeRawBufferPointer(rebasing: body[$0]), as: UTF8.self)
+        }
+    }
+
+    /// Where the value of the first simple (non-file) multipart field called `name` lies in `body`: the bytes
+    /// between its part's blank line and the CRLF before the next delimiter. One pass, no copy of the body; `nil` when
+    /// no such field is complete in `body`.
+    static func multipartFieldRange(named name: String, in body: UnsafeRawBufferPointer, boundary: String) -> Range<Int>? {
         let delimiter = Array("--\(boundary)".utf8)
         let headerEnd = Array("\r\n\r\n".utf8)
         var searchFrom = 0
@@ -135,7 +144,7 @@ public enum RequestSniffer {
                 if contentEnd >= contentStart + 2, body[contentEnd - 2] == 0x0D, body[contentEnd - 1] == 0x0A {
                     contentEnd -= 2
                 }
-                return String(decoding: UnsafeRawBufferPointer(rebasing: body[contentStart..<contentEnd]), as: UTF8.self)
+                return contentStart..<contentEnd
             }
             searchFrom = nextDelimiter
         }

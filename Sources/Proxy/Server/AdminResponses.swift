@@ -8,7 +8,11 @@ import Wire
 // inputs, so the shapes are tested without a server (`EndpointShapeTests`).
 
 enum AdminResponses {
-    /// `GET /v1/models`: every listed model (and, with `includeAliasesInList`, every listed alias) sorted by id.
+    /// `GET /v1/models`: every listed model (and, with `includeAliasesInList`, every listed alias) sorted by id, in
+    /// the shape of llama-swap's `handleListModels` (internal/server/api.go): `meta.llamaswap` holds the model's
+    /// `metadata` and its `type` (`model`, `alias`, `peer`) with `aliases` or `modelID`; `capabilities` becomes
+    /// llama-swap's flags (`vision`, `function_calling`, …) with `architecture`, `supported_parameters`,
+    /// `context_length`, `context_window` and `meta.n_ctx`; `status.value` is `loaded` or `unloaded`.
     ///
     /// - Parameters:
     ///   - states: model id → supervisor state (`starting`, `ready`, `stopping`) of the models not stopped; `nil`
@@ -19,11 +23,17 @@ enum AdminResponses {
         for id in config.sortedModelIDs {
             guard let model = config.models[id], !model.unlisted else { continue }
             let status = states.map { modelStatus($0[id]) }
-            rows.append((id, modelRecord(id: id, model: model, name: model.name, status: status, created: created)))
+            var kind = [("type", "\"model\"")]
+            if !model.aliases.isEmpty {
+                kind.append(("aliases", "[" + model.aliases.map { JSONText.quote($0.id) }.joined(separator: ",") + "]"))
+            }
+            rows.append(
+                (id, modelRecord(id: id, model: model, name: model.name, status: status, created: created, kind: kind)))
             guard config.includeAliasesInList else { continue }
             for alias in model.aliases where !alias.unlisted && !alias.id.isEmpty {
                 let json = modelRecord(
-                    id: alias.id, model: model, name: alias.name ?? model.name, status: status, created: created)
+                    id: alias.id, model: model, name: alias.name ?? model.name, status: status, created: created,
+                    kind: [("type", "\"alias\""), ("modelID", JSONText.quote(id))])
                 rows.append((alias.id, json))
             }
         }
@@ -32,18 +42,21 @@ enum AdminResponses {
         return "{\"object\":\"list\",\"data\":[\(rows.map(\.json).joined(separator: ","))]}"
     }
 
-    /// `status.value` of a model: `loaded` (ready), `loading` (starting), else `stopped`.
+    /// `status.value` of a model, in llama-swap's two words: `loaded` while it has a process (starting, ready or
+    /// stopping: llama-swap's "running" models), else `unloaded`. `GET /running` tells the states apart.
     static func modelStatus(_ state: String?) -> String {
-        switch state {
-        case "ready": "loaded"
-        case "starting": "loading"
-        default: "stopped"
-        }
+        state == nil ? "unloaded" : "loaded"
     }
 
-    private static func modelRecord(id: String, model: ModelConfig, name: String?, status: String?, created: Int)
-        -> String
-    {
+    /// Keys llama-swap's capability renderer owns: a model with `capabilities` loses these from its `metadata`.
+    static let capabilityOwnedKeys: Set<String> = [
+        "architecture", "capabilities", "supported_parameters", "context_length", "context_window",
+    ]
+
+    /// One entry of the list; `kind` are the `meta.llamaswap` members llama-swap adds (`type`, …) as JSON values.
+    private static func modelRecord(
+        id: String, model: ModelConfig, name: String?, status: String?, created: Int, kind: [(String, String)]
+    ) -> String {
         var fields = [
             "\"id\":\(JSONText.quote(id))", "\"object\":\"model\"", "\"created\":\(created)",
             "\"owned_by\":\"llama-swap\"",
@@ -52,22 +65,59 @@ enum AdminResponses {
         if let description = trimmed(model.description) {
             fields.append("\"description\":\(JSONText.quote(description))")
         }
-        if let metadata = model.metadata, !metadata.isEmptyCollection {
-            fields.append("\"meta\":{\"llamaswap\":\(metadata.json)}")
+        let capabilities = model.capabilities
+        fields += capabilityFields(capabilities)
+        // meta.llamaswap: the metadata's members (those the renderer owns dropped when there are capabilities, and
+        // those llama-swap's own members replace), then llama-swap's own.
+        var members: [String] = []
+        if case .mapping(let entries)? = model.metadata {
+            let replaced = Set(kind.map(\.0))
+            for entry in entries where !replaced.contains(entry.key)
+                && (capabilities.isEmpty || !capabilityOwnedKeys.contains(entry.key))
+            {
+                members.append("\(JSONText.quote(entry.key)):\(entry.value.json)")
+            }
         }
-        if !model.capabilities.isEmpty {
-            let capabilities = model.capabilities
-            var parts = [
-                "\"in\":[\(capabilities.input.map(JSONText.quote).joined(separator: ","))]",
-                "\"out\":[\(capabilities.output.map(JSONText.quote).joined(separator: ","))]",
-                "\"tools\":\(capabilities.tools)", "\"reranker\":\(capabilities.reranker)",
-            ]
-            if capabilities.context > 0 { parts.append("\"context\":\(capabilities.context)") }
-            fields.append("\"capabilities\":{\(parts.joined(separator: ","))}")
-            if capabilities.context > 0 { fields.append("\"context_length\":\(capabilities.context)") }
-        }
+        members += kind.map { "\(JSONText.quote($0.0)):\($0.1)" }
+        var meta = ["\"llamaswap\":{\(members.joined(separator: ","))}"]
+        if capabilities.context > 0 { meta.append("\"n_ctx\":\(capabilities.context)") }
+        fields.append("\"meta\":{\(meta.joined(separator: ","))}")
         if let status { fields.append("\"status\":{\"value\":\(JSONText.quote(status))}") }
         return "{" + fields.joined(separator: ",") + "}"
+    }
+
+    /// llama-swap's rendering of `capabilities` (`renderCapabilities`): `architecture` (modalities in, out, and
+    /// `in+…->out+…`), `capabilities` flags implied by them, `supported_parameters` for tools, and the context length
+    /// under both names. Nothing for a model without capabilities.
+    static func capabilityFields(_ capabilities: ModelCapabilities) -> [String] {
+        guard !capabilities.isEmpty else { return [] }
+        let input = capabilities.input, output = capabilities.output
+        var fields: [String] = []
+        func list(_ items: [String]) -> String { "[" + items.map(JSONText.quote).joined(separator: ",") + "]" }
+        var architecture: [String] = []
+        if !input.isEmpty { architecture.append("\"input_modalities\":\(list(input))") }
+        if !input.isEmpty, !output.isEmpty {
+            let modality = input.joined(separator: "+") + "->" + output.joined(separator: "+")
+            architecture.append("\"modality\":\(JSONText.quote(modality))")
+        }
+        if !output.isEmpty { architecture.append("\"output_modalities\":\(list(output))") }
+        if !architecture.isEmpty { fields.append("\"architecture\":{\(architecture.joined(separator: ","))}") }
+        // Sorted by name, as Go writes a map.
+        var flags: [String] = []
+        if input.contains("text"), output.contains("audio") { flags.append("audio_speech") }
+        if input.contains("audio"), output.contains("text") { flags.append("audio_transcriptions") }
+        if capabilities.tools { flags.append("function_calling") }
+        if input.contains("text"), output.contains("image") { flags.append("image_generation") }
+        if input.contains("image"), output.contains("image") { flags.append("image_to_image") }
+        if capabilities.reranker { flags.append("reranker") }
+        if input.contains("image") { flags.append("vision") }
+        if !flags.isEmpty { fields.append("\"capabilities\":{\(flags.map { "\"\($0)\":true" }.joined(separator: ","))}") }
+        if capabilities.tools { fields.append("\"supported_parameters\":[\"tools\",\"tool_choice\"]") }
+        if capabilities.context > 0 {
+            fields.append("\"context_length\":\(capabilities.context)")
+            fields.append("\"context_window\":\(capabilities.context)")
+        }
+        return fields
     }
 
     private static func trimmed(_ text: String?) -> String? {
@@ -92,6 +142,11 @@ enum AdminResponses {
         }
         return "{\"running\":[\(items.joined(separator: ","))]}"
     }
+
+    /// `GET /api/version`: llama-swap's fields. The build carries no commit or date, so those say `unknown` rather
+    /// than something made up.
+    static let version =
+        "{\"version\":\(JSONText.quote(ProxyInfo.version)),\"commit\":\"unknown\",\"build_date\":\"unknown\"}"
 
     /// Whether a `[source] text` log line belongs to `source`.
     static func logLine(_ line: String, belongsTo source: ProxyRoute.LogStreamSource) -> Bool {

@@ -1,13 +1,17 @@
 import NIOHTTP1
 
-/// The web UI's routes: `/ui` and its assets (``UIAssets``, compiled into the binary), and `GET /` redirected to
-/// `/ui` as llama-swap does. The pages hold no secret and load nothing from elsewhere, so they are served without an
-/// API key (as llama-swap serves its UI); the page asks for the key once and sends it as `Bearer` on every API call.
+/// The web UI's routes: `/ui` and its assets (``UIAssets``, compiled into the binary), `GET /` redirected to `/ui`
+/// and `GET /upstream` to the models view, as llama-swap does. The pages hold no secret and load nothing from
+/// elsewhere, so they are served without an API key: the page asks for the key once and sends it as `Bearer` on every
+/// API call. (llama-swap puts its UI behind the key and lets the browser ask with HTTP Basic auth; a difference on
+/// purpose, in docs/config-compat.md.)
 enum UIRoutes {
     /// What a UI request asks for.
     enum Request: Equatable, Sendable {
         /// `GET /`: `302` to `/ui` (llama-swap's redirect).
         case redirectToUI
+        /// `GET /upstream`: `302` to the models view (llama-swap sends it to `/ui/models`; our views are in the hash).
+        case redirectToModels
         /// `GET /ui/settings.json`: what the page needs to know before its first API call
         /// (`{"apiKeyRequired":true}`), so it asks for the key instead of collecting a `401` first.
         case settings
@@ -21,6 +25,8 @@ enum UIRoutes {
         let request: Request
         if path == "/" {
             request = .redirectToUI
+        } else if path == "/upstream" {
+            request = .redirectToModels
         } else if path == settingsPath {
             request = .settings
         } else if path == "/ui" || path.hasPrefix("/ui/") {
@@ -38,6 +44,10 @@ enum UIRoutes {
         case .redirectToUI:
             var response = SimpleResponse.text(302, "")
             response.headers.append(("Location", "/ui"))
+            return response
+        case .redirectToModels:
+            var response = SimpleResponse.text(302, "")
+            response.headers.append(("Location", "/ui/#/models"))
             return response
         case .settings:
             var response = SimpleResponse.json(200, "{\"apiKeyRequired\":\(!config.apiKeys.isEmpty)}")

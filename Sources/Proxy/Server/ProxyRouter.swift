@@ -115,11 +115,13 @@ public final class ProxyRouter: Sendable {
                 let peer = PeerRouting.decide(requested: model, stream: stream, request: request, in: snapshot)
                 return peer ?? .respond(.error(404, "model '\(model)' is not configured"))
             }
-            var relay = settings(for: modelConfig, requested: model, stream: stream, uri: request.head.uri)
+            var relay = settings(
+                for: modelConfig, requested: model, stream: stream, uri: ProxyRoute.forwardURI(request.head.uri))
             relay.snapshot = snapshot
             if model != requested { relay.bodyModel = model }
             // Loading messages are chat completion chunks: only a chat client can show them.
-            relay.sendLoadingState = relay.sendLoadingState && request.path == "/v1/chat/completions"
+            relay.sendLoadingState =
+                relay.sendLoadingState && (request.path == "/v1/chat/completions" || request.path == "/v/chat/completions")
             return .relay(relay)
         case .upstream(let rest):
             guard let split = UpstreamPath.split(rest, isModel: { config.model(named: $0) != nil }),
@@ -162,6 +164,8 @@ public final class ProxyRouter: Sendable {
             }
         case .health:
             return .respond(.text(200, "OK"))
+        case .version:
+            return .respond(.json(200, AdminResponses.version))
         case .running:
             guard let admin else { return .respond(.json(200, "{\"running\":[]}")) }
             return .respondLater {

@@ -17,7 +17,7 @@ enum UIScriptViews {
             const live = new Map((running.running || []).map((r) => [r.model, r]));
             const models = (list.data || []).map((m) => {
               const run = live.get(m.id);
-              const state = run ? (stateName[run.state] || run.state) : ((m.status && m.status.value) || 'stopped');
+              const state = run ? (stateName[run.state] || run.state) : 'stopped';
               return { id: m.id, name: m.name || '', description: m.description || '', state,
                 inFlight: run ? run.inFlight : 0 };
             });
