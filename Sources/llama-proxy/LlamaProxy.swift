@@ -98,11 +98,17 @@ struct LlamaProxy: AsyncParsableCommand {
         }
         for warning in loaded.1 { printToStandardError("\(warning)") }
         let level = logLevel ?? loaded.0.logLevel
-        let logs = LogBuffer()
+        // logToStdout (read at start): upstream output copied to stdout, the proxy's own lines to stderr or nowhere.
+        let console = loaded.0.logToStdout
+        let mirror: (@Sendable (String) -> Void)? =
+            console.includesUpstream ? { @Sendable line in printToStandardOutput(line) } : nil
+        let logs = LogBuffer(upstreamMirror: mirror)
         LoggingSystem.bootstrap { label in
-            var console = StreamLogHandler.standardError(label: label)
-            console.logLevel = level
-            return MultiplexLogHandler([console, LogBufferLogHandler(buffer: logs, logLevel: level)])
+            let buffer = LogBufferLogHandler(buffer: logs, logLevel: level)
+            guard console.includesProxy else { return buffer }
+            var standardError = StreamLogHandler.standardError(label: label)
+            standardError.logLevel = level
+            return MultiplexLogHandler([standardError, buffer])
         }
         var options = ProxyOptions(
             configPath: config, host: host, port: port, shutdownGrace: .milliseconds(Int64(shutdownGrace * 1000)),
@@ -121,6 +127,12 @@ struct LlamaProxy: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Writes one line to stdout (an upstream's output under `logToStdout: upstream` or `both`). `FileHandle.write` is one
+/// `write(2)` per line, so lines from several models never interleave mid-line.
+func printToStandardOutput(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
 
 /// Writes one line to stderr, where errors and config warnings go.
 func printToStandardError(_ line: String) {

@@ -84,6 +84,66 @@ import Glibc
         #expect(processes(withArgument: scenario).isEmpty)
     }
 
+    /// `logToStdout`: with `upstream` the model's own output (here `harness serve`'s start line) is copied to the
+    /// proxy's stdout and the proxy's own lines reach neither stream; with the default, `proxy`, stdout stays empty and
+    /// the proxy's lines are on stderr.
+    @Test(arguments: ["upstream", "proxy"])
+    func logToStdoutChoosesWhatReachesTheConsole(mode: String) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("proxy-stdout-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let scenario = directory.appendingPathComponent("answer.yaml").path
+        try "description: llama-server defaults\n".write(toFile: scenario, atomically: true, encoding: .utf8)
+        let proxyPort = try freePort()
+        let startPort = try freePortRange(1, avoiding: [proxyPort])
+        let configPath = directory.appendingPathComponent("config.yaml").path
+        try """
+            logToStdout: \(mode)
+            healthCheckTimeout: 15
+            startPort: \(startPort)
+            models:
+              alpha:
+                cmd: \(BuiltProducts.path(of: "harness")) serve --scenario \(scenario) --port ${PORT}
+            """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let stdout = WatchedValue([String]())
+        let stderr = WatchedValue([String]())
+        let proxy = try await ChildProcess.launch(
+            argv: [BuiltProducts.path(of: "llama-proxy"), "--config", configPath, "--listen", "127.0.0.1:\(proxyPort)"],
+            environment: [:],
+            onLine: { stream, line in (stream == .stdout ? stdout : stderr).update { $0.append(line) } },
+            onExit: { _ in }
+        )
+        defer { for pid in processes(withArgument: scenario) { kill(pid, SIGKILL) } }
+        // Listening: polled, since under `upstream` the proxy says nothing.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while (try? await get("/health", port: proxyPort))?.status != 200, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try await post(stream: false, model: "alpha", port: proxyPort).status == 200)
+        let modelLine = "listening on http://127.0.0.1:\(startPort)"
+        if mode == "upstream" {
+            _ = try await stdout.wait(timeout: .seconds(10), what: "the model's line on stdout") { lines in
+                lines.contains { $0.contains(modelLine) }
+            }
+        } else {
+            _ = try await stderr.wait(timeout: .seconds(10), what: "the proxy's lines on stderr") { lines in
+                lines.contains { $0.contains("starting model") }
+            }
+        }
+        let exit = await proxy.terminate(grace: .seconds(15))
+        #expect(exit == .exited(0), "llama-proxy exit: \(exit)")
+        let out = stdout.value, err = stderr.value
+        if mode == "upstream" {
+            #expect(out.contains { $0.contains(modelLine) }, "\(out.suffix(5))")
+            #expect(!out.contains { $0.contains("starting model") || $0.contains("llama-proxy") }, "\(out.suffix(5))")
+            #expect(err.isEmpty, "\(err.suffix(5))")
+        } else {
+            #expect(out.isEmpty, "\(out.suffix(5))")
+            #expect(err.contains { $0.contains("llama-proxy listening") }, "\(err.suffix(5))")
+            #expect(!err.contains { $0.contains(modelLine) }, "\(err.suffix(5))")
+        }
+    }
+
     /// The proxy as an ordinary user serves requests (every other test runs as root, which may set any socket
     /// option: a `SO_DEBUG` set by mistake made each accepted connection fail with `EACCES` for anyone else, so
     /// the proxy reset every client), relays to a running upstream and to a model it starts itself, and stops that

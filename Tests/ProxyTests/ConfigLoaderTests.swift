@@ -190,7 +190,7 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
     @Test func unknownKeysWarnWithTheirPlace() throws {
         let (config, warnings) = try loadConfig(
             """
-            logToStdout: both
+            logTimeFormat: rfc3339
             models:
               a:
                 cmd: run --port ${PORT}
@@ -205,12 +205,12 @@ func configError(_ yaml: String, environment: [String: String] = [:]) -> Located
         #expect(config.models.count == 1)
         #expect(
             warnings.map(\.description) == [
-                "test.yaml:1:1: warning: 'logToStdout' in the top level is a llama-swap setting this proxy does not support yet; ignored",
+                "test.yaml:1:1: warning: 'logTimeFormat' in the top level is a llama-swap setting this proxy does not support yet; ignored",
                 "test.yaml:6:20: warning: 'top_k.x' in stripParams of the filters of model 'a' is taken as one top-level key of the request body, as written; llama-swap reads it as a path ('.' reaches into nested objects)",
                 "test.yaml:10:5: warning: unknown key 'colour' in group 'g' is ignored (a typo?)",
                 "test.yaml:11:1: warning: unknown key 'modles' in the top level is ignored; did you mean 'models'?",
             ])
-        #expect(warnings.map(\.keyPath) == ["logToStdout", "models.a.filters.stripParams", "groups.g.colour", "modles"])
+        #expect(warnings.map(\.keyPath) == ["logTimeFormat", "models.a.filters.stripParams", "groups.g.colour", "modles"])
     }
 
     /// Each invalid value names its exact place and says what was expected and what was found.

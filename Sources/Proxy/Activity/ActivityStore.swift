@@ -29,10 +29,26 @@ public final class ActivityStore: Sendable {
     }
     private let state = NIOLockedValueBox(State())
 
-    public init(capacity: Int = 500, captureBudget: Int = 4 * 1024 * 1024, captureLimit: Int = 256 * 1024) {
+    public static let defaultCapacity = 500
+    public static let defaultCaptureBudget = 4 * 1024 * 1024
+    public static let defaultCaptureLimit = 256 * 1024
+
+    public init(
+        capacity: Int = defaultCapacity, captureBudget: Int = defaultCaptureBudget,
+        captureLimit: Int = defaultCaptureLimit
+    ) {
         self.capacity = max(1, capacity)
         self.captureBudget = captureBudget
         self.captureLimit = min(captureLimit, captureBudget)
+    }
+
+    /// The store a config asks for: llama-swap's `metricsMaxInMemory` requests and `captureBuffer` MiB of captures
+    /// (`0` turns captures off), each default ours when not set.
+    public convenience init(settings config: ProxyConfig) {
+        self.init(
+            capacity: config.metricsMaxInMemory ?? Self.defaultCapacity,
+            captureBudget: config.captureBufferMiB.map { $0 * 1024 * 1024 } ?? Self.defaultCaptureBudget,
+            captureLimit: config.captureBufferMiB == 0 ? 0 : Self.defaultCaptureLimit)
     }
 
     /// A relayed request starts (on its connection's event loop).

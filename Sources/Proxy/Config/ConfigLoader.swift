@@ -45,7 +45,7 @@ public enum ConfigLoader {
         "models", "groups", "heartbeatInterval", "heartbeatComment", "responseHeaderTimeout", "streamIdleTimeout",
         "maxRequestBodySize", "maxHeaderCount", "maxHeaderBytes", "maxHeaderLineBytes", "clientIdleTimeout",
         "clientHeaderTimeout", "clientBodyTimeout", "routing", "matrix", "profiles", "selectors", "peers", "hooks",
-        "upstream", "unloadTimeout", "includeAliasesInList",
+        "upstream", "unloadTimeout", "includeAliasesInList", "logToStdout", "captureBuffer", "metricsMaxInMemory",
     ]
     /// Keys understood inside `models.<id>`.
     public static let modelKeys: [String] = [

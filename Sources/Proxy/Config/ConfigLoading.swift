@@ -20,6 +20,9 @@ struct ConfigLoading {
     var streamIdleTimeout = ProxyConfig.defaultUpstreamTimeout
     var globalMacros: [MacroExpander.Definition] = []
     var clientLimits = ClientLimits()
+    var logToStdout = LogToStdout.proxy
+    var captureBufferMiB: Int? = nil
+    var metricsMaxInMemory: Int? = nil
 
     /// A loader reading `file` as llama-swap does: YAML 1.1 booleans, quoted numbers, `${env.NAME}` in every value.
     init(file: String, environment: [String: String]) {
@@ -83,6 +86,18 @@ struct ConfigLoading {
                 logLevel = parsed
             case "startPort":
                 startPort = try reader.integer(value, "startPort", in: 1...65535)
+            case "logToStdout":
+                let text = try reader.string(value, key)
+                guard let mode = LogToStdout(rawValue: text) else {
+                    throw reader.mismatch(key, expected: "one of proxy, upstream, both, none", got: value)
+                }
+                logToStdout = mode
+            case "captureBuffer":
+                captureBufferMiB = try reader.integer(value, key, in: 0...(1 << 20))
+            case "metricsMaxInMemory":
+                // llama-swap keeps 1000 for zero or less.
+                let count = try reader.integer(value, key, in: Int.min...Int.max, expected: "a whole number")
+                metricsMaxInMemory = count > 0 ? count : 1000
             case "sendLoadingState":
                 sendLoadingState = try reader.bool(value, "sendLoadingState")
             case "globalTTL":
@@ -225,6 +240,9 @@ struct ConfigLoading {
         config.routing = settings
         config.unloadTimeout = unloadTimeout
         config.includeAliasesInList = includeAliasesInList
+        config.logToStdout = logToStdout
+        config.captureBufferMiB = captureBufferMiB
+        config.metricsMaxInMemory = metricsMaxInMemory
 
         if let entry = later["peers"] {
             config.peers = try readPeers(entry.value, key: entry.keyNode.location, modelIDs: models, aliases: aliasMap)
@@ -384,8 +402,7 @@ struct ConfigLoading {
 
     /// llama-swap settings this proxy knows of but does not implement (see docs/config-compat.md).
     static let llamaSwapTopLevelKeys: Set<String> = [
-        "logRequests", "logTimeFormat", "logToStdout", "metricsMaxInMemory", "captureBuffer", "store", "ui",
-        "performance", "tailcat",
+        "logRequests", "logTimeFormat", "store", "ui", "performance", "tailcat",
     ]
     static let llamaSwapModelKeys: Set<String> = ["compat"]
     /// llama-swap's `timeouts` keys for its HTTP transport that this proxy does not have (`responseHeader` it has).

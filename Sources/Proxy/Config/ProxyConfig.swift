@@ -33,21 +33,28 @@ public struct ProxyConfig: Sendable, Hashable {
     public var aliases: [String: String]
     /// `routing:` (or top-level `groups:` / `matrix:`): the swap engine and the scheduler's priorities.
     public var routing = RoutingSettings()
-    /// llama-swap's `unloadTimeout` (grace before a stopping model is killed); `nil` when not set. Not acted on yet.
+    /// llama-swap's `logToStdout`: which logs reach the console (read at start).
+    public var logToStdout = LogToStdout.proxy
+    /// llama-swap's `captureBuffer` in MiB (`0`: no captures); `nil` keeps ours, 4 MiB (read at start).
+    public var captureBufferMiB: Int? = nil
+    /// llama-swap's `metricsMaxInMemory`: how many recent requests the activity list keeps; `nil` keeps ours, 500
+    /// (read at start).
+    public var metricsMaxInMemory: Int? = nil
+    /// llama-swap's `unloadTimeout` (grace before a stopping model is killed); `nil` when not set.
     public var unloadTimeout: Duration? = nil
     /// llama-swap's `includeAliasesInList`: `GET /v1/models` lists each listed alias as a model too.
     public var includeAliasesInList = false
-    /// llama-swap's `profiles`, in file order. Not acted on yet.
+    /// llama-swap's `profiles`, in file order.
     public var profiles: [ProfileSettings] = []
-    /// `hooks.on_startup.profile`. Not acted on yet.
+    /// `hooks.on_startup.profile`.
     public var startupProfile: String? = nil
-    /// llama-swap's `selectors`, in file order. Not acted on yet.
+    /// llama-swap's `selectors`, in file order.
     public var selectors: [SelectorSettings] = []
     /// llama-swap's `peers`, in file order: routed by ``PeerRouting``.
     public var peers: [PeerSettings] = []
-    /// `hooks.on_startup.preload`: model ids (aliases resolved), in file order. Not acted on yet.
+    /// `hooks.on_startup.preload`: model ids (aliases resolved), in file order.
     public var preload: [String] = []
-    /// `upstream.ignorePaths`: regular expressions as written. Not acted on yet.
+    /// `upstream.ignorePaths`: regular expressions as written.
     public var upstreamIgnorePaths: [String] = []
 
     /// Defaults are llama-swap's. Without `groups` every model is in the default group; without `aliases` they

@@ -23,14 +23,23 @@ public final class LogBuffer: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Gets every upstream process's line as it printed it (llama-swap's `logToStdout: upstream`).
+    private let upstreamMirror: (@Sendable (String) -> Void)?
 
     /// - Parameters:
     ///   - capacity: lines kept for `snapshot()` (at least 1).
     ///   - subscriberBufferSize: lines buffered per live reader (at least 1).
-    public init(capacity: Int = 5_000, subscriberBufferSize: Int = 1_000) {
+    ///   - upstreamMirror: called with each line an upstream process printed (not the proxy's own), outside the lock.
+    public init(
+        capacity: Int = 5_000, subscriberBufferSize: Int = 1_000, upstreamMirror: (@Sendable (String) -> Void)? = nil
+    ) {
         self.capacity = max(1, capacity)
         self.subscriberBufferSize = max(1, subscriberBufferSize)
+        self.upstreamMirror = upstreamMirror
     }
+
+    /// The source name of the proxy's own lines.
+    public static let proxySource = "proxy"
 
     /// Adds one line (without its line break) and hands it to every live reader.
     public func append(_ line: String) {
@@ -54,6 +63,7 @@ public final class LogBuffer: Sendable {
     /// Adds a line from `source` (a model id, or `proxy`) as `[source] line`, the form `/logs` shows.
     public func append(_ line: String, source: String) {
         append("[\(source)] \(line)")
+        if source != Self.proxySource { upstreamMirror?(line) }
     }
 
     /// The kept lines, oldest first.

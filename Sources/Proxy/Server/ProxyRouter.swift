@@ -19,8 +19,9 @@ public final class ProxyRouter: Sendable {
     let admin: (any ProxyAdmin)?
     /// Where requests report at their end, and what `GET /metrics` renders.
     let metrics: ProxyMetrics
-    /// Recent relayed requests, live, for `/api/activity` and `/api/captures` (``ProxyAdmin+Activity``).
-    public let activity = ActivityStore()
+    /// Recent relayed requests, live, for `/api/activity` and `/api/captures` (``ProxyAdmin+Activity``); sized by
+    /// the start config's `metricsMaxInMemory` and `captureBuffer` (a reload keeps them).
+    public let activity: ActivityStore
     /// The active llama-swap profile (`profiles`), applied to requested model names first.
     public let profiles = ProfileSwitch()
 
@@ -37,6 +38,7 @@ public final class ProxyRouter: Sendable {
         metrics: ProxyMetrics = .disabled
     ) {
         self.store = store
+        self.activity = ActivityStore(settings: store.current.config)
         self.provider = provider
         self.admin = admin
         self.metrics = metrics

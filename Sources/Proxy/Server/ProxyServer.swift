@@ -57,7 +57,7 @@ public final class ProxyServer: Sendable {
         let tracker = self.tracker
         let logger = self.logger
         let tls = self.tls
-        let connector = PooledUpstreamConnector(base: BootstrapUpstreamConnector(tls: upstreamTLS))
+        let upstreamTLS = self.upstreamTLS
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -77,7 +77,11 @@ public final class ProxyServer: Sendable {
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ProxyConnectionHandler(
-                            router: router, tracker: tracker, logger: logger, connector: connector, limits: limits,
+                            router: router, tracker: tracker, logger: logger,
+                            // Made per connection (a struct over the shared pools): the connector protocol is not
+                            // Sendable (tests drive theirs on an EmbeddedEventLoop), so one cannot be captured here.
+                            connector: PooledUpstreamConnector(base: BootstrapUpstreamConnector(tls: upstreamTLS)),
+                            limits: limits,
                             sniffPool: .singleton)
                     )
                 }
