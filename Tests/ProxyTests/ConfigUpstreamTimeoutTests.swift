@@ -59,13 +59,11 @@ import Testing
         #expect(config.models["b"]?.streamIdleTimeout == .seconds(60))
     }
 
-    /// llama-swap's transport timeouts load, each named in a warning at its key; an unknown key is a likely typo.
+    /// An unknown key in a model's timeouts is a likely typo, warned at its key (llama-swap's transport timeouts are
+    /// read: ModelTimeoutsTests).
     @Test(arguments: [
-        ("connect", "'connect' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
-        ("keepalive", "'keepalive' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
-        ("tlsHandshake", "'tlsHandshake' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
-        ("idleConn", "'idleConn' in the timeouts of model 'a' is a llama-swap setting this proxy does not support yet; ignored"),
         ("respnseHeader", "unknown key 'respnseHeader' in the timeouts of model 'a' is ignored; did you mean 'responseHeader'?"),
+        ("idelConn", "unknown key 'idelConn' in the timeouts of model 'a' is ignored; did you mean 'idleConn'?"),
     ])
     func unsupportedTimeoutsWarnByName(key: String, message: String) throws {
         let (config, warnings) = try loadConfig(

@@ -56,7 +56,9 @@ public enum ConfigLoader {
     /// Keys understood inside `groups.<id>`.
     public static let groupKeys: [String] = ["swap", "exclusive", "persistent", "members"]
     /// Keys understood inside `models.<id>.timeouts`.
-    public static let timeoutKeys: [String] = ["responseHeader", "streamIdle"]
+    public static let timeoutKeys: [String] = [
+        "responseHeader", "streamIdle", "connect", "keepalive", "tlsHandshake", "idleConn",
+    ]
     /// Keys understood in an alias written as a mapping (`{id: gpt-4, name: GPT four, unlisted: true}`).
     public static let aliasKeys: [String] = ["id", "name", "unlisted"]
 }

@@ -29,6 +29,8 @@ struct RawModel {
     /// `streamIdleTimeout`, or `timeouts.streamIdle` when that is absent.
     var streamIdleTimeout: Duration?? = .none
     var timeoutsStreamIdle: Duration?? = .none
+    /// `timeouts.connect`, `keepalive`, `tlsHandshake`, `idleConn`: the upstream connection's options.
+    var connection = UpstreamConnectionOptions()
     /// llama-swap settings read when macros are known (in `resolve`).
     var filtersNode: YAMLNode?
     var metadataNode: YAMLNode?
@@ -84,9 +86,11 @@ extension ConfigLoading {
         return models
     }
 
-    /// llama-swap's `timeouts` mapping: `responseHeader` (seconds) and our `streamIdle` are honoured; the
-    /// connection-level ones of llama-swap's HTTP transport are named in a warning, since this proxy has no such
-    /// transport (upstreams are local; connect is bounded at 10 s).
+    /// llama-swap's `timeouts` mapping (seconds or durations; `0` turns one off): `responseHeader`, our
+    /// `streamIdle`, and its transport's `connect` (default ours, 10 s: a local upstream that does not answer must
+    /// fail fast), `keepalive` (TCP keep-alive probes; default off), `idleConn` (pooled idle connections close after
+    /// at most this long) and `tlsHandshake` (read; a model's upstream is plain http, as in llama-swap it then does
+    /// nothing).
     private mutating func timeouts(_ node: YAMLNode, keyPath: String, into model: inout RawModel) throws(LocatedError) {
         let fields = try knownFields(
             node, at: keyPath, allowed: ConfigLoader.timeoutKeys, place: "the timeouts of model '\(model.id)'",
@@ -96,6 +100,10 @@ extension ConfigLoading {
             switch field.key {
             case "responseHeader": model.responseHeaderTimeout = try upstreamTimeout(field.value, keyPath: what)
             case "streamIdle": model.timeoutsStreamIdle = try upstreamTimeout(field.value, keyPath: what)
+            case "connect": model.connection.connectTimeout = try upstreamTimeout(field.value, keyPath: what)
+            case "keepalive": model.connection.keepAlive = try upstreamTimeout(field.value, keyPath: what)
+            case "tlsHandshake": model.connection.tlsHandshakeTimeout = try upstreamTimeout(field.value, keyPath: what)
+            case "idleConn": model.connection.idleConnTimeout = try upstreamTimeout(field.value, keyPath: what)
             default: break  // ConfigLoader.timeoutKeys
             }
         }
@@ -217,9 +225,11 @@ extension ConfigLoading {
         let command = try split(cmd, "\(path).cmd", emptyIsError: true)
         let stopCommand = try split(cmdStop, "\(path).cmdStop", emptyIsError: false)
 
-        let upstream: UpstreamURL
+        var upstream: UpstreamURL
         switch UpstreamURL.parse(proxy.value) {
-        case .success(let url): upstream = url
+        case .success(let url):
+            upstream = url
+            upstream.connection = raw.connection
         case .failure(let failure):
             throw LocatedError(
                 "\(path).proxy: \(failure.reason), got \(JSONText.quote(proxy.value))", at: proxy.location)

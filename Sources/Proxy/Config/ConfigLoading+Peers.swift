@@ -6,7 +6,7 @@ import LocatedYAML
 extension ConfigLoading {
     /// The `timeouts` keys a peer honours: llama-swap's `connect`, `responseHeader`, `tlsHandshake` and `keepalive`,
     /// and this proxy's `streamIdle` (as for models). `idleConn` is warned about by name (nothing is kept idle).
-    static let peerTimeoutKeys = ["connect", "responseHeader", "tlsHandshake", "keepalive", "streamIdle"]
+    static let peerTimeoutKeys = ["connect", "responseHeader", "tlsHandshake", "keepalive", "idleConn", "streamIdle"]
 
     /// Reads `peers` (after the models, whose ids and aliases a peer model name must not take).
     mutating func readPeers(
@@ -103,6 +103,7 @@ extension ConfigLoading {
                     case "responseHeader": peer.responseHeaderTimeout = value
                     case "tlsHandshake": peer.tlsHandshakeTimeout = value
                     case "keepalive": peer.keepAlive = value
+                    case "idleConn": peer.idleConnTimeout = value
                     default: peer.streamIdleTimeout = value
                     }
                 }

@@ -406,5 +406,5 @@ struct ConfigLoading {
     ]
     static let llamaSwapModelKeys: Set<String> = ["compat"]
     /// llama-swap's `timeouts` keys for its HTTP transport that this proxy does not have (`responseHeader` it has).
-    static let llamaSwapTimeoutKeys: Set<String> = ["connect", "keepalive", "tlsHandshake", "idleConn"]
+    static let llamaSwapTimeoutKeys: Set<String> = []
 }

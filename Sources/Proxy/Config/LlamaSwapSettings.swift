@@ -177,6 +177,9 @@ public struct PeerSettings: Sendable, Hashable {
     public var tlsHandshakeTimeout: Duration? = .seconds(10)
     /// `timeouts.keepalive`: TCP keep-alive probes (default 30 s, 0 is off).
     public var keepAlive: Duration? = .seconds(30)
+    /// `timeouts.idleConn`: pooled idle connections to the peer close after at most this long (default 90 s, as
+    /// Go's transport in llama-swap; 0 is no cap of its own).
+    public var idleConnTimeout: Duration? = .seconds(90)
     /// `timeouts.streamIdle` (this proxy's key), else the global `streamIdleTimeout`.
     public var streamIdleTimeout: Duration? = ProxyConfig.defaultUpstreamTimeout
 }

@@ -98,6 +98,7 @@ enum PeerRouting {
         target.connection = UpstreamConnectionOptions(
             connectTimeout: route.peer.connectTimeout, tlsHandshakeTimeout: route.peer.tlsHandshakeTimeout,
             keepAlive: route.peer.keepAlive)
+        target.connection.idleConnTimeout = route.peer.idleConnTimeout
         var settings = RelaySettings(
             requestedModel: requested,
             stream: stream,

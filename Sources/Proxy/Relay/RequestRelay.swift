@@ -586,7 +586,9 @@ final class RequestRelay {
             if let pool, let poolKey, let upstreamHandler {
                 pool.release(
                     upstream, handler: upstreamHandler, key: poolKey, requestsServed: exchange.earlierRequests + 1,
-                    verdict: exchange.verdict, readingPaused: upstreamReadingPaused)
+                    verdict: UpstreamExchange.capped(
+                        exchange.verdict, idleAtMost: poolKey.upstream.connection.idleConnTimeout),
+                    readingPaused: upstreamReadingPaused)
             } else {
                 upstream.close(promise: nil)
             }

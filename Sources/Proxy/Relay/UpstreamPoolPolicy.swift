@@ -119,6 +119,13 @@ public struct UpstreamExchange: Sendable {
         case close(CloseReason)
     }
 
+    /// What to do with the connection, with pooling held to at most `limit` of idleness (llama-swap's
+    /// `timeouts.idleConn`; `nil` adds no cap): the shorter of the two expiries wins.
+    public static func capped(_ verdict: Verdict, idleAtMost limit: Duration?) -> Verdict {
+        guard case .reuse(let idle) = verdict, let limit else { return verdict }
+        return .reuse(idleFor: min(idle, limit))
+    }
+
     public enum CloseReason: Sendable, Hashable {
         case eventStream, connectionClose, keepAliveExhausted, bodyUnfinished, requestUnwritten, closed, noFraming
         case upgrade

@@ -10,6 +10,9 @@ public struct UpstreamConnectionOptions: Sendable, Hashable {
     /// peer `timeouts.keepalive`): a connection waiting minutes for a silent prefill is not dropped by a NAT or a
     /// firewall in between. `nil`: the socket's default (off).
     public var keepAlive: Duration?
+    /// llama-swap's `timeouts.idleConn`: a pooled idle connection is closed after at most this long (besides the
+    /// pool's own rule, 1 s before the upstream's advertised keep-alive timeout); `nil`: no cap of its own.
+    public var idleConnTimeout: Duration? = nil
 
     /// Local upstreams: 10 s to connect (a refused or unroutable one must fail fast, not hold a client), 10 s for a
     /// TLS handshake (Go's `TLSHandshakeTimeout` default, which llama-swap uses), no keep-alive probes.
