@@ -175,6 +175,44 @@ final class EndpointFakeAdmin: ProxyAdmin {
         #expect(meta.count == 2 && meta["keep"] as? Bool == true && meta["type"] as? String == "model")
     }
 
+    /// llama-swap lists selectors (strategy, targets, spillover; `loaded` when a target it would pick runs or starts)
+    /// and the active profile's pins that no model, alias, peer model or selector already names.
+    @Test(arguments: [("ready", "loaded"), (nil, "unloaded")] as [(String?, String)])
+    func selectorsAndActivePinsAreListed(bState: String?, fastStatus: String) async throws {
+        let (config, warnings) = try loadConfig(
+            """
+            models:
+              a: {proxy: "http://127.0.0.1:9", aliases: [a1]}
+              b: {proxy: "http://127.0.0.1:9"}
+            selectors:
+              fast: {strategy: warm, targets: [b, a], name: Fast, description: first warm}
+              first: {strategy: pin, targets: [a, b]}
+              spill: {strategy: spillover, targets: [a1], settings: {spillover: 2}}
+              hidden: {strategy: pin, targets: [a], unlisted: true}
+            profiles:
+              coding:
+                pins: {llm-plan: a, a1: b, fast: a, gone: ~}
+            hooks:
+              on_startup: {profile: coding}
+            """)
+        #expect(warnings.isEmpty, "\(warnings)")
+        let admin = EndpointFakeAdmin(rows: bState.map { [RunningModelSummary(model: "b", state: $0, inFlight: 0)] } ?? [])
+        let response = try await Self.response(Self.router(config, admin: admin).decide(Self.request(.GET, "/v1/models")))
+        let data = try #require(try Self.object(response.body)["data"] as? [[String: Any]])
+        #expect(data.compactMap { $0["id"] as? String } == ["a", "b", "fast", "first", "llm-plan", "spill"])
+        let byID = Dictionary(uniqueKeysWithValues: data.map { ($0["id"] as! String, $0) })
+        func status(_ id: String) -> String? { (byID[id]?["status"] as? [String: Any])?["value"] as? String }
+        func meta(_ id: String) -> [String: Any]? { (byID[id]?["meta"] as? [String: Any])?["llamaswap"] as? [String: Any] }
+        #expect(status("fast") == fastStatus && status("first") == "unloaded" && status("spill") == "unloaded")
+        #expect(status("llm-plan") == "unloaded")
+        #expect(byID["fast"]?["name"] as? String == "Fast" && byID["fast"]?["description"] as? String == "first warm")
+        #expect(meta("fast")?["type"] as? String == "selector" && meta("fast")?["strategy"] as? String == "warm")
+        #expect(meta("fast")?["targets"] as? [String] == ["b", "a"] && meta("fast")?["spillover"] == nil)
+        #expect(meta("spill")?["strategy"] as? String == "spillover" && meta("spill")?["spillover"] as? Int == 2)
+        #expect(meta("llm-plan")?.count == 1 && meta("llm-plan")?["type"] as? String == "profile")
+        #expect(byID["llm-plan"]?["name"] == nil)
+    }
+
     @Test func apiVersion() async throws {
         let response = try await Self.response(Self.router(Self.config(), admin: nil).decide(Self.request(.GET, "/api/version")))
         #expect(response.status == 200)

@@ -9,8 +9,9 @@ import Wire
 
 enum AdminResponses {
     /// `GET /v1/models`: every listed model (and, with `includeAliasesInList`, every listed alias) sorted by id, in
-    /// the shape of llama-swap's `handleListModels` (internal/server/api.go): `meta.llamaswap` holds the model's
-    /// `metadata` and its `type` (`model`, `alias`, `peer`) with `aliases` or `modelID`; `capabilities` becomes
+    /// the shape of llama-swap's `handleListModels` (internal/server/api.go), with its peer models, listed selectors
+    /// and the active profile's pins: `meta.llamaswap` holds the `metadata` and the entry's `type` (`model` with
+    /// `aliases`, `alias` with `modelID`, `peer`, `selector` with `strategy` and `targets`, `profile`); `capabilities` becomes
     /// llama-swap's flags (`vision`, `function_calling`, …) with `architecture`, `supported_parameters`,
     /// `context_length`, `context_window` and `meta.n_ctx`; `status.value` is `loaded` or `unloaded`.
     ///
@@ -18,7 +19,11 @@ enum AdminResponses {
     ///   - states: model id → supervisor state (`starting`, `ready`, `stopping`) of the models not stopped; `nil`
     ///     when the router has no supervisor (then no `status` is given).
     ///   - created: Unix seconds for `created` (llama-swap gives the time of the request).
-    static func modelList(_ config: ProxyConfig, states: [String: String]?, created: Int) -> String {
+    ///   - activeProfile: the profile whose pins are listed (those not named like a model, alias, peer model or
+    ///     selector, and not disabled).
+    static func modelList(
+        _ config: ProxyConfig, states: [String: String]?, created: Int, activeProfile: ProfileSettings? = nil
+    ) -> String {
         var rows: [(id: String, json: String)] = []
         for id in config.sortedModelIDs {
             guard let model = config.models[id], !model.unlisted else { continue }
@@ -27,8 +32,7 @@ enum AdminResponses {
             if !model.aliases.isEmpty {
                 kind.append(("aliases", "[" + model.aliases.map { JSONText.quote($0.id) }.joined(separator: ",") + "]"))
             }
-            rows.append(
-                (id, modelRecord(id: id, model: model, name: model.name, status: status, created: created, kind: kind)))
+            rows.append((id, modelRecord(id: id, model: model, name: model.name, status: status, created: created, kind: kind)))
             guard config.includeAliasesInList else { continue }
             for alias in model.aliases where !alias.unlisted && !alias.id.isEmpty {
                 let json = modelRecord(
@@ -38,6 +42,29 @@ enum AdminResponses {
             }
         }
         rows += PeerRouting.modelListRows(config, withStatus: states != nil, created: created)
+        for selector in config.selectors where !selector.unlisted {
+            var kind = [
+                ("type", "\"selector\""), ("strategy", JSONText.quote(selector.strategy.rawValue)),
+                ("targets", "[" + selector.targets.map(JSONText.quote).joined(separator: ",") + "]"),
+            ]
+            if selector.strategy == .spillover { kind.append(("spillover", "\(selector.spillover)")) }
+            let json = record(
+                id: selector.id, name: selector.name, description: selector.description, metadata: selector.metadata,
+                capabilities: ModelCapabilities(), status: states.map { selectorStatus(selector, config: config, states: $0) },
+                created: created, kind: kind)
+            rows.append((selector.id, json))
+        }
+        if let activeProfile {
+            let taken = listedNames(config)
+            var seen = Set<String>()
+            for pin in activeProfile.pins where pin.target.map({ !$0.isEmpty }) == true && !taken.contains(pin.id) {
+                guard seen.insert(pin.id).inserted else { continue }
+                let json = record(
+                    id: pin.id, name: nil, description: nil, metadata: nil, capabilities: ModelCapabilities(),
+                    status: states == nil ? nil : "unloaded", created: created, kind: [("type", "\"profile\"")])
+                rows.append((pin.id, json))
+            }
+        }
         rows.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
         return "{\"object\":\"list\",\"data\":[\(rows.map(\.json).joined(separator: ","))]}"
     }
@@ -48,29 +75,64 @@ enum AdminResponses {
         state == nil ? "unloaded" : "loaded"
     }
 
+    /// A selector is `loaded` when a target it would pick runs or starts: any target for `warm` and `spillover`, the
+    /// first for `pin` (llama-swap's rule).
+    static func selectorStatus(_ selector: SelectorSettings, config: ProxyConfig, states: [String: String]) -> String {
+        for target in selector.targets {
+            if let id = config.model(named: target)?.id, let state = states[id], state == "ready" || state == "starting" {
+                return "loaded"
+            }
+            if selector.strategy == .pin { break }
+        }
+        return "unloaded"
+    }
+
+    /// Every name a request can already use besides pins: model ids, aliases (listed or not), `peer/model`, a bare
+    /// peer model id that resolves to its peer, selector ids. A pin named like one of these is not listed again.
+    static func listedNames(_ config: ProxyConfig) -> Set<String> {
+        var names = Set(config.models.keys).union(config.aliases.keys)
+        for peer in config.peers {
+            for model in peer.models {
+                names.insert("\(peer.id)/\(model)")
+                if PeerRouting.resolve(model, in: config.peers)?.peer.id == peer.id { names.insert(model) }
+            }
+        }
+        names.formUnion(config.selectors.map(\.id))
+        return names
+    }
+
     /// Keys llama-swap's capability renderer owns: a model with `capabilities` loses these from its `metadata`.
     static let capabilityOwnedKeys: Set<String> = [
         "architecture", "capabilities", "supported_parameters", "context_length", "context_window",
     ]
 
-    /// One entry of the list; `kind` are the `meta.llamaswap` members llama-swap adds (`type`, …) as JSON values.
+    /// One model's (or alias's) entry.
     private static func modelRecord(
         id: String, model: ModelConfig, name: String?, status: String?, created: Int, kind: [(String, String)]
+    ) -> String {
+        record(
+            id: id, name: name, description: model.description, metadata: model.metadata,
+            capabilities: model.capabilities, status: status, created: created, kind: kind)
+    }
+
+    /// One entry of the list; `kind` are the `meta.llamaswap` members llama-swap adds (`type`, …) as JSON values.
+    private static func record(
+        id: String, name: String?, description: String?, metadata: ConfigValue?, capabilities: ModelCapabilities,
+        status: String?, created: Int, kind: [(String, String)]
     ) -> String {
         var fields = [
             "\"id\":\(JSONText.quote(id))", "\"object\":\"model\"", "\"created\":\(created)",
             "\"owned_by\":\"llama-swap\"",
         ]
         if let name = trimmed(name) { fields.append("\"name\":\(JSONText.quote(name))") }
-        if let description = trimmed(model.description) {
+        if let description = trimmed(description) {
             fields.append("\"description\":\(JSONText.quote(description))")
         }
-        let capabilities = model.capabilities
         fields += capabilityFields(capabilities)
         // meta.llamaswap: the metadata's members (those the renderer owns dropped when there are capabilities, and
         // those llama-swap's own members replace), then llama-swap's own.
         var members: [String] = []
-        if case .mapping(let entries)? = model.metadata {
+        if case .mapping(let entries)? = metadata {
             let replaced = Set(kind.map(\.0))
             for entry in entries where !replaced.contains(entry.key)
                 && (capabilities.isEmpty || !capabilityOwnedKeys.contains(entry.key))

@@ -151,8 +151,10 @@ public final class ProxyRouter: Sendable {
             let origin = request.head.headers.first(name: "origin")
             let corsHeaders = origin.map { [("Access-Control-Allow-Origin", $0)] } ?? []
             let created = Int(Date().timeIntervalSince1970)
+            let profile = profiles.active(in: snapshot)
             guard let admin else {
-                var response = SimpleResponse.json(200, AdminResponses.modelList(config, states: nil, created: created))
+                var response = SimpleResponse.json(
+                    200, AdminResponses.modelList(config, states: nil, created: created, activeProfile: profile))
                 response.headers += corsHeaders
                 return .respond(response)
             }
@@ -160,7 +162,7 @@ public final class ProxyRouter: Sendable {
                 let states = Dictionary(
                     await admin.runningModels().map { ($0.model, $0.state) }, uniquingKeysWith: { first, _ in first })
                 var response = SimpleResponse.json(
-                    200, AdminResponses.modelList(config, states: states, created: created))
+                    200, AdminResponses.modelList(config, states: states, created: created, activeProfile: profile))
                 response.headers += corsHeaders
                 return response
             }

@@ -15,7 +15,9 @@ enum UIScriptViews {
           async function fetchModels() {
             const [list, running] = await Promise.all([UI.json('models'), UI.json('running')]);
             const live = new Map((running.running || []).map((r) => [r.model, r]));
-            const models = (list.data || []).map((m) => {
+            // Selectors and profile pins are names for other models, not processes to load or unload.
+            const kind = (m) => ((m.meta || {}).llamaswap || {}).type;
+            const models = (list.data || []).filter((m) => kind(m) !== 'selector' && kind(m) !== 'profile').map((m) => {
               const run = live.get(m.id);
               const state = run ? (stateName[run.state] || run.state) : 'stopped';
               return { id: m.id, name: m.name || '', description: m.description || '', state,
