@@ -19,9 +19,19 @@ protocol ClientWriter: AnyObject {
     func responseCompleted()
     /// What the relay saw besides its writes, for the request's activity record (``RelayObservation``).
     func observe(_ observation: RelayObservation)
+    /// The upstream answered an upgrade request with `101`: write `head`, then join this connection and `upstream`
+    /// byte for byte (``TunnelHandler``); `onClose` runs once when the tunnel ends.
+    func switchProtocols(_ head: HTTPResponseHead, upstream: any Channel, onClose: @escaping () -> Void)
 }
 
 extension ClientWriter {
     /// Writes and flushes one response part.
     func write(_ part: HTTPServerResponsePart) { write(part, flush: true) }
+
+    /// Writers that cannot tunnel (test writers) close both sides.
+    func switchProtocols(_ head: HTTPResponseHead, upstream: any Channel, onClose: @escaping () -> Void) {
+        upstream.close(promise: nil)
+        closeConnection()
+        onClose()
+    }
 }

@@ -27,4 +27,7 @@ struct RelaySettings {
     /// the client sent: the target, as llama-swap writes it there (`ReplaceRequestModel` in its selector
     /// middleware). The model's `useModelName`, applied after it, still wins. `nil`: the body keeps its `model`.
     var bodyModel: String? = nil
+    /// The request asks to switch protocols (`Upgrade` with `Connection: upgrade`, a WebSocket): its `Upgrade` header
+    /// is forwarded, and a `101` answer turns both connections into one byte tunnel (``TunnelHandler``).
+    var upgrade: String? = nil
 }

@@ -201,8 +201,9 @@ final class RequestRelay {
         let validateHeaders = settings.peer != nil
         connector.connect(to: target, on: eventLoop) { channel in
             channel.eventLoop.makeCompletedFuture {
+                // Bytes the upstream sends right after a `101` (a WebSocket's first frame) reach the tunnel.
                 try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                    enableOutboundHeaderValidation: validateHeaders)
+                    leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: validateHeaders)
                 try channel.pipeline.syncOperations.addHandler(handler.value)
             }
         }
@@ -268,6 +269,11 @@ final class RequestRelay {
             uri: target.basePath + settings.forwardURI
         )
         head.headers = HopByHopHeaders.removing(from: request.head.headers)
+        if let upgrade = settings.upgrade {
+            // The one hop-by-hop field a tunnel needs: the upstream must see what the client asks to switch to.
+            head.headers.add(name: "Connection", value: "Upgrade")
+            head.headers.add(name: "Upgrade", value: upgrade)
+        }
         head.headers.remove(name: "content-length")
         head.headers.replaceOrAdd(name: "Host", value: target.hostHeader)
         settings.peer?.injectCredentials(into: &head.headers)
@@ -310,6 +316,10 @@ final class RequestRelay {
         writer.observe(.upstreamPart(part))
         switch part {
         case .head(let head):
+            if head.status == .switchingProtocols, settings.upgrade != nil {
+                switchProtocols(head)
+                return
+            }
             guard head.status.code >= 200 else {  // 1xx interim answers are not forwarded
                 exchange.responseBytesArrived()
                 return
@@ -568,6 +578,36 @@ final class RequestRelay {
         emit(.end(nil))
         clientHeadSent = true
         complete(notifyWriter: true)
+    }
+
+    /// The upstream agreed to switch protocols: the `101` goes to the client and both connections become one byte
+    /// tunnel, owned from now on by the connection handler (``ClientWriter/switchProtocols(_:upstream:onClose:)``).
+    /// The relay is done, and so is the request: its lease is released at the switch. A tunnel lives as long as a
+    /// browser tab (ComfyUI's `/ws`); holding the model for it would block every swap that needs the model stopped
+    /// until the tab closed. A swap or unload that stops the model ends the tunnel instead.
+    private func switchProtocols(_ upstreamHead: HTTPResponseHead) {
+        guard let upstream else { return }
+        done = true
+        timer?.cancel()
+        timer = nil
+        boundTimer?.cancel()
+        boundTimer = nil
+        // The upstream's handler keeps this (finished) relay until the tunnel replaces it: a handler without a relay
+        // closes its connection at the next part, and the decoder still delivers the `101`'s end.
+        retryBody = nil
+        var headers = HopByHopHeaders.removing(from: upstreamHead.headers)
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Upgrade", value: upstreamHead.headers.first(name: "upgrade") ?? settings.upgrade ?? "")
+        lease?.release()
+        lease = nil
+        self.upstream = nil
+        clientHeadSent = true
+        debug("switching protocols: tunnel to the upstream")
+        let logger = self.logger
+        let requestID = self.requestID ?? "-"
+        writer.switchProtocols(
+            HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers), upstream: upstream
+        ) { logger.debug("tunnel closed", metadata: ["request": "\(requestID)"]) }
     }
 
     /// The request is over: release everything it held. The upstream connection goes back to its pool only if

@@ -18,7 +18,7 @@ import NIOPosix
 /// in order until it has ended, and reading stops meanwhile, so a pipelining client buffers at most one read here.
 /// (NIO's `HTTPServerPipelineHandler` did this by pausing reads during every response: two `epoll_ctl` calls per
 /// request for every client, where this costs nothing unless a client actually pipelines.)
-final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
+final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, ClientWriter {
     typealias InboundIn = HTTPServerRequestPart
     /// Nothing writes through it from behind (it is the last handler); it is outbound only to hold back `read()`.
     typealias OutboundIn = HTTPServerResponsePart
@@ -261,8 +261,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
     private func dispatch(_ request: ProxyRequest) {
         markInFlight()
         switch router.decide(request) {
-        case .relay(let settings):
+        case .relay(var settings):
             guard let context else { return }
+            if request.head.method != .CONNECT, Self.endsHTTP(request.head) {
+                settings.upgrade = request.head.headers.first(name: "upgrade")
+            }
             let relay = RequestRelay(
                 eventLoop: context.eventLoop,
                 request: withRequestID(request),
@@ -309,7 +312,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
 
     /// Whether NIO's decoder stops reading HTTP after this request: llhttp treats `CONNECT` and a request with an
     /// `Upgrade` header and an `upgrade` token in `Connection` as the switch to another protocol, and the decoder
-    /// ignores every byte after it. The proxy switches to nothing, so the connection can only be closed.
+    /// ignores every byte after it. An upgrade the upstream accepts (`101`) becomes a tunnel
+    /// (``switchProtocols(_:upstream:onClose:)``); any other answer ends with the close.
     static func endsHTTP(_ head: HTTPRequestHead) -> Bool {
         if head.method == .CONNECT { return true }
         guard head.headers.contains(name: "upgrade") else { return false }
@@ -389,6 +393,59 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, ClientWriter {
 
     func flush() {
         context?.flush()
+    }
+
+    /// The upstream accepted the upgrade: the `101` goes out, the request is reported (status 101, its time until
+    /// the switch), and on the next tick — outside the upstream decoder's read that brought the `101` — both
+    /// pipelines drop their HTTP handlers for the two ends of a ``TunnelHandler``. The bytes the upstream sent after
+    /// its `101` wait in its decoder and are forwarded to the tunnel when the decoder leaves; a client must wait for
+    /// the `101` before it sends (RFC 6455 §4.1). No timeout applies to the tunnel, as in llama-swap.
+    func switchProtocols(_ head: HTTPResponseHead, upstream: any Channel, onClose: @escaping () -> Void) {
+        guard let context, context.channel.isActive else {
+            upstream.close(promise: nil)
+            onClose()
+            return
+        }
+        var part = HTTPServerResponsePart.head(head)
+        recordWrite(&part, at: context.eventLoop.now)
+        context.writeAndFlush(wrapOutboundOut(part), promise: nil)
+        reportRequest(heartbeats: relay?.heartbeatStats, clientGone: false, at: context.eventLoop.now)
+        relay = nil
+        state = .closing
+        deferred = []
+        finishRequest()
+        let client = context.channel
+        let (clientEnd, upstreamEnd) = TunnelHandler.pair(onClose: onClose)
+        let logger = self.logger
+        context.eventLoop.assumeIsolated().execute {
+            do {
+                let up = upstream.pipeline.syncOperations
+                try up.addHandler(upstreamEnd, position: .last)
+                let clientPipeline = client.pipeline.syncOperations
+                try clientPipeline.addHandler(clientEnd, position: .last)
+                // Every HTTP handler of both sides goes before any byte moves, each decoder last on its side: a
+                // decoder hands its leftover bytes to the tunnel as it leaves, and they must meet plain pipelines.
+                try clientPipeline.removeHandler(clientPipeline.handler(type: HTTPResponseEncoder.self))
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ClientTimeoutHandler.self))
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ClientByteTap.self))
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ProxyConnectionHandler.self))
+                try up.removeHandler(up.handler(type: HTTPRequestEncoder.self))
+                try up.removeHandler(up.handler(type: UpstreamResponseHandler.self))
+                try up.removeHandler(up.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self))
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+                if !client.isActive || !upstream.isActive { clientEnd.closeBoth() }
+                // Reading may have been paused for backpressure on either side; the tunnel paces it from now on.
+                try? upstream.syncOptions?.setOption(.autoRead, value: true)
+                try? client.syncOptions?.setOption(.autoRead, value: true)
+                upstream.read()
+                client.read()
+            } catch {
+                logger.debug("switching protocols failed", metadata: ["error": "\(error)"])
+                clientEnd.closeBoth()
+                upstream.close(promise: nil)
+                client.close(promise: nil)
+            }
+        }
     }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
