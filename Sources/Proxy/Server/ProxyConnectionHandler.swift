@@ -53,6 +53,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var state = State.idle
     /// The current response must end with `Connection: close` and the close.
     private var closeAfterResponse = false
+    /// The current request asks to switch protocols (a WebSocket): a `101` from the upstream makes a tunnel.
+    private var upgradeRequested = false
     /// The current request is HTTP/1.0: its response is written as HTTP/1.0.
     private var answerAsHTTP10 = false
     /// A response's end is being written: what arrives meanwhile waits for ``responseCompleted()``.
@@ -137,7 +139,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         switch (part, state) {
         case (.head(let head), .idle):
             let isHTTP10 = head.version.major == 1 && head.version.minor == 0
-            closeAfterResponse = !head.isKeepAlive || isHTTP10 || Self.endsHTTP(head)
+            let endsHTTP = Self.endsHTTP(head)
+            closeAfterResponse = !head.isKeepAlive || isHTTP10 || endsHTTP
+            upgradeRequested = endsHTTP && head.method != .CONNECT
             answerAsHTTP10 = isHTTP10
             requestStats = RequestStats(head: head, arrival: context.eventLoop.now)
             if let declared = head.headers.first(name: "content-length").flatMap({ Int($0) }),
@@ -263,9 +267,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         switch router.decide(request) {
         case .relay(var settings):
             guard let context else { return }
-            if request.head.method != .CONNECT, Self.endsHTTP(request.head) {
-                settings.upgrade = request.head.headers.first(name: "upgrade")
-            }
+            if upgradeRequested { settings.upgrade = request.head.headers.first(name: "upgrade") }
             let relay = RequestRelay(
                 eventLoop: context.eventLoop,
                 request: withRequestID(request),
