@@ -97,6 +97,25 @@ struct FormAndVersionlessRelayTests {
         #expect(received.first?.body.bytes == Self.form(model: "whisper-1", file: Array("RIFF audio".utf8)))
     }
 
+    /// `/upstream/<model>/…` is a raw passthrough, as in llama-swap: no `useModelName`, no filters, no target name —
+    /// for a local model, and for a peer's (`peer/model` or a bare id one peer serves), whose path goes to the peer.
+    @Test(arguments: [
+        ("/upstream/whisper/v1/chat/completions", "/v1/chat/completions"),
+        ("/upstream/far/whisper-1/v1/chat/completions?x=1", "/v1/chat/completions?x=1"),
+        ("/upstream/whisper-1/v1/embeddings", "/v1/embeddings"),
+    ])
+    func upstreamPathsPassBodiesThroughUnchanged(path: String, forwarded: String) async throws {
+        let body = "{\"model\":\"whisper\",\"input\":\"hi\"}"
+        let (status, received) = try await Self.relay(
+            Array(
+                ("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8))
+        #expect(status == 200)
+        let request = try #require(received.first)
+        #expect(request.path + (request.query.map { "?\($0)" } ?? "") == forwarded)
+        #expect(request.body.text == body)
+    }
+
     @Test(arguments: [
         ("/v/chat/completions", "/chat/completions"), ("/v/embeddings?x=1", "/embeddings?x=1"),
         ("/v/messages/count_tokens", "/messages/count_tokens"), ("/audioapi/v1/tasks/run", "/v1/tasks/run"),

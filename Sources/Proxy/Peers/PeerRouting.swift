@@ -56,8 +56,11 @@ enum PeerRouting {
     /// The router's decision for a request naming `requested`, or `nil` when no peer serves that name. A `GET` names
     /// its model in the query (`/props?model=peer/m`): there the `model` parameter is rewritten to the peer's id, as
     /// llama-swap does; bodies are rewritten by the relay (``PeerLeaseRequester``).
+    /// `uri` is what the peer gets (path and query), with a `GET`'s `model` parameter rewritten unless
+    /// `passthrough` (`/upstream/<peer model>/…`, where nothing of the request is changed).
     static func decide(
-        requested: String, stream: Bool, request: ProxyRequest, in snapshot: ConfigSnapshot
+        requested: String, stream: Bool, request: ProxyRequest, uri: String, passthrough: Bool = false,
+        in snapshot: ConfigSnapshot
     ) -> ProxyRouter.Decision? {
         let config = snapshot.config
         guard let route = resolve(requested, in: config.peers) else { return nil }
@@ -68,12 +71,14 @@ enum PeerRouting {
                     "peer '\(route.peer.id)' is reached through \(route.peer.proxy), "
                         + "which this proxy does not support"))
         }
-        var uri = ProxyRoute.forwardURI(request.head.uri)
-        if request.head.method == .GET, route.model != requested, let query = request.query {
+        var uri = uri
+        if !passthrough, request.head.method == .GET, route.model != requested, let query = request.query {
             uri = ProxyRoute.forwardURI(request.path) + "?" + replacingModel(in: query, with: route.model)
         }
-        return .relay(
-            settings(for: route, upstream: upstream, requested: requested, stream: stream, uri: uri, config: config))
+        var settings = settings(
+            for: route, upstream: upstream, requested: requested, stream: stream, uri: uri, config: config)
+        settings.passthrough = passthrough
+        return .relay(settings)
     }
 
     /// `query` with the value of each `model` parameter replaced by `model` (percent-encoded); the other parameters

@@ -30,4 +30,7 @@ struct RelaySettings {
     /// The request asks to switch protocols (`Upgrade` with `Connection: upgrade`, a WebSocket): its `Upgrade` header
     /// is forwarded, and a `101` answer turns both connections into one byte tunnel (``TunnelHandler``).
     var upgrade: String? = nil
+    /// `/upstream/<model>/…`: the body goes to the model's own server exactly as sent, with no `useModelName`,
+    /// filters or target name (llama-swap runs none of its body middleware there).
+    var passthrough = false
 }

@@ -228,6 +228,10 @@ final class RequestRelay {
             sendRequest(on: channel, target: target, body: body)
             return
         }
+        if settings.passthrough {
+            sendRequest(on: channel, target: target, body: [request.body])
+            return
+        }
         // A multipart form gets only its `model` field renamed (llama-swap's form filter); any other body the JSON
         // edits (`useModelName`, filters), which leave a body that is not one JSON object alone.
         let newModel = forwardedModelName ?? settings.bodyModel

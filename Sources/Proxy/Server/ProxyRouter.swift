@@ -114,7 +114,9 @@ public final class ProxyRouter: Sendable {
                 return .respond(.error(404, "model '\(requested)' is disabled by the active profile"))
             }
             guard let modelConfig = config.model(named: model) else {
-                let peer = PeerRouting.decide(requested: model, stream: stream, request: request, in: snapshot)
+                let peer = PeerRouting.decide(
+                    requested: model, stream: stream, request: request, uri: ProxyRoute.forwardURI(request.head.uri),
+                    in: snapshot)
                 return peer ?? .respond(.error(404, "model '\(model)' is not configured"))
             }
             var relay = settings(
@@ -126,8 +128,11 @@ public final class ProxyRouter: Sendable {
                 relay.sendLoadingState && (request.path == "/v1/chat/completions" || request.path == "/v/chat/completions")
             return .relay(relay)
         case .upstream(let rest):
-            guard let split = UpstreamPath.split(rest, isModel: { config.model(named: $0) != nil }),
-                let modelConfig = config.model(named: split.model)
+            // A local model or alias, else a peer's model (`peer/model`, or a bare id one peer serves), as llama-swap.
+            guard
+                let split = UpstreamPath.split(
+                    rest,
+                    isModel: { config.model(named: $0) != nil || PeerRouting.resolve($0, in: config.peers) != nil })
             else {
                 return .respond(.error(404, "no configured model at the start of \(request.path)"))
             }
@@ -139,6 +144,13 @@ public final class ProxyRouter: Sendable {
                 response.headers.append(("Location", "/upstream/\(split.model)/\(query)"))
                 return .respond(response)
             }
+            guard let modelConfig = config.model(named: split.model) else {
+                // A peer's model: nothing to start there, so no ignorePaths check.
+                let peer = PeerRouting.decide(
+                    requested: split.model, stream: false, request: request, uri: split.forwardPath + query,
+                    passthrough: true, in: snapshot)
+                return peer ?? .respond(.error(404, "no configured model at the start of \(request.path)"))
+            }
             if let refused = ignoredUpstreamPath(split.forwardPath, model: modelConfig.id, in: snapshot) {
                 return .respond(refused)
             }
@@ -146,6 +158,7 @@ public final class ProxyRouter: Sendable {
                 for: modelConfig, requested: split.model, stream: false, uri: split.forwardPath + query)
             settings.sendLoadingState = false
             settings.snapshot = snapshot
+            settings.passthrough = true
             return .relay(settings)
         case .listModels:
             let origin = request.head.headers.first(name: "origin")
