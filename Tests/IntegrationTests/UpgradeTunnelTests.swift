@@ -10,9 +10,7 @@ import Testing
 /// An upstream that speaks just enough of an HTTP upgrade: it reads a request head, answers `101` (with a first
 /// message in the same write, as ComfyUI sends its status on connect) when the head asks for `websocket`, or `404`
 /// otherwise, then echoes every byte it reads, upper-cased. It records the heads it received.
-final class UpgradeEchoUpstream: ChannelInboundHandler, @unchecked Sendable {
-    // @unchecked: used only on its channel's event loop (one connection per handler instance); `heads` is shared
-    // through a lock.
+final class UpgradeEchoUpstream: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
