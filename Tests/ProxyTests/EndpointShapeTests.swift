@@ -213,6 +213,35 @@ final class EndpointFakeAdmin: ProxyAdmin {
         #expect(byID["llm-plan"]?["name"] == nil)
     }
 
+    /// The active profile's pins apply to `/upstream/<pin>/…` (the longest pin at the start of the path), as
+    /// llama-swap's profile middleware does; a disabled pin is a 404.
+    @Test(arguments: [
+        ("/upstream/x/props", "b", "/props"), ("/upstream/org/x/health?q=1", "a", "/health?q=1"),
+        ("/upstream/a/slots", "b", "/slots"), ("/upstream/b/slots", "b", "/slots"), ("/upstream/off/health", nil, nil),
+    ] as [(String, String?, String?)])
+    func pinsApplyToUpstreamPaths(uri: String, model: String?, forwarded: String?) throws {
+        let (config, warnings) = try loadConfig(
+            """
+            models:
+              a: {proxy: "http://127.0.0.1:9"}
+              b: {proxy: "http://127.0.0.1:9"}
+            profiles:
+              p:
+                pins: {x: b, org/x: a, a: b, "off": ~}
+            hooks:
+              on_startup: {profile: p}
+            """)
+        #expect(warnings.isEmpty, "\(warnings)")
+        switch Self.router(config, admin: nil).decide(Self.request(.GET, uri)) {
+        case .relay(let settings):
+            #expect(settings.requestedModel == model && settings.forwardURI == forwarded)
+        case .respond(let response):
+            #expect(model == nil && response.status == 404, "\(response.status) \(response.body)")
+        default:
+            Issue.record("neither relayed nor answered")
+        }
+    }
+
     @Test func apiVersion() async throws {
         let response = try await Self.response(Self.router(Self.config(), admin: nil).decide(Self.request(.GET, "/api/version")))
         #expect(response.status == 200)

@@ -127,7 +127,17 @@ public final class ProxyRouter: Sendable {
             relay.sendLoadingState =
                 relay.sendLoadingState && (request.path == "/v1/chat/completions" || request.path == "/v/chat/completions")
             return .relay(relay)
-        case .upstream(let rest):
+        case .upstream(var rest):
+            // The active profile's longest pin at the start of the path names the model instead (llama-swap's
+            // profile middleware on /upstream/); a disabled pin is a 404, as for a body's model.
+            if !config.profiles.isEmpty, let profile = profiles.active(in: snapshot),
+                let pin = Self.upstreamPin(rest, pins: profile.pins)
+            {
+                guard let target = pin.target, !target.isEmpty else {
+                    return .respond(.error(404, "model '\(pin.id)' is disabled by the active profile"))
+                }
+                rest = target + rest.dropFirst(pin.id.count)
+            }
             // A local model or alias, else a peer's model (`peer/model`, or a bare id one peer serves), as llama-swap.
             guard
                 let split = UpstreamPath.split(
@@ -254,6 +264,11 @@ public final class ProxyRouter: Sendable {
         }
         continuation.onTermination = { _ in task.cancel() }
         return filtered
+    }
+
+    /// The longest of `pins` that `rest` (the path after `/upstream/`) starts with, as a whole segment run.
+    static func upstreamPin(_ rest: String, pins: [ProfileSettings.Pin]) -> ProfileSettings.Pin? {
+        pins.filter { rest == $0.id || rest.hasPrefix($0.id + "/") }.max { $0.id.utf8.count < $1.id.utf8.count }
     }
 
     /// Methods answered `501` on every path.
