@@ -105,15 +105,23 @@ struct FormAndVersionlessRelayTests {
         ("/upstream/whisper-1/v1/embeddings", "/v1/embeddings"),
     ])
     func upstreamPathsPassBodiesThroughUnchanged(path: String, forwarded: String) async throws {
-        let body = "{\"model\":\"whisper\",\"input\":\"hi\"}"
+        let request = try await Self.postJSON(to: path)
+        #expect(request.target == forwarded)
+        #expect(request.body == Self.jsonBody)
+    }
+
+    static let jsonBody = "{\"model\":\"whisper\",\"input\":\"hi\"}"
+
+    /// Posts ``jsonBody`` to `path` through the proxy (a 200 expected); the target (path and query) and the body the
+    /// fake received.
+    static func postJSON(to path: String) async throws -> (target: String, body: String?) {
         let (status, received) = try await Self.relay(
             Array(
                 ("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8))
+                    + "Content-Length: \(jsonBody.utf8.count)\r\n\r\n\(jsonBody)").utf8))
         #expect(status == 200)
         let request = try #require(received.first)
-        #expect(request.path + (request.query.map { "?\($0)" } ?? "") == forwarded)
-        #expect(request.body.text == body)
+        return (request.path + (request.query.map { "?\($0)" } ?? ""), request.body.text)
     }
 
     @Test(arguments: [
@@ -122,14 +130,8 @@ struct FormAndVersionlessRelayTests {
         ("/v1/chat/completions", "/v1/chat/completions"),
     ])
     func versionlessRoutesLoseTheirPrefix(path: String, forwarded: String) async throws {
-        let body = "{\"model\":\"whisper\",\"input\":\"hi\"}"
-        let (status, received) = try await Self.relay(
-            Array(
-                ("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)").utf8))
-        #expect(status == 200)
-        let request = try #require(received.first)
-        #expect(request.path + (request.query.map { "?\($0)" } ?? "") == forwarded)
-        #expect(request.body.text == "{\"model\":\"Systran/faster-whisper-large-v3\",\"input\":\"hi\"}")
+        let request = try await Self.postJSON(to: path)
+        #expect(request.target == forwarded)
+        #expect(request.body == "{\"model\":\"Systran/faster-whisper-large-v3\",\"input\":\"hi\"}")
     }
 }
