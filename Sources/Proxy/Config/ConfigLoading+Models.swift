@@ -93,8 +93,7 @@ extension ConfigLoading {
     /// nothing).
     private mutating func timeouts(_ node: YAMLNode, keyPath: String, into model: inout RawModel) throws(LocatedError) {
         let fields = try knownFields(
-            node, at: keyPath, allowed: ConfigLoader.timeoutKeys, place: "the timeouts of model '\(model.id)'",
-            llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys)
+            node, at: keyPath, allowed: ConfigLoader.timeoutKeys, place: "the timeouts of model '\(model.id)'")
         for field in fields.entries where !field.value.isNull {
             let what = "\(keyPath).\(field.key)"
             switch field.key {

@@ -95,7 +95,7 @@ extension ConfigLoading {
             if let timeouts = fields["timeouts"], !timeouts.isNull {
                 let timeoutFields = try knownFields(
                     timeouts, at: "\(path).timeouts", allowed: ConfigLoading.peerTimeoutKeys,
-                    place: "the timeouts of peer '\(id)'", llamaSwapKeys: ConfigLoading.llamaSwapTimeoutKeys)
+                    place: "the timeouts of peer '\(id)'")
                 for field in timeoutFields.entries where !field.value.isNull {
                     let value = try upstreamTimeout(field.value, keyPath: "\(path).timeouts.\(field.key)")
                     switch field.key {

@@ -405,6 +405,4 @@ struct ConfigLoading {
         "logRequests", "logTimeFormat", "store", "ui", "performance", "tailcat",
     ]
     static let llamaSwapModelKeys: Set<String> = ["compat"]
-    /// llama-swap's `timeouts` keys for its HTTP transport that this proxy does not have (`responseHeader` it has).
-    static let llamaSwapTimeoutKeys: Set<String> = []
 }
