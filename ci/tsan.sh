@@ -40,6 +40,9 @@ if grep -q "WARNING: ThreadSanitizer" "$log"; then
     [[ $status -ne 0 ]] || status=1
 fi
 if [[ $status -ne 0 ]]; then
+    # CI keeps only the tail of this output: name what failed here, not only in the log.
+    echo "failures:"
+    grep -E "✘|: error:" "$log" | grep -v "Test run with" | head -n 40 || true
     echo "FAILED: exit status $status (full log: $log)"
 else
     echo "PASSED"
