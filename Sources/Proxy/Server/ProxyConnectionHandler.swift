@@ -427,14 +427,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 try clientPipeline.addHandler(clientEnd, position: .last)
                 // Every HTTP handler of both sides goes before any byte moves, each decoder last on its side: a
                 // decoder hands its leftover bytes to the tunnel as it leaves, and they must meet plain pipelines.
-                try clientPipeline.removeHandler(clientPipeline.handler(type: HTTPResponseEncoder.self))
-                try clientPipeline.removeHandler(clientPipeline.handler(type: ClientTimeoutHandler.self))
-                try clientPipeline.removeHandler(clientPipeline.handler(type: ClientByteTap.self))
-                try clientPipeline.removeHandler(clientPipeline.handler(type: ProxyConnectionHandler.self))
-                try up.removeHandler(up.handler(type: HTTPRequestEncoder.self))
-                try up.removeHandler(up.handler(type: UpstreamResponseHandler.self))
-                try up.removeHandler(up.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self))
-                try clientPipeline.removeHandler(clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self))
+                try clientPipeline.removeHandler(clientPipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ClientTimeoutHandler.self), promise: nil)
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ClientByteTap.self), promise: nil)
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ProxyConnectionHandler.self), promise: nil)
+                try up.removeHandler(up.handler(type: HTTPRequestEncoder.self), promise: nil)
+                try up.removeHandler(up.handler(type: UpstreamResponseHandler.self), promise: nil)
+                try up.removeHandler(up.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+                try clientPipeline.removeHandler(clientPipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
                 if !client.isActive || !upstream.isActive { clientEnd.closeBoth() }
                 // Reading may have been paused for backpressure on either side; the tunnel paces it from now on.
                 try? upstream.syncOptions?.setOption(.autoRead, value: true)
