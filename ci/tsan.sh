@@ -34,6 +34,14 @@ if grep -rlq "^import XCTest" Tests; then
     exit 1
 fi
 bundle=$(ls -d "$(swift build --show-bin-path --sanitize=thread --scratch-path "$scratch")"/*PackageTests.xctest)
+# The bundle ignores arguments it does not know: under a toolchain whose Swift Testing lacks the width flag, every
+# test would run at once and dozens of timing bounds fail for no stated reason. Its library must name the flag.
+testing_library=$(ldd "$bundle" | awk '$1 ~ /^libTesting\.so/ {print $3}')
+if [[ -z "$testing_library" ]] || ! grep -aq -- "--experimental-maximum-parallelization-width" "$testing_library"; then
+    echo "ci/tsan.sh: this toolchain's Swift Testing (${testing_library:-not linked by $bundle}) has no" \
+        "--experimental-maximum-parallelization-width: find its new name (swift test --help) and use it here" >&2
+    exit 1
+fi
 echo "== TSAN_OPTIONS=$TSAN_OPTIONS"
 echo "== $bundle --testing-library swift-testing --experimental-maximum-parallelization-width $width $*"
 status=0
