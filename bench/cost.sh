@@ -8,6 +8,10 @@
 # `valgrind --tool=none llama-proxy --help`, and `perf stat -e instructions` reports "not supported" here. CPU time
 # over tens of thousands of requests is the repeatable measure left; run it twice and compare on a quiet machine.
 #
+# With MALLOCS=1 it counts the proxy's calls to libc's `malloc` instead (a uprobe, `perf probe -x libc malloc`, added
+# if missing; it slows every call, so the CPU figure of such a run is not comparable): mallocs per request is a
+# figure that load does not change, unlike CPU time.
+#
 # Usage: bench/cost.sh [seconds=10] [connections=8]. BIN=dir measures the llama-proxy/harness in dir (an older
 # build); PROXY_ENV='NAME=value' starts the proxy with that in its environment (allocator experiments). Loopback only; bounded (seconds + about 10 s).
 set -euo pipefail
@@ -40,14 +44,19 @@ ticks() { awk '{print $14 + $15}' "/proc/$proxy_pid/stat"; }
 hz=$(getconf CLK_TCK)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 before=$(ticks)
-if [[ -n "${PROFILE:-}" ]]; then
+if [[ -n "${MALLOCS:-}" ]]; then
+    libc=$(ldd "$BIN/llama-proxy" | awk '$1 ~ /^libc\.so/ {print $3}')
+    perf probe -l 2>/dev/null | grep -q "probe_libc:malloc " || perf probe -x "$libc" malloc >/dev/null 2>&1
+    perf stat -x, -e probe_libc:malloc -p "$proxy_pid" -o "$work/mallocs.txt" -- sleep "$seconds" &
+    perf_pid=$!
+elif [[ -n "${PROFILE:-}" ]]; then
     perf record -q -e cpu-clock -F 2000 -g -p "$proxy_pid" -o "${PERF_DATA:-$work/perf.data}" -- sleep "$seconds" 2>/dev/null &
     perf_pid=$!
 fi
 timeout $((seconds + 30)) wrk -t2 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$port/upstream/m/health" \
     > "$work/wrk.txt"
 after=$(ticks)
-[[ -n "${PROFILE:-}" ]] && wait "$perf_pid" || true
+[[ -n "${PROFILE:-}${MALLOCS:-}" ]] && wait "$perf_pid" || true
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 errors=$(awk '/Non-2xx|Socket errors/ {print}' "$work/wrk.txt")
 cpu_ms=$(( (after - before) * 1000 / hz ))
@@ -55,6 +64,10 @@ echo "cost.sh: $(nproc) cores, load average $load before the run; wrk -c$connect
 grep -E "Requests/sec|50%|99%" "$work/wrk.txt" | sed 's/^/  /'
 echo "  requests $requests; errors: ${errors:-none}"
 echo "  proxy CPU ${cpu_ms} ms: $(awk "BEGIN {printf \"%.1f\", $cpu_ms * 1000 / $requests}") µs per request"
+if [[ -n "${MALLOCS:-}" ]]; then
+    mallocs=$(awk -F, '/probe_libc:malloc/ {print $1}' "$work/mallocs.txt")
+    echo "  mallocs ${mallocs:-?}: $(awk "BEGIN {printf \"%.1f\", ${mallocs:-0} / $requests}") per request (perf's count over the same ${seconds} s)"
+fi
 if [[ -n "${PROFILE:-}" ]]; then
     perf report -i "${PERF_DATA:-$work/perf.data}" ${PERF_REPORT:---no-children} --sort symbol --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -${TOP:-40} \
         | cut -c1-160
