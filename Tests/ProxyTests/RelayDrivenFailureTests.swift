@@ -134,6 +134,33 @@ import Wire
         #expect(rig.spy.writes.allSatisfy { $0.at == modelWait + limit })
     }
 
+    /// Two requests on one keep-alive connection share its bound timer (``SharedBoundTimer``): the first is answered
+    /// well inside its bound, the second's upstream never answers and gets its `504` exactly one limit after it went
+    /// upstream — not at the first request's dropped deadline, and not a nanosecond early.
+    @Test func responseHeaderTimeoutOfALaterRequestOnTheSameConnection() throws {
+        let limit = Duration.seconds(10)
+        let rig = try DrivenRelayRig(heartbeat: nil, responseHeaderTimeout: limit)
+        try rig.sendRequest(stream: false)
+        rig.advance(to: .seconds(1))
+        try rig.upstreamWrites("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        let first = try rig.takeText()
+        #expect(first.hasPrefix("HTTP/1.1 200 OK\r\n") && first.hasSuffix("\r\n\r\n{}"), "\(first)")
+        rig.advance(to: .seconds(3))
+        try rig.sendRequest(stream: false)
+        let second = try rig.upstream
+        rig.advance(to: limit)
+        #expect(try rig.take().isEmpty, "the first request's deadline passed: nothing for the second")
+        #expect(second.isActive)
+        rig.advance(to: .seconds(3) + limit - Self.ns)
+        #expect(try rig.take().isEmpty)
+        #expect(second.isActive)
+        rig.advance(to: .seconds(3) + limit)
+        #expect(!second.isActive)
+        let error = UpstreamTimeBounds.Expiry(bound: .responseHeader, limit: limit).openAIError
+        let answer = try rig.takeText()
+        #expect(answer.hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n") && answer.hasSuffix(error.json), "\(answer)")
+    }
+
     /// `responseHeaderTimeout` after a heartbeat committed `200`: one in-band error at exactly the limit, clean end.
     @Test func responseHeaderTimeoutAfterCommitIsInBand() throws {
         let limit = Duration.seconds(5)

@@ -23,7 +23,7 @@ import Wire
 /// upstream connection comes from an ``UpstreamConnector``: on an `EmbeddedEventLoop` a test drives time with
 /// `advanceTime` and plays the upstream through an `EmbeddedChannel`, so every timing rule is asserted exactly
 /// through this code, not a copy of it.
-final class RequestRelay {
+final class RequestRelay: BoundTimerOwner {
     private let eventLoop: any EventLoop
     private var request: ProxyRequest
     private let settings: RelaySettings
@@ -40,8 +40,10 @@ final class RequestRelay {
     private var policy: HeartbeatPolicy
     private var tracker = SSEBoundaryTracker()
     private var timer: NIOScheduledCallback?
-    /// The upstream time bounds' timer (``UpstreamTimeBounds``).
-    private var boundTimer: NIOScheduledCallback?
+    /// The upstream time bounds' timer (``UpstreamTimeBounds``): the connection's, shared by its requests.
+    private let boundTimer: SharedBoundTimer
+    /// The bound timer was made for this relay alone (no connection gave one): stopped at the end.
+    private let ownsBoundTimer: Bool
     /// The upstream connection reported a reset (ECONNRESET) before it closed: a break is a "reset", not a "close".
     private var upstreamWasReset = false
     /// Reading from the upstream is paused because the client's socket is full (backpressure).
@@ -85,8 +87,11 @@ final class RequestRelay {
         writer: any ClientWriter,
         logger: Logger,
         requestID: String? = nil,
-        rewritePool: NIOThreadPool? = nil
+        rewritePool: NIOThreadPool? = nil,
+        boundTimer: SharedBoundTimer? = nil
     ) {
+        self.boundTimer = boundTimer ?? SharedBoundTimer(eventLoop: eventLoop)
+        self.ownsBoundTimer = boundTimer == nil
         self.requestID = requestID
         self.eventLoop = eventLoop
         self.rewritePool = rewritePool
@@ -468,13 +473,13 @@ final class RequestRelay {
 
     // MARK: Performing the policy's actions
 
-    /// One of the relay's two timers firing (a strong reference: the relay cancels both when it completes).
-    private struct RelayTimer: NIOScheduledCallbackHandler {
+    /// The heartbeat timer firing (a strong reference: the relay cancels it when it completes). The bounds' timer is
+    /// the connection's ``SharedBoundTimer``, which calls ``boundTimerFired()``.
+    private struct HeartbeatTimer: NIOScheduledCallbackHandler {
         let relay: RequestRelay
-        let bound: Bool
 
         func handleScheduledCallback(eventLoop: some EventLoop) {
-            if bound { relay.boundTimerFired() } else { relay.heartbeatTimerFired() }
+            relay.heartbeatTimerFired()
         }
     }
 
@@ -484,8 +489,7 @@ final class RequestRelay {
         perform(policy.timerFired(now: now))
     }
 
-    private func boundTimerFired() {
-        boundTimer = nil
+    func boundTimerFired() {
         guard !done else { return }
         perform(policy.boundTimerFired(now: now))
     }
@@ -504,17 +508,14 @@ final class RequestRelay {
             // Scheduled callbacks, not `scheduleTask`: no promise and future per timer (two per request).
             timer?.cancel()
             timer = try? eventLoop.assumeIsolated().scheduleCallback(
-                at: request.arrival + .nanoseconds(at.nanoseconds), handler: RelayTimer(relay: self, bound: false))
+                at: request.arrival + .nanoseconds(at.nanoseconds), handler: HeartbeatTimer(relay: self))
         case .cancelTimer:
             timer?.cancel()
             timer = nil
         case .scheduleBound(let at):
-            boundTimer?.cancel()
-            boundTimer = try? eventLoop.assumeIsolated().scheduleCallback(
-                at: request.arrival + .nanoseconds(at.nanoseconds), handler: RelayTimer(relay: self, bound: true))
+            boundTimer.arm(at: request.arrival + .nanoseconds(at.nanoseconds), for: self)
         case .cancelBoundTimer:
-            boundTimer?.cancel()
-            boundTimer = nil
+            boundTimer.disarm(for: self)
         case .commitHeadersAndHeartbeat:
             writeCommittedHead()
             writeBody(settings.heartbeat.lineFeedBytes)
@@ -594,8 +595,7 @@ final class RequestRelay {
         done = true
         timer?.cancel()
         timer = nil
-        boundTimer?.cancel()
-        boundTimer = nil
+        if ownsBoundTimer { boundTimer.stop() } else { boundTimer.disarm(for: self) }
         // The upstream's handler keeps this (finished) relay until the tunnel replaces it: a handler without a relay
         // closes its connection at the next part, and the decoder still delivers the `101`'s end.
         retryBody = nil
@@ -622,8 +622,7 @@ final class RequestRelay {
         done = true
         timer?.cancel()
         timer = nil
-        boundTimer?.cancel()
-        boundTimer = nil
+        if ownsBoundTimer { boundTimer.stop() } else { boundTimer.disarm(for: self) }
         cancelLeaseRequest?()
         cancelLeaseRequest = nil
         if let upstream {

@@ -69,6 +69,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var readHeldBack = false
     private var context: ChannelHandlerContext?
     private var relay: RequestRelay?
+    /// The upstream time bounds' timer, shared by this connection's requests (``SharedBoundTimer``: no timer is
+    /// scheduled and cancelled per request); stopped when the connection goes.
+    private var boundTimer: SharedBoundTimer?
     private var backgroundTask: Task<Void, Never>?
     /// A request was dispatched and its response has not ended; counted once in the tracker.
     private var requestInFlight = false
@@ -98,10 +101,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        boundTimer = SharedBoundTimer(eventLoop: context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        boundTimer?.stop()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -223,6 +228,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         relay?.clientClosed()
         reportRequest(heartbeats: relay?.heartbeatStats, clientGone: true, at: context.eventLoop.now)
         relay = nil
+        boundTimer?.stop()
         backgroundTask?.cancel()
         backgroundTask = nil
         finishRequest()
@@ -279,7 +285,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
                 writer: self,
                 logger: logger,
                 requestID: requestStats?.id,
-                rewritePool: sniffPool
+                rewritePool: sniffPool,
+                boundTimer: boundTimer
             )
             self.relay = relay
             relayStarted(model: settings.requestedModel)
