@@ -100,6 +100,16 @@ import Testing
         #expect(timer.schedules == 2, "the first request's callback came early and scheduled the last one's")
     }
 
+    /// A dropped deadline (the request ended) never calls its owner, though the callback still comes then.
+    @Test func aDroppedDeadlineNeverFires() {
+        let a = owner()
+        timer.arm(at: at(.seconds(5)), for: a)
+        timer.disarm(for: a)
+        advance(to: .seconds(60))
+        #expect(a.firedAt.isEmpty)
+        #expect(timer.schedules == 1, "nothing rescheduled with nobody armed")
+    }
+
     /// Dropping someone else's deadline leaves the armed one alone.
     @Test func disarmingAnotherOwnerChangesNothing() {
         let a = owner()
