@@ -128,6 +128,11 @@ import Wire
             #expect(tracker.bytesConsumed == offset)
         }
 
+        // The whole stream at once: the pointer overload skips long runs of line bytes.
+        var whole = SSEBoundaryTracker()
+        stream.withUnsafeBytes { whole.consume($0) }
+        #expect(whole == answers[stream.count], "seed \(seed), the whole stream at once")
+
         for _ in 0..<4 {
             var split = SSEBoundaryTracker()
             var offset = 0
