@@ -84,6 +84,29 @@ import Testing
         #expect(try test.expectRecorder(Name.predictedSpeed, model).values == [120.5])
     }
 
+    /// Two answers on one connection (the second reuses the handles the first made): the counters add up, and an
+    /// answer with `usage` only adds its counts and no speed.
+    @Test func tokenMetricsAddUpOverRequests() throws {
+        let (rig, test) = try MetricsRelayTests.rig(heartbeat: .seconds(1))
+        try rig.sendRequest()
+        try rig.upstreamStreamHead()
+        try rig.upstreamChunk(LlamaServerTail.final)
+        try rig.upstreamEnds()
+        #expect(try rig.response().status == 200)
+        try rig.sendRequest()
+        try rig.upstreamStreamHead()
+        try rig.upstreamChunk(
+            "data: {\"choices\":[],\"usage\":{\"completion_tokens\":5,\"prompt_tokens\":7}}\n\ndata: [DONE]\n\n")
+        try rig.upstreamEnds()
+        typealias Name = ProxyMetrics.Name
+        let model = MetricsRelayTests.model
+        #expect(test.counterTotal(label: Name.requests, dimensions: model + [("route", "/v1/chat/completions"), ("status", "200")]) == 2)
+        #expect(test.counterTotal(label: Name.promptTokens, dimensions: model) == 34 + 7)
+        #expect(test.counterTotal(label: Name.completionTokens, dimensions: model) == 12 + 5)
+        #expect(try test.expectRecorder(Name.promptSpeed, model).values == [673.2])
+        #expect(try test.expectRecorder(Name.predictedSpeed, model).values == [120.5])
+    }
+
     /// An answer without counts moves nothing.
     @Test func noCountsNoMetrics() throws {
         let (rig, test) = try MetricsRelayTests.rig(heartbeat: .seconds(1))

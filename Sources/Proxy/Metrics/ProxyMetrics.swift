@@ -158,6 +158,20 @@ public final class ProxyMetrics: Sendable {
                     end.inBandErrors = cache.counter(Name.inBandErrors, model: model, factory)
                 }
             }
+            if let tokens = stats.tokens {
+                if tokens.promptTokens != nil, end.promptTokens == nil {
+                    end.promptTokens = cache.counter(Name.promptTokens, model: model, factory)
+                }
+                if tokens.completionTokens != nil, end.completionTokens == nil {
+                    end.completionTokens = cache.counter(Name.completionTokens, model: model, factory)
+                }
+                if tokens.promptPerSecond != nil, end.promptSpeed == nil {
+                    end.promptSpeed = cache.recorder(Name.promptSpeed, model: model, factory)
+                }
+                if tokens.predictedPerSecond != nil, end.predictedSpeed == nil {
+                    end.predictedSpeed = cache.recorder(Name.predictedSpeed, model: model, factory)
+                }
+            }
             if end != known { cache.ends[key] = end }
             return end
         }
@@ -167,7 +181,12 @@ public final class ProxyMetrics: Sendable {
         if let firstByte = stats.timeToFirstByte { end.firstByte?.recordNanoseconds(firstByte.nanoseconds) }
         if stats.bytesSent > 0 { end.bytes?.increment(by: stats.bytesSent) }
         if stats.clientGoneEarly { end.clientGone?.increment() }
-        if let tokens = stats.tokens { tokensReported(tokens, dimensions: [("model", model)]) }
+        if let tokens = stats.tokens {
+            if let count = tokens.promptTokens { end.promptTokens?.increment(by: count) }
+            if let count = tokens.completionTokens { end.completionTokens?.increment(by: count) }
+            if let speed = tokens.promptPerSecond { end.promptSpeed?.record(speed) }
+            if let speed = tokens.predictedPerSecond { end.predictedSpeed?.record(speed) }
+        }
         guard let heartbeats else { return }
         if let head = heartbeats.timeToUpstreamHead { end.upstreamHead?.recordNanoseconds(head.nanoseconds) }
         // Zero increments too: the families exist for every relayed model from its first request on.
@@ -207,12 +226,18 @@ public final class ProxyMetrics: Sendable {
         var heartbeats: CoreMetrics.Counter?
         var withheld: CoreMetrics.Counter?
         var inBandErrors: CoreMetrics.Counter?
+        var promptTokens: CoreMetrics.Counter?
+        var completionTokens: CoreMetrics.Counter?
+        var promptSpeed: CoreMetrics.Recorder?
+        var predictedSpeed: CoreMetrics.Recorder?
 
         static func == (lhs: EndHandles, rhs: EndHandles) -> Bool {
             lhs.inFlight === rhs.inFlight && lhs.requests === rhs.requests && lhs.duration === rhs.duration
                 && lhs.firstByte === rhs.firstByte && lhs.bytes === rhs.bytes && lhs.clientGone === rhs.clientGone
                 && lhs.upstreamHead === rhs.upstreamHead && lhs.heartbeats === rhs.heartbeats
                 && lhs.withheld === rhs.withheld && lhs.inBandErrors === rhs.inBandErrors
+                && lhs.promptTokens === rhs.promptTokens && lhs.completionTokens === rhs.completionTokens
+                && lhs.promptSpeed === rhs.promptSpeed && lhs.predictedSpeed === rhs.predictedSpeed
         }
     }
 
@@ -222,6 +247,7 @@ public final class ProxyMetrics: Sendable {
         var counters: [HandleKey: CoreMetrics.Counter] = [:]
         var timers: [HandleKey: CoreMetrics.Timer] = [:]
         var meters: [HandleKey: CoreMetrics.Meter] = [:]
+        var recorders: [HandleKey: CoreMetrics.Recorder] = [:]
         var ends: [EndKey: EndHandles] = [:]
 
         mutating func counter(
@@ -244,6 +270,15 @@ public final class ProxyMetrics: Sendable {
             return made
         }
 
+        /// An aggregating recorder (a histogram), as the speeds are.
+        mutating func recorder(_ name: String, model: String, _ factory: any MetricsFactory) -> CoreMetrics.Recorder {
+            let key = HandleKey(name: name, model: model)
+            if let known = recorders[key] { return known }
+            let made = Recorder(label: key.name, dimensions: key.dimensions, aggregate: true, factory: factory)
+            recorders[key] = made
+            return made
+        }
+
         mutating func meter(_ name: String, model: String, _ factory: any MetricsFactory) -> CoreMetrics.Meter {
             let key = HandleKey(name: name, model: model)
             if let known = meters[key] { return known }
@@ -255,22 +290,6 @@ public final class ProxyMetrics: Sendable {
 }
 
 extension ProxyMetrics {
-    /// Tokens and speeds of one answer (read from its body's tail when it ended, ``TokenCounts``).
-    func tokensReported(_ tokens: TokenCounts, dimensions: [(String, String)]) {
-        if let count = tokens.promptTokens {
-            Counter(label: Name.promptTokens, dimensions: dimensions, factory: factory).increment(by: count)
-        }
-        if let count = tokens.completionTokens {
-            Counter(label: Name.completionTokens, dimensions: dimensions, factory: factory).increment(by: count)
-        }
-        if let speed = tokens.promptPerSecond {
-            Recorder(label: Name.promptSpeed, dimensions: dimensions, aggregate: true, factory: factory).record(speed)
-        }
-        if let speed = tokens.predictedPerSecond {
-            Recorder(label: Name.predictedSpeed, dimensions: dimensions, aggregate: true, factory: factory).record(speed)
-        }
-    }
-
     /// The `GET /metrics` answer: the exposition in Prometheus text format 0.0.4, or 404 when none is served.
     func response() -> SimpleResponse {
         guard let text = exposition() else { return .error(404, "metrics are not enabled in this proxy") }
