@@ -17,7 +17,8 @@ extension ProxyConnectionHandler {
         guard requestStats != nil else { return }
         switch observation {
         case .upstreamPart(.body(let buffer)):
-            requestStats?.upstreamTail.append(buffer.readableBytesView)
+            // Through a pointer: appending a `ByteBufferView` to an array goes byte by byte through its iterator.
+            buffer.withUnsafeReadableBytes { requestStats?.upstreamTail.append($0) }
         case .upstreamPart(.end):
             let tokens = requestStats.flatMap { TokenCounts.read(tail: $0.upstreamTail.bytes) }
             requestStats?.tokens = tokens
