@@ -181,7 +181,7 @@ final class LiveRequest: @unchecked Sendable {
                 state.capture?.upstreamHead(head, at: t)
                 append(&state, .init(t: t, lane: .upstream, mark: .head, label: "upstream head \(head.status.code)"))
             case .upstreamPart(.body(let buffer)):
-                state.capture?.upstreamBody(buffer.readableBytesView, at: t)
+                buffer.withUnsafeReadableBytes { state.capture?.upstreamBody($0, at: t) }  // memcpy, not an iterator
                 append(&state, .init(t: t, lane: .upstream, bytes: buffer.readableBytes, label: ""))
             case .upstreamPart(.end):
                 state.capture?.endedAt = t

@@ -45,7 +45,8 @@ struct RequestCapture {
         uri = head.uri
         requestHeaders = head.headers
         requestBodyLength = body.readableBytes
-        requestBody = Array(body.readableBytesView.prefix(Self.requestBodyBytesKept(of: body.readableBytes, limit: limit)))
+        let kept = Self.requestBodyBytesKept(of: body.readableBytes, limit: limit)
+        requestBody = body.getBytes(at: body.readerIndex, length: kept) ?? []  // one copy, not byte by byte
         truncated = requestBody.count < body.readableBytes
         size = requestBody.count
     }
