@@ -12,6 +12,11 @@
 # if missing; it slows every call, so the CPU figure of such a run is not comparable): mallocs per request is a
 # figure that load does not change, unlike CPU time.
 #
+# With STREAMS=1 the workload is 16-token streamed chat completions instead (POST /v1/chat/completions, the fake
+# playing llama-server's defaults at time scale 0.1, `concurrencyLimit: 256`), and the figures are per stream.
+# Under PROFILE=1, bench/attribute.py then splits the CPU per request into the proxy's own logic, the NIO I/O it
+# asks for, and what runs outside its code, and lists the heaviest frames of its own logic.
+#
 # Usage: bench/cost.sh [seconds=10] [connections=8]. BIN=dir measures the llama-proxy/harness in dir (an older
 # build); PROXY_ENV='NAME=value' starts the proxy with that in its environment (allocator experiments). Loopback only; bounded (seconds + about 10 s).
 set -euo pipefail
@@ -29,17 +34,37 @@ work=$(mktemp -d)
 proxy_pid=
 trap 'kill $proxy_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 printf 'description: llama-server defaults\n' > "$work/upstream.yaml"
-cat > "$work/config.yaml" <<YAML
+if [[ -n "${STREAMS:-}" ]]; then
+    unit=stream
+    cat > "$work/config.yaml" <<YAML
+models:
+  m:
+    cmd: $BIN/harness serve --scenario $work/upstream.yaml --port \${PORT} --time-scale 0.1 --log-level warning
+    concurrencyLimit: 256
+YAML
+    cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"m","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+LUA
+    target_path=/v1/chat/completions
+    wrk_script=(-s "$work/post.lua")
+else
+    unit=request
+    cat > "$work/config.yaml" <<YAML
 models:
   m:
     cmd: $BIN/harness serve --scenario $work/upstream.yaml --port \${PORT} --log-level warning
 YAML
+    target_path=/upstream/m/health
+    wrk_script=()
+fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 env ${PROXY_ENV:-} "$BIN/llama-proxy" --config "$work/config.yaml" --listen "127.0.0.1:$port" --log-level warning 2>"$work/proxy.log" &
 proxy_pid=$!
 for _ in $(seq 100); do curl -sf -m 2 "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 curl -sf -m 60 -o /dev/null "http://127.0.0.1:$port/upstream/m/health"   # starts the model
-timeout 30 wrk -t2 -c"$connections" -d2s "http://127.0.0.1:$port/upstream/m/health" >/dev/null   # warm-up
+timeout 30 wrk -t2 -c"$connections" -d2s "${wrk_script[@]}" "http://127.0.0.1:$port$target_path" >/dev/null   # warm-up
 ticks() { awk '{print $14 + $15}' "/proc/$proxy_pid/stat"; }
 hz=$(getconf CLK_TCK)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -53,7 +78,7 @@ elif [[ -n "${PROFILE:-}" ]]; then
     perf record -q -e cpu-clock -F 2000 -g -p "$proxy_pid" -o "${PERF_DATA:-$work/perf.data}" -- sleep "$seconds" 2>/dev/null &
     perf_pid=$!
 fi
-timeout $((seconds + 30)) wrk -t2 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$port/upstream/m/health" \
+timeout $((seconds + 30)) wrk -t2 -c"$connections" -d"${seconds}s" --latency "${wrk_script[@]}" "http://127.0.0.1:$port$target_path" \
     > "$work/wrk.txt"
 after=$(ticks)
 [[ -n "${PROFILE:-}${MALLOCS:-}" ]] && wait "$perf_pid" || true
@@ -63,12 +88,14 @@ cpu_ms=$(( (after - before) * 1000 / hz ))
 echo "cost.sh: $(nproc) cores, load average $load before the run; wrk -c$connections for ${seconds}s"
 grep -E "Requests/sec|50%|99%" "$work/wrk.txt" | sed 's/^/  /'
 echo "  requests $requests; errors: ${errors:-none}"
-echo "  proxy CPU ${cpu_ms} ms: $(awk "BEGIN {printf \"%.1f\", $cpu_ms * 1000 / $requests}") µs per request"
+echo "  proxy CPU ${cpu_ms} ms: $(awk "BEGIN {printf \"%.1f\", $cpu_ms * 1000 / $requests}") µs per $unit"
 if [[ -n "${MALLOCS:-}" ]]; then
     mallocs=$(awk -F, '/probe_libc:malloc/ {print $1}' "$work/mallocs.txt")
-    echo "  mallocs ${mallocs:-?}: $(awk "BEGIN {printf \"%.1f\", ${mallocs:-0} / $requests}") per request (perf's count over the same ${seconds} s)"
+    echo "  mallocs ${mallocs:-?}: $(awk "BEGIN {printf \"%.1f\", ${mallocs:-0} / $requests}") per $unit (perf's count over the same ${seconds} s)"
 fi
 if [[ -n "${PROFILE:-}" ]]; then
     perf report -i "${PERF_DATA:-$work/perf.data}" ${PERF_REPORT:---no-children} --sort symbol --stdio 2>/dev/null | grep -E "^ +[0-9]" | head -${TOP:-40} \
-        | cut -c1-160
+        | cut -c1-160 || true   # head closes the pipe early
+    perf script -i "${PERF_DATA:-$work/perf.data}" -F ip,sym,dso 2>/dev/null > "$work/stacks.txt"
+    python3 bench/attribute.py "$work/stacks.txt" "$requests" 2000 "${TOP:-40}" "$unit"
 fi
