@@ -100,7 +100,8 @@ import Testing
         try rig.upstreamEnds()
         typealias Name = ProxyMetrics.Name
         let model = MetricsRelayTests.model
-        #expect(test.counterTotal(label: Name.requests, dimensions: model + [("route", "/v1/chat/completions"), ("status", "200")]) == 2)
+        let requests = model + [("route", "/v1/chat/completions"), ("status", "200")]
+        #expect(test.counterTotal(label: Name.requests, dimensions: requests) == 2)
         #expect(test.counterTotal(label: Name.promptTokens, dimensions: model) == 34 + 7)
         #expect(test.counterTotal(label: Name.completionTokens, dimensions: model) == 12 + 5)
         #expect(try test.expectRecorder(Name.promptSpeed, model).values == [673.2])
