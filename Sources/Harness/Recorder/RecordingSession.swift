@@ -33,7 +33,7 @@ final class RecordingSession: ChannelInboundHandler {
     private struct Exchange {
         var request: RecordedRequest
         var date: Date
-        /// When the request fully arrived; offsets count from here.
+        /// When the request's last part was about to be forwarded upstream; offsets count from here.
         var start: NIODeadline?
         var reads: [RecordedRead] = []
         /// Follows the response's framing through the raw reads, to know when the exchange is over (a kept-alive
@@ -135,8 +135,11 @@ final class RecordingSession: ChannelInboundHandler {
                 upstream?.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
             case .end(let trailers):
                 queue.removeFirst()
-                upstream?.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
+                // The clock starts before the request's last bytes go out, never after: the upstream runs on another
+                // thread and may read them and start its own clock while this one is still inside the write, so
+                // a stamp taken after the write could put every recorded offset a little below the upstream's.
                 if exchange != nil && exchange?.start == nil { exchange?.start = .now() }
+                upstream?.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
             }
         }
     }
