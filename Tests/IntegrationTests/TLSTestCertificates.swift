@@ -14,7 +14,12 @@ struct TLSTestCertificates {
 
     /// The CA as NIOSSL reads it (for ``UpstreamTLS``'s test trust).
     var ca: NIOSSLCertificate {
-        get throws { try NIOSSLCertificate(file: caFile, format: .pem) }
+        get throws {
+            guard let ca = try NIOSSLCertificate.fromPEMFile(caFile).first else {
+                throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: caFile])
+            }
+            return ca
+        }
     }
 
     static func make(names: [String] = ["DNS:localhost"]) throws -> TLSTestCertificates {

@@ -88,6 +88,10 @@ import Testing
     }
 
     /// The service polls on its clock and reloads once a change has settled (driven by a manual clock).
+    ///
+    /// Each step moves the clock one interval and returns only once the service has polled, reloaded if it would,
+    /// and sleeps again with its next deadline exactly one interval on. So a stamp changed between steps is seen by
+    /// the next poll and not before, and a count read after a step includes that poll's reload.
     @Test func watchServiceReloadsOnItsClock() async throws {
         let clock = SupervisorManualClock()
         let stamp = NIOLockedValueBox(ConfigFileStamp(modified: 1, size: 1))
@@ -96,26 +100,21 @@ import Testing
             interval: .seconds(1), clock: clock, stamp: { stamp.withLockedValue { $0 } },
             reload: { reloads.withLockedValue { $0 += 1 } })
         let task = Task { try await service.run() }
-        func tick() async throws {
-            try await waitForSleeper(clock)
+        func step(to second: Int64) async throws {
             clock.advance(by: .seconds(1))
+            try #require(await clock.waitForDeadlines([.seconds(second + 1)]), "asleep until \(second + 1) s")
         }
-        try await tick()
-        stamp.withLockedValue { $0 = ConfigFileStamp(modified: 2, size: 3) }
-        try await tick()  // seen once
+        try #require(await clock.waitForDeadlines([.seconds(1)]), "first poll done, asleep until 1 s")
+        try await step(to: 1)  // unchanged
         #expect(reloads.withLockedValue { $0 } == 0)
-        try await tick()  // seen twice: reload
-        try await waitForSleeper(clock)
+        stamp.withLockedValue { $0 = ConfigFileStamp(modified: 2, size: 3) }
+        try await step(to: 2)  // seen once
+        #expect(reloads.withLockedValue { $0 } == 0)
+        try await step(to: 3)  // seen twice: reload
         #expect(reloads.withLockedValue { $0 } == 1)
-        try await tick()
-        try await waitForSleeper(clock)
+        try await step(to: 4)  // still the loaded stamp
         #expect(reloads.withLockedValue { $0 } == 1)
         task.cancel()
         _ = try? await task.value
-    }
-
-    private func waitForSleeper(_ clock: SupervisorManualClock) async throws {
-        for _ in 0..<2000 where clock.sleeperCount == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        try #require(clock.sleeperCount == 1)
     }
 }
