@@ -33,7 +33,7 @@ final class RecordingSession: ChannelInboundHandler {
     private struct Exchange {
         var request: RecordedRequest
         var date: Date
-        /// When the request's last part was about to be forwarded upstream; offsets count from here.
+        /// Just before the request's last bytes went upstream; offsets count from here.
         var start: NIODeadline?
         var reads: [RecordedRead] = []
         /// Follows the response's framing through the raw reads, to know when the exchange is over (a kept-alive
@@ -56,6 +56,8 @@ final class RecordingSession: ChannelInboundHandler {
     private var readPending = false
     private var clientClosed = false
     private var lastClientWrite: EventLoopFuture<Void>?
+    /// Just before the upstream's latest write that carried bytes (``UpstreamWriteStamp``).
+    private var lastUpstreamBytesAt: NIODeadline?
 
     init(configuration: RecorderConfiguration, sink: RecordingSink, logger: Logger) {
         self.configuration = configuration
@@ -135,11 +137,10 @@ final class RecordingSession: ChannelInboundHandler {
                 upstream?.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
             case .end(let trailers):
                 queue.removeFirst()
-                // The clock starts before the request's last bytes go out, never after: the upstream runs on another
-                // thread and may read them and start its own clock while this one is still inside the write, so
-                // a stamp taken after the write could put every recorded offset a little below the upstream's.
-                if exchange != nil && exchange?.start == nil { exchange?.start = .now() }
                 upstream?.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
+                // The upstream channel is on this loop, so the write above has passed the stamp already: the clock
+                // starts just before the request's last bytes went out, never after (see `UpstreamWriteStamp`).
+                if exchange != nil && exchange?.start == nil { exchange?.start = lastUpstreamBytesAt ?? .now() }
             }
         }
     }
@@ -152,6 +153,7 @@ final class RecordingSession: ChannelInboundHandler {
             writeToClient(ByteBuffer(bytes: HTTPWire.continueResponse))
         }
         sink.begin()
+        lastUpstreamBytesAt = nil
         exchange = Exchange(
             request: RecordedRequest(
                 method: head.method.rawValue, uri: head.uri,
@@ -209,6 +211,8 @@ final class RecordingSession: ChannelInboundHandler {
             )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpstreamWriteStamp { time in loopBound.value.lastUpstreamBytesAt = time })
                     try channel.pipeline.syncOperations.addHandler(HTTPRequestEncoder())
                     try channel.pipeline.syncOperations.addHandler(UpstreamReadHandler(session: loopBound))
                 }
