@@ -92,7 +92,7 @@ import Testing
     @Test func twoThousandHeadersAreRefused() throws {
         let rig = try DrivenRelayRig(heartbeat: nil)
         let headers = (0..<2000).map { "X-H\($0): v\r\n" }.joined()
-        try? rig.client.writeInbound(ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: p\r\n\(headers)\r\n"))
+        _ = try? rig.client.writeInbound(ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: p\r\n\(headers)\r\n"))
         let response = try rig.response()
         #expect(response.status == 431, "\(response)")
         #expect(response.text.contains("\"code\":431"), "an OpenAI envelope: \(response.text)")

@@ -25,7 +25,7 @@ import Testing
             defer { fclose(file) }
             var line = [CChar](repeating: 0, count: 256)
             while fgets(&line, Int32(line.count), file) != nil {
-                let text = String(cString: line)
+                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 if text.hasPrefix("VmRSS:") {
                     return Int(text.dropFirst(6).filter { $0.isNumber }) ?? -1
                 }

@@ -85,7 +85,7 @@ import Testing
 
     @Test func failedStartIsCountedAsFailed() async throws {
         let (fakes, test) = (Fakes(), TestMetrics())
-        fakes.failing.withLockedValue { $0.insert("a") }
+        _ = fakes.failing.withLockedValue { $0.insert("a") }
         let supervisor = await Self.supervisor([Self.model("a")], fakes: fakes, test: test)
         await #expect(throws: UpstreamAcquireError.self) {
             try await supervisor.acquire(model: "a", progress: { _ in })
