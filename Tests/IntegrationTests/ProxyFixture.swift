@@ -95,7 +95,12 @@ struct ProxyFixture {
 
 extension RawTCPClient {
     /// Waits until a whole HTTP response has arrived (or the connection ended) and decodes it.
-    func response(timeout: Duration = .seconds(15)) async throws -> TimedResponse {
+    ///
+    /// `timeout` only bounds a hang, so it is no claim: by default 15 s × the timing factor. Under TSan (five times
+    /// slower, two tests at a time) a 2 MiB body that is sniffed off the loop was answered after 16.4 s while three
+    /// others were, and an unscaled 15 s failed a correct proxy.
+    func response(timeout: Duration? = nil) async throws -> TimedResponse {
+        let timeout = timeout ?? TimingSlack.scaled(.seconds(15))
         let received = try await waitFor(timeout: timeout, "a complete response") { received in
             received.ending != nil || (TimedResponse(received)?.complete ?? false)
         }
